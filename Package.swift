@@ -1,0 +1,44 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "dreamvideo",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "DreamEngine", targets: ["DreamEngine"]),
+        .library(name: "MediaIO", targets: ["MediaIO"]),
+        .library(name: "DreamVideo", targets: ["DreamVideo"]),
+        .executable(name: "dreamvideo", targets: ["dreamvideo"]),
+        .executable(name: "dreamvideo-bench", targets: ["dreamvideo-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C libraries, each behind one system-library target.
+        .systemLibrary(name: "CFFmpeg", pkgConfig: "libavformat",
+                       providers: [.apt(["libavcodec-dev", "libavformat-dev", "libswscale-dev", "libavutil-dev"])]),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
+
+        // Networks, layers, the dream algorithm. Knows nothing of media or file formats but safetensors.
+        .target(name: "DreamEngine", dependencies: ["CBLAS"],
+                swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+        // Reads the foreign weight formats (torch pickle, Keras HDF5) and writes safetensors.
+        .target(name: "ModelImport", dependencies: ["DreamEngine", "CHDF5"]),
+        // The only Swift code that touches FFmpeg.
+        .target(name: "MediaIO", dependencies: ["CFFmpeg"]),
+        // Pipelines, model store, presets.
+        .target(name: "DreamVideo", dependencies: ["DreamEngine", "ModelImport", "MediaIO"]),
+        .executableTarget(name: "dreamvideo", dependencies: [
+            "DreamVideo", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "dreamvideo-bench", dependencies: ["DreamVideo"]),
+
+        .testTarget(name: "DreamEngineTests", dependencies: ["DreamEngine", "ModelImport", "DreamVideo"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "MediaIOTests", dependencies: ["MediaIO"]),
+        .testTarget(name: "DreamVideoTests", dependencies: ["DreamVideo", "MediaIO"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

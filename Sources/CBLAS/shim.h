@@ -1,0 +1,4 @@
+#ifndef DREAMVIDEO_CBLAS_SHIM_H
+#define DREAMVIDEO_CBLAS_SHIM_H
+#include <cblas.h>
+#endif

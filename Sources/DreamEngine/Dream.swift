@@ -1,0 +1,199 @@
+import Foundation
+
+/// What the dream maximises at each chosen layer.
+public enum ObjectiveKind: String, Sendable, Codable, CaseIterable {
+    /// 0.5 · mean(act²) — the seed's L2 objective.
+    case l2
+    /// mean(act)
+    case mean
+}
+
+/// Everything that shapes one dream, independent of the input image.
+public struct DreamSettings: Sendable, Equatable, Codable {
+    public var layers: [LayerWeight]
+    public var objective: ObjectiveKind = .l2
+    public var iterations: Int
+    public var octaves: Int
+    public var octaveScale: Float
+    public var step: Float
+    /// Maximum random roll in pixels per step.
+    public var jitter: Int = 32
+    /// Gaussian smoothing of the gradient (pixels); 0 = off.
+    public var smooth: Float = 0
+    /// Tile side for big images; 0 = the model's default.
+    public var tileSize: Int = 0
+
+    public init(layers: [LayerWeight], objective: ObjectiveKind = .l2, iterations: Int, octaves: Int, octaveScale: Float,
+                step: Float, jitter: Int = 32, smooth: Float = 0, tileSize: Int = 0) {
+        self.layers = layers; self.objective = objective; self.iterations = iterations; self.octaves = octaves
+        self.octaveScale = octaveScale; self.step = step; self.jitter = jitter; self.smooth = smooth; self.tileSize = tileSize
+    }
+
+    public init(defaults d: DreamDefaults) {
+        self.init(layers: d.layers, iterations: d.iterations, octaves: d.octaves, octaveScale: d.octaveScale, step: d.step)
+    }
+
+    /// Checks ranges; the message names the option and the allowed range.
+    public func validate() throws(EngineError) {
+        guard !layers.isEmpty else { throw .invalidArgument("at least one --layer is needed") }
+        guard iterations >= 1 && iterations <= 10_000 else { throw .invalidArgument("iterations must be 1…10000, got \(iterations)") }
+        guard octaves >= 1 && octaves <= 12 else { throw .invalidArgument("octaves must be 1…12, got \(octaves)") }
+        guard octaveScale > 1 && octaveScale <= 4 else { throw .invalidArgument("octave scale must be > 1 and ≤ 4, got \(octaveScale)") }
+        guard step > 0 && step <= 100 else { throw .invalidArgument("step must be > 0 and ≤ 100, got \(step)") }
+        guard jitter >= 0 && jitter <= 512 else { throw .invalidArgument("jitter must be 0…512 px, got \(jitter)") }
+        guard smooth >= 0 && smooth <= 20 else { throw .invalidArgument("smooth must be 0…20 px, got \(smooth)") }
+        guard tileSize == 0 || (tileSize >= 64 && tileSize <= 4096) else { throw .invalidArgument("tile size must be 64…4096 px, got \(tileSize)") }
+    }
+}
+
+/// Progress of a dream: octave (0-based, smallest first), iteration within it, and their counts.
+public struct DreamProgress: Sendable {
+    public var octave: Int, octaves: Int, iteration: Int, iterations: Int
+    public var size: (h: Int, w: Int)
+    public var objective: Double
+}
+
+/// Runs DeepDream on images with one network.
+public struct Dreamer: Sendable {
+    public let network: Network
+    let targets: [(index: Int, weight: Float)]
+    let last: Int
+    public let settings: DreamSettings
+
+    public init(network: Network, settings: DreamSettings) throws(EngineError) {
+        try settings.validate()
+        self.network = network
+        self.settings = settings
+        var t: [(Int, Float)] = []
+        for l in settings.layers {
+            t.append((try network.graph.nodeIndex(l.name), l.weight))
+        }
+        targets = t
+        last = t.map(\.0).max()!
+    }
+
+    /// Smallest side an input may have for the deepest target layer to exist.
+    public var minimumSide: Int {
+        var side = 16
+        while side < 1024 {
+            if let s = try? network.graph.shapes(height: side, width: side), targets.allSatisfy({ s[$0.index].h >= 1 }) {
+                return side
+            }
+            side += 8
+        }
+        return side
+    }
+
+    /// Objective value and its gradient w.r.t. the RGB 0–255 image `x` (one forward + backward).
+    public func objectiveAndGradient(_ x: Tensor) throws(EngineError) -> (Double, Tensor) {
+        let acts = try network.graph.forward(x, upTo: last)
+        var seeds: [Int: Tensor] = [:]
+        var total = 0.0
+        for (i, w) in targets {
+            let a = acts.output(i)
+            let n = Float(a.count)
+            var g: Tensor
+            switch settings.objective {
+            case .l2:
+                total += Double(w) * 0.5 * a.sumOfSquares() / Double(n)
+                g = a
+                let f = w / n
+                g.data.withUnsafeMutableBufferPointer { p in for j in 0..<p.count { p[j] *= f } }
+            case .mean:
+                total += Double(w) * a.mean()
+                g = Tensor(repeating: w / n, shape: a.shape)
+            }
+            if seeds[i] == nil { seeds[i] = g } else { seeds[i]!.add(g) }
+        }
+        return (total, network.graph.backward(acts, seeds: seeds))
+    }
+
+    /// The gradient of the whole image, computed in tiles no larger than the tile size after a random roll,
+    /// so memory stays bounded and tile seams move every step.
+    func tiledGradient(_ x: Tensor, rng: inout SeededGenerator) throws(EngineError) -> (Double, Tensor) {
+        let tile = settings.tileSize > 0 ? settings.tileSize : network.definition.tileSize
+        let s = x.shape
+        let ny = (s.h + tile - 1) / tile, nx = (s.w + tile - 1) / tile
+        if ny == 1 && nx == 1 { return try objectiveAndGradient(x) }
+        let ry = rng.int(in: 0...(s.h / ny)), rx = rng.int(in: 0...(s.w / nx))
+        let rolled = ImageOps.roll(x, dy: ry, dx: rx)
+        var grad = Tensor(zeros: s)
+        var total = 0.0
+        for ty in 0..<ny {
+            let y0 = s.h * ty / ny, y1 = s.h * (ty + 1) / ny
+            for tx in 0..<nx {
+                let x0 = s.w * tx / nx, x1 = s.w * (tx + 1) / nx
+                let part = ImageOps.crop(rolled, y: y0, x: x0, height: y1 - y0, width: x1 - x0)
+                let (v, g) = try objectiveAndGradient(part)
+                total += v * Double(part.shape.plane) / Double(s.plane)
+                ImageOps.paste(g, into: &grad, y: y0, x: x0)
+            }
+        }
+        return (total, ImageOps.roll(grad, dy: -ry, dx: -rx))
+    }
+
+    /// One gradient-ascent step in place (the seed's `make_step`); returns the objective before the step.
+    @discardableResult
+    public func step(_ x: inout Tensor, rng: inout SeededGenerator) throws(EngineError) -> Double {
+        let j = settings.jitter
+        let oy = j > 0 ? rng.int(in: -j...j) : 0, ox = j > 0 ? rng.int(in: -j...j) : 0
+        let shifted = ImageOps.roll(x, dy: oy, dx: ox)
+        var (value, g) = try tiledGradient(shifted, rng: &rng)
+        if settings.smooth > 0 { g = ImageOps.gaussianBlur(g, sigma: settings.smooth) }
+        let scale = settings.step / Float(Swift.max(g.meanAbs(), 1e-8))
+        g = ImageOps.roll(g, dy: -oy, dx: -ox)
+        x.data.withUnsafeMutableBufferPointer { xp in
+            g.data.withUnsafeBufferPointer { gp in
+                for i in 0..<xp.count { xp[i] = Swift.min(Swift.max(xp[i] + scale * gp[i], 0), 255) }
+            }
+        }
+        return value
+    }
+
+    /// The octave pyramid sizes, largest first, stopping before the network's minimum input size.
+    public func octaveSizes(height: Int, width: Int) -> [(h: Int, w: Int)] {
+        var sizes = [(height, width)]
+        let minSide = minimumSide
+        while sizes.count < settings.octaves {
+            let (h, w) = sizes.last!
+            let nh = Int((Float(h) / settings.octaveScale).rounded()), nw = Int((Float(w) / settings.octaveScale).rounded())
+            if Swift.min(nh, nw) < minSide { break }
+            sizes.append((nh, nw))
+        }
+        return sizes
+    }
+
+    /// DeepDream with octaves: dream the smallest blurred, downscaled copy first, then upscale the
+    /// detail it added, add it to the next larger copy, and dream again (the seed's `deepdream`).
+    public func dream(_ image: Tensor, rng: inout SeededGenerator,
+                      progress: ((DreamProgress) -> Void)? = nil) throws(EngineError) -> Tensor {
+        guard image.shape.c == 3 else { throw .invalidArgument("dream expects an RGB image") }
+        let sizes = octaveSizes(height: image.shape.h, width: image.shape.w)
+        guard Swift.min(image.shape.h, image.shape.w) >= minimumSide else {
+            throw .invalidArgument("image \(image.shape.w)×\(image.shape.h) is too small for layer(s) \(settings.layers.map(\.name).joined(separator: ", ")); the smaller side must be at least \(minimumSide) px")
+        }
+        var bases = [image]
+        let sigma = Swift.max(0.5, settings.octaveScale - 1)  // anti-alias before each downscale
+        for (h, w) in sizes.dropFirst() {
+            bases.append(ImageOps.resize(ImageOps.gaussianBlur(bases.last!, sigma: sigma), height: h, width: w))
+        }
+        var detail = Tensor(zeros: bases.last!.shape)
+        var x = image
+        for (o, base) in bases.reversed().enumerated() {
+            if detail.shape != base.shape { detail = ImageOps.resize(detail, height: base.shape.h, width: base.shape.w) }
+            x = base
+            x.add(detail)
+            ImageOps.clip(&x, 0, 255)
+            for i in 0..<settings.iterations {
+                let v = try step(&x, rng: &rng)
+                progress?(DreamProgress(octave: o, octaves: bases.count, iteration: i, iterations: settings.iterations,
+                                        size: (base.shape.h, base.shape.w), objective: v))
+            }
+            detail = x
+            detail.data.withUnsafeMutableBufferPointer { d in
+                base.data.withUnsafeBufferPointer { b in for k in 0..<d.count { d[k] -= b[k] } }
+            }
+        }
+        return x
+    }
+}

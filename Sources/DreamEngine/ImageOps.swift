@@ -1,0 +1,138 @@
+import Foundation
+
+/// Pixel-space helpers on CHW tensors: resampling, blur, roll, clip.
+public enum ImageOps {
+    /// Bilinear resize with pixel-centre alignment (no corner alignment), like OpenCV's INTER_LINEAR.
+    public static func resize(_ x: Tensor, height: Int, width: Int) -> Tensor {
+        let s = x.shape
+        if s.h == height && s.w == width { return x }
+        var out = Tensor(zeros: Shape(s.c, height, width))
+        let sy = Float(s.h) / Float(height), sx = Float(s.w) / Float(width)
+        var x0 = [Int](repeating: 0, count: width), x1 = x0, fx = [Float](repeating: 0, count: width)
+        for ox in 0..<width {
+            let f = Swift.max(0, (Float(ox) + 0.5) * sx - 0.5)
+            let i = Swift.min(Int(f), s.w - 1)
+            x0[ox] = i; x1[ox] = Swift.min(i + 1, s.w - 1); fx[ox] = f - Float(i)
+        }
+        x.data.withUnsafeBufferPointer { xp in
+            out.data.withUnsafeMutableBufferPointer { op in
+                let xb = xp.baseAddress!, ob = op.baseAddress!
+                parallelFor(s.c * height, minPerThread: 16) { row in
+                    let c = row / height, oy = row % height
+                    let f = Swift.max(0, (Float(oy) + 0.5) * sy - 0.5)
+                    let y0 = Swift.min(Int(f), s.h - 1), y1 = Swift.min(y0 + 1, s.h - 1)
+                    let fy = f - Float(y0)
+                    let r0 = xb + c * s.plane + y0 * s.w, r1 = xb + c * s.plane + y1 * s.w
+                    let o = ob + c * height * width + oy * width
+                    for ox in 0..<width {
+                        let a = r0[x0[ox]] + (r0[x1[ox]] - r0[x0[ox]]) * fx[ox]
+                        let b = r1[x0[ox]] + (r1[x1[ox]] - r1[x0[ox]]) * fx[ox]
+                        o[ox] = a + (b - a) * fy
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Separable Gaussian blur with reflected borders; sigma ≤ 0 returns the input.
+    public static func gaussianBlur(_ x: Tensor, sigma: Float) -> Tensor {
+        guard sigma > 0 else { return x }
+        let radius = Swift.max(1, Int((3 * sigma).rounded(.up)))
+        var k = (-radius...radius).map { Float(exp(-Double($0 * $0) / (2 * Double(sigma * sigma)))) }
+        let total = k.reduce(0, +)
+        k = k.map { $0 / total }
+        let s = x.shape
+        func reflect(_ i: Int, _ n: Int) -> Int {
+            if n == 1 { return 0 }
+            var i = i
+            while i < 0 || i >= n { i = i < 0 ? -i - 1 : 2 * n - i - 1 }
+            return i
+        }
+        var tmp = Tensor(zeros: s), out = Tensor(zeros: s)
+        x.data.withUnsafeBufferPointer { xp in
+            tmp.data.withUnsafeMutableBufferPointer { tp in
+                let xb = xp.baseAddress!, tb = tp.baseAddress!
+                parallelFor(s.c * s.h, minPerThread: 16) { row in
+                    let src = xb + row * s.w, dst = tb + row * s.w
+                    for ox in 0..<s.w {
+                        var acc: Float = 0
+                        for j in -radius...radius { acc += k[j + radius] * src[reflect(ox + j, s.w)] }
+                        dst[ox] = acc
+                    }
+                }
+            }
+        }
+        tmp.data.withUnsafeBufferPointer { tp in
+            out.data.withUnsafeMutableBufferPointer { op in
+                let tb = tp.baseAddress!, ob = op.baseAddress!
+                parallelFor(s.c * s.h, minPerThread: 16) { row in
+                    let c = row / s.h, oy = row % s.h
+                    let dst = ob + row * s.w
+                    for ox in 0..<s.w { dst[ox] = 0 }
+                    for j in -radius...radius {
+                        let src = tb + c * s.plane + reflect(oy + j, s.h) * s.w
+                        let kv = k[j + radius]
+                        for ox in 0..<s.w { dst[ox] += kv * src[ox] }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Circular shift by (dy, dx): out[y, x] = in[(y − dy) mod H, (x − dx) mod W], like `np.roll`.
+    public static func roll(_ x: Tensor, dy: Int, dx: Int) -> Tensor {
+        let s = x.shape
+        let dy = ((dy % s.h) + s.h) % s.h, dx = ((dx % s.w) + s.w) % s.w
+        if dy == 0 && dx == 0 { return x }
+        var out = Tensor(zeros: s)
+        x.data.withUnsafeBufferPointer { xp in
+            out.data.withUnsafeMutableBufferPointer { op in
+                for c in 0..<s.c {
+                    for y in 0..<s.h {
+                        let src = xp.baseAddress! + c * s.plane + ((y - dy + s.h) % s.h) * s.w
+                        let dst = op.baseAddress! + c * s.plane + y * s.w
+                        // dst[x] = src[(x - dx) mod W]
+                        (dst + dx).update(from: src, count: s.w - dx)
+                        dst.update(from: src + (s.w - dx), count: dx)
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// The sub-rectangle rows y0..<y0+h, columns x0..<x0+w.
+    public static func crop(_ x: Tensor, y: Int, x x0: Int, height: Int, width: Int) -> Tensor {
+        let s = x.shape
+        var out = Tensor(zeros: Shape(s.c, height, width))
+        for c in 0..<s.c {
+            for r in 0..<height {
+                let src = c * s.plane + (y + r) * s.w + x0
+                let dst = c * height * width + r * width
+                out.data.replaceSubrange(dst..<(dst + width), with: x.data[src..<(src + width)])
+            }
+        }
+        return out
+    }
+
+    /// Writes `tile` into `x` at (y, x0).
+    public static func paste(_ tile: Tensor, into x: inout Tensor, y: Int, x x0: Int) {
+        let s = x.shape, t = tile.shape
+        for c in 0..<t.c {
+            for r in 0..<t.h {
+                let dst = c * s.plane + (y + r) * s.w + x0
+                let src = c * t.plane + r * t.w
+                x.data.replaceSubrange(dst..<(dst + t.w), with: tile.data[src..<(src + t.w)])
+            }
+        }
+    }
+
+    /// Clamps every value to lo…hi.
+    public static func clip(_ x: inout Tensor, _ lo: Float, _ hi: Float) {
+        x.data.withUnsafeMutableBufferPointer { p in
+            for i in 0..<p.count { p[i] = Swift.min(Swift.max(p[i], lo), hi) }
+        }
+    }
+}

@@ -1,0 +1,372 @@
+import CBLAS
+
+/// 2-D convolution with stride, padding (explicit or TensorFlow "SAME"), dilation and groups.
+/// An activation can be fused onto the output.
+///
+/// Shapes: input Cin×H×W, weight Cout×(Cin/groups)×KH×KW, bias Cout, output Cout×Ho×Wo.
+/// Paths: 1×1 stride-1 unpadded convolutions are one GEMM; depthwise convolutions
+/// (groups = Cin = Cout) are direct loops parallel over channels; everything else is
+/// im2col (in bands of output rows, so the column buffer stays bounded) + `cblas_sgemm`.
+public struct Conv2D: Layer {
+    public enum Padding: Sendable, Equatable {
+        /// Fixed padding (top, left, bottom, right).
+        case explicit(top: Int, left: Int, bottom: Int, right: Int)
+        /// TensorFlow "SAME": output = ceil(input / stride), the odd pixel of padding at the bottom/right.
+        case same
+        public static func symmetric(_ p: Int) -> Padding { .explicit(top: p, left: p, bottom: p, right: p) }
+    }
+
+    public let inChannels: Int
+    public let outChannels: Int
+    public let kernel: (h: Int, w: Int)
+    public let stride: (h: Int, w: Int)
+    public let dilation: (h: Int, w: Int)
+    public let groups: Int
+    public let padding: Padding
+    public var activation: Activation
+    /// Cout × (Cin/groups) × KH × KW
+    public var weight: [Float]
+    /// Cout
+    public var bias: [Float]
+
+    public var kind: String { isDepthwise ? "dwconv" : "conv" }
+
+    public init(inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1, padding: Padding = .symmetric(0),
+                dilation: Int = 1, groups: Int = 1, activation: Activation = .none,
+                weight: [Float], bias: [Float]? = nil) throws(EngineError) {
+        try self.init(inChannels: inChannels, outChannels: outChannels, kernel: (kernel, kernel), stride: (stride, stride),
+                      padding: padding, dilation: (dilation, dilation), groups: groups, activation: activation,
+                      weight: weight, bias: bias)
+    }
+
+    public init(inChannels: Int, outChannels: Int, kernel: (Int, Int), stride: (Int, Int), padding: Padding,
+                dilation: (Int, Int), groups: Int, activation: Activation,
+                weight: [Float], bias: [Float]?) throws(EngineError) {
+        guard groups >= 1, inChannels % groups == 0, outChannels % groups == 0 else {
+            throw .invalidArgument("conv: channels \(inChannels)→\(outChannels) not divisible by groups \(groups)")
+        }
+        guard kernel.0 >= 1, kernel.1 >= 1, stride.0 >= 1, stride.1 >= 1, dilation.0 >= 1, dilation.1 >= 1 else {
+            throw .invalidArgument("conv: kernel, stride and dilation must be positive")
+        }
+        let expected = outChannels * (inChannels / groups) * kernel.0 * kernel.1
+        guard weight.count == expected else {
+            throw .badWeights("conv weight has \(weight.count) values, expected \(expected) (\(outChannels)×\(inChannels / groups)×\(kernel.0)×\(kernel.1))")
+        }
+        if let bias, bias.count != outChannels {
+            throw .badWeights("conv bias has \(bias.count) values, expected \(outChannels)")
+        }
+        self.inChannels = inChannels; self.outChannels = outChannels
+        self.kernel = (kernel.0, kernel.1); self.stride = (stride.0, stride.1); self.dilation = (dilation.0, dilation.1)
+        self.groups = groups; self.padding = padding; self.activation = activation
+        self.weight = weight; self.bias = bias ?? [Float](repeating: 0, count: outChannels)
+    }
+
+    var isDepthwise: Bool { groups > 1 && groups == inChannels && groups == outChannels }
+    var isPointwise: Bool {
+        groups == 1 && kernel == (1, 1) && stride == (1, 1) && padding == .symmetric(0)
+    }
+
+    /// Resolved padding (top, left, bottom, right) for an input of size h×w.
+    public func pads(h: Int, w: Int) -> (top: Int, left: Int, bottom: Int, right: Int) {
+        switch padding {
+        case .explicit(let t, let l, let b, let r): return (t, l, b, r)
+        case .same:
+            func same(_ n: Int, _ k: Int, _ s: Int, _ d: Int) -> (Int, Int) {
+                let out = (n + s - 1) / s
+                let total = Swift.max((out - 1) * s + (k - 1) * d + 1 - n, 0)
+                return (total / 2, total - total / 2)
+            }
+            let (t, b) = same(h, kernel.h, stride.h, dilation.h)
+            let (l, r) = same(w, kernel.w, stride.w, dilation.w)
+            return (t, l, b, r)
+        }
+    }
+
+    public func outputShape(_ inputs: [Shape]) throws(EngineError) -> Shape {
+        guard inputs.count == 1 else { throw .shapeMismatch("conv takes one input, got \(inputs.count)") }
+        let s = inputs[0]
+        guard s.c == inChannels else { throw .shapeMismatch("conv expects \(inChannels) channels, got \(s.c)") }
+        let p = pads(h: s.h, w: s.w)
+        let oh = (s.h + p.top + p.bottom - dilation.h * (kernel.h - 1) - 1) / stride.h + 1
+        let ow = (s.w + p.left + p.right - dilation.w * (kernel.w - 1) - 1) / stride.w + 1
+        guard oh >= 1, ow >= 1 else { throw .shapeMismatch("conv input \(s) too small for kernel \(kernel.h)×\(kernel.w)") }
+        return Shape(outChannels, oh, ow)
+    }
+
+    public func macs(_ inputs: [Shape]) -> Int {
+        guard let o = try? outputShape(inputs) else { return 0 }
+        return o.count * (inChannels / groups) * kernel.h * kernel.w
+    }
+
+    // MARK: forward
+
+    public func forward(_ inputs: [Tensor]) -> Tensor {
+        let x = inputs[0]
+        let os = try! outputShape([x.shape])  // shapes were validated when the graph was built
+        var out = Tensor(zeros: os)
+        x.data.withUnsafeBufferPointer { xp in
+            out.data.withUnsafeMutableBufferPointer { op in
+                if isDepthwise {
+                    depthwiseForward(xp.baseAddress!, x.shape, op.baseAddress!, os)
+                } else if isPointwise {
+                    weight.withUnsafeBufferPointer { wp in
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+                                    Int32(outChannels), Int32(os.plane), Int32(inChannels),
+                                    1, wp.baseAddress, Int32(inChannels), xp.baseAddress, Int32(os.plane),
+                                    0, op.baseAddress, Int32(os.plane))
+                    }
+                } else {
+                    im2colForward(xp.baseAddress!, x.shape, op.baseAddress!, os)
+                }
+                let base = op.baseAddress!
+                let plane = os.plane
+                bias.withUnsafeBufferPointer { bp in
+                    parallelFor(outChannels, minPerThread: 4) { c in
+                        let p = base + c * plane
+                        let b = bp[c]
+                        if b != 0 { for i in 0..<plane { p[i] += b } }
+                        activation.apply(p, plane)
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Rows of output per im2col band so the column buffer holds at most ~4M floats.
+    private func bandRows(k: Int, ow: Int, oh: Int) -> Int {
+        Swift.max(1, Swift.min(oh, (1 << 22) / Swift.max(1, k * ow)))
+    }
+
+    private func im2colForward(_ x: UnsafePointer<Float>, _ xs: Shape, _ out: UnsafeMutablePointer<Float>, _ os: Shape) {
+        let cig = inChannels / groups, cog = outChannels / groups
+        let k = cig * kernel.h * kernel.w
+        let rows = bandRows(k: k, ow: os.w, oh: os.h)
+        var col = [Float](repeating: 0, count: k * rows * os.w)
+        let p = pads(h: xs.h, w: xs.w)
+        col.withUnsafeMutableBufferPointer { cp in
+            weight.withUnsafeBufferPointer { wp in
+                for g in 0..<groups {
+                    var y0 = 0
+                    while y0 < os.h {
+                        let n = Swift.min(rows, os.h - y0)
+                        im2col(x + g * cig * xs.plane, channels: cig, xs, y0: y0, rows: n, ow: os.w, pads: p, col: cp.baseAddress!)
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+                                    Int32(cog), Int32(n * os.w), Int32(k),
+                                    1, wp.baseAddress! + g * cog * k, Int32(k), cp.baseAddress, Int32(n * os.w),
+                                    0, out + g * cog * os.plane + y0 * os.w, Int32(os.plane))
+                        y0 += n
+                    }
+                }
+            }
+        }
+    }
+
+    /// Fills col[(c·KH·KW + ky·KW + kx) × (rows·Wo)] for output rows y0..<y0+rows.
+    private func im2col(_ x: UnsafePointer<Float>, channels: Int, _ xs: Shape, y0: Int, rows: Int, ow: Int,
+                        pads p: (top: Int, left: Int, bottom: Int, right: Int), col: UnsafeMutablePointer<Float>) {
+        let kh = kernel.h, kw = kernel.w, sh = stride.h, sw = stride.w, dh = dilation.h, dw = dilation.w
+        let n = rows * ow
+        let (lo, hi) = validRange(ow: ow, inW: xs.w, sw: sw, dw: dw, padLeft: p.left)
+        parallelFor(channels, minPerThread: 2) { c in
+            let xc = x + c * xs.plane
+            for ky in 0..<kh {
+                for kx in 0..<kw {
+                    let row = col + ((c * kh + ky) * kw + kx) * n
+                    let off = kx * dw - p.left
+                    let xlo = lo[kx], xhi = hi[kx]
+                    for r in 0..<rows {
+                        let iy = (y0 + r) * sh - p.top + ky * dh
+                        let dst = row + r * ow
+                        if iy < 0 || iy >= xs.h {
+                            dst.update(repeating: 0, count: ow)
+                            continue
+                        }
+                        let src = xc + iy * xs.w
+                        if xlo > 0 { dst.update(repeating: 0, count: xlo) }
+                        if sw == 1 {
+                            if xhi > xlo { dst.advanced(by: xlo).update(from: src + xlo + off, count: xhi - xlo) }
+                        } else {
+                            var ox = xlo
+                            while ox < xhi { dst[ox] = src[ox * sw + off]; ox += 1 }
+                        }
+                        if xhi < ow { dst.advanced(by: Swift.max(xhi, xlo)).update(repeating: 0, count: ow - Swift.max(xhi, xlo)) }
+                    }
+                }
+            }
+        }
+    }
+
+    /// For each kx, the output columns [lo, hi) whose input column lies inside the image.
+    private func validRange(ow: Int, inW: Int, sw: Int, dw: Int, padLeft: Int) -> ([Int], [Int]) {
+        var lo = [Int](repeating: 0, count: kernel.w), hi = [Int](repeating: 0, count: kernel.w)
+        for kx in 0..<kernel.w {
+            let off = kx * dw - padLeft
+            // ix = ox*sw + off in [0, inW)
+            var l = 0
+            while l < ow && l * sw + off < 0 { l += 1 }
+            var h = l
+            while h < ow && h * sw + off < inW { h += 1 }
+            lo[kx] = l; hi[kx] = h
+        }
+        return (lo, hi)
+    }
+
+    private func depthwiseForward(_ x: UnsafePointer<Float>, _ xs: Shape, _ out: UnsafeMutablePointer<Float>, _ os: Shape) {
+        let kh = kernel.h, kw = kernel.w, sh = stride.h, sw = stride.w, dh = dilation.h, dw = dilation.w
+        let p = pads(h: xs.h, w: xs.w)
+        let (lo, hi) = validRange(ow: os.w, inW: xs.w, sw: sw, dw: dw, padLeft: p.left)
+        weight.withUnsafeBufferPointer { wp in
+            let wbase = wp.baseAddress!
+            parallelFor(inChannels, minPerThread: 2) { c in
+                let xc = x + c * xs.plane
+                let oc = out + c * os.plane
+                let wc = wbase + c * kh * kw
+                for oy in 0..<os.h {
+                    let orow = oc + oy * os.w
+                    for ky in 0..<kh {
+                        let iy = oy * sh - p.top + ky * dh
+                        if iy < 0 || iy >= xs.h { continue }
+                        let irow = xc + iy * xs.w
+                        for kx in 0..<kw {
+                            let wv = wc[ky * kw + kx]
+                            let off = kx * dw - p.left
+                            let l = lo[kx], h = hi[kx]
+                            if sw == 1 {
+                                let src = irow + off
+                                for ox in l..<Swift.max(l, h) { orow[ox] += wv * src[ox] }
+                            } else {
+                                for ox in l..<Swift.max(l, h) { orow[ox] += wv * irow[ox * sw + off] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: backward (input gradient only)
+
+    public func backward(_ inputs: [Tensor], output: Tensor, gradOutput: Tensor) -> [Tensor] {
+        let xs = inputs[0].shape, os = output.shape
+        var g = gradOutput
+        if activation != .none {
+            g.data.withUnsafeMutableBufferPointer { gp in
+                output.data.withUnsafeBufferPointer { yp in
+                    let gb = gp.baseAddress!, yb = yp.baseAddress!
+                    parallelChunks(gp.count, minChunk: 1 << 14) { r in
+                        activation.maskGradient(gb + r.lowerBound, output: yb + r.lowerBound, r.count)
+                    }
+                }
+            }
+        }
+        var gin = Tensor(zeros: xs)
+        g.data.withUnsafeBufferPointer { gp in
+            gin.data.withUnsafeMutableBufferPointer { ip in
+                if isDepthwise {
+                    depthwiseBackward(gp.baseAddress!, os, ip.baseAddress!, xs)
+                } else if isPointwise {
+                    weight.withUnsafeBufferPointer { wp in
+                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
+                                    Int32(inChannels), Int32(os.plane), Int32(outChannels),
+                                    1, wp.baseAddress, Int32(inChannels), gp.baseAddress, Int32(os.plane),
+                                    0, ip.baseAddress, Int32(os.plane))
+                    }
+                } else {
+                    im2colBackward(gp.baseAddress!, os, ip.baseAddress!, xs)
+                }
+            }
+        }
+        return [gin]
+    }
+
+    private func im2colBackward(_ g: UnsafePointer<Float>, _ os: Shape, _ gin: UnsafeMutablePointer<Float>, _ xs: Shape) {
+        let cig = inChannels / groups, cog = outChannels / groups
+        let k = cig * kernel.h * kernel.w
+        let rows = bandRows(k: k, ow: os.w, oh: os.h)
+        var col = [Float](repeating: 0, count: k * rows * os.w)
+        let p = pads(h: xs.h, w: xs.w)
+        col.withUnsafeMutableBufferPointer { cp in
+            weight.withUnsafeBufferPointer { wp in
+                for gi in 0..<groups {
+                    var y0 = 0
+                    while y0 < os.h {
+                        let n = Swift.min(rows, os.h - y0)
+                        // col[K × n] = Wgᵀ[K × cog] · g[cog × n]
+                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
+                                    Int32(k), Int32(n * os.w), Int32(cog),
+                                    1, wp.baseAddress! + gi * cog * k, Int32(k),
+                                    g + gi * cog * os.plane + y0 * os.w, Int32(os.plane),
+                                    0, cp.baseAddress, Int32(n * os.w))
+                        col2im(cp.baseAddress!, channels: cig, xs, y0: y0, rows: n, ow: os.w, pads: p,
+                               gin: gin + gi * cig * xs.plane)
+                        y0 += n
+                    }
+                }
+            }
+        }
+    }
+
+    /// Accumulates col back into the input gradient (the adjoint of `im2col`).
+    private func col2im(_ col: UnsafePointer<Float>, channels: Int, _ xs: Shape, y0: Int, rows: Int, ow: Int,
+                        pads p: (top: Int, left: Int, bottom: Int, right: Int), gin: UnsafeMutablePointer<Float>) {
+        let kh = kernel.h, kw = kernel.w, sh = stride.h, sw = stride.w, dh = dilation.h, dw = dilation.w
+        let n = rows * ow
+        let (lo, hi) = validRange(ow: ow, inW: xs.w, sw: sw, dw: dw, padLeft: p.left)
+        parallelFor(channels, minPerThread: 2) { c in
+            let gc = gin + c * xs.plane
+            for ky in 0..<kh {
+                for kx in 0..<kw {
+                    let row = col + ((c * kh + ky) * kw + kx) * n
+                    let off = kx * dw - p.left
+                    let xlo = lo[kx], xhi = Swift.max(lo[kx], hi[kx])
+                    for r in 0..<rows {
+                        let iy = (y0 + r) * sh - p.top + ky * dh
+                        if iy < 0 || iy >= xs.h { continue }
+                        let dst = gc + iy * xs.w
+                        let src = row + r * ow
+                        if sw == 1 {
+                            let d = dst + off
+                            for ox in xlo..<xhi { d[ox] += src[ox] }
+                        } else {
+                            for ox in xlo..<xhi { dst[ox * sw + off] += src[ox] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private func depthwiseBackward(_ g: UnsafePointer<Float>, _ os: Shape, _ gin: UnsafeMutablePointer<Float>, _ xs: Shape) {
+        let kh = kernel.h, kw = kernel.w, sh = stride.h, sw = stride.w, dh = dilation.h, dw = dilation.w
+        let p = pads(h: xs.h, w: xs.w)
+        let (lo, hi) = validRange(ow: os.w, inW: xs.w, sw: sw, dw: dw, padLeft: p.left)
+        weight.withUnsafeBufferPointer { wp in
+            let wbase = wp.baseAddress!
+            parallelFor(inChannels, minPerThread: 2) { c in
+                let gc = g + c * os.plane
+                let ic = gin + c * xs.plane
+                let wc = wbase + c * kh * kw
+                for oy in 0..<os.h {
+                    let grow = gc + oy * os.w
+                    for ky in 0..<kh {
+                        let iy = oy * sh - p.top + ky * dh
+                        if iy < 0 || iy >= xs.h { continue }
+                        let irow = ic + iy * xs.w
+                        for kx in 0..<kw {
+                            let wv = wc[ky * kw + kx]
+                            let off = kx * dw - p.left
+                            let l = lo[kx], h = Swift.max(lo[kx], hi[kx])
+                            if sw == 1 {
+                                let dst = irow + off
+                                for ox in l..<h { dst[ox] += wv * grow[ox] }
+                            } else {
+                                for ox in l..<h { irow[ox * sw + off] += wv * grow[ox] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

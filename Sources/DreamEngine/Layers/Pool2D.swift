@@ -1,0 +1,162 @@
+/// Output size of a pooling window along one axis, with PyTorch's ceil-mode rule
+/// (the last window must start inside the input or the left padding).
+func pooledSize(_ n: Int, kernel: Int, stride: Int, pad: Int, ceilMode: Bool) -> Int {
+    let span = n + 2 * pad - kernel
+    var out = (ceilMode ? (span + stride - 1) / stride : span / stride) + 1
+    if ceilMode && (out - 1) * stride >= n + pad { out -= 1 }
+    return out
+}
+
+/// Max pooling. Backward routes each output gradient to the first maximal input of its window.
+public struct MaxPool2D: Layer {
+    public let kernel: Int, stride: Int, padding: Int, ceilMode: Bool
+    public init(kernel: Int, stride: Int, padding: Int = 0, ceilMode: Bool = false) {
+        self.kernel = kernel; self.stride = stride; self.padding = padding; self.ceilMode = ceilMode
+    }
+    public var kind: String { "maxpool" }
+
+    public func outputShape(_ inputs: [Shape]) throws(EngineError) -> Shape {
+        guard inputs.count == 1 else { throw .shapeMismatch("maxpool takes one input") }
+        let s = inputs[0]
+        let oh = pooledSize(s.h, kernel: kernel, stride: stride, pad: padding, ceilMode: ceilMode)
+        let ow = pooledSize(s.w, kernel: kernel, stride: stride, pad: padding, ceilMode: ceilMode)
+        guard oh >= 1, ow >= 1 else { throw .shapeMismatch("maxpool input \(s) too small for a \(kernel)×\(kernel) window") }
+        return Shape(s.c, oh, ow)
+    }
+
+    /// Index (within the channel plane) of the first maximum of window (oy, ox), or -1 if empty.
+    @inline(__always)
+    private func argmax(_ x: UnsafePointer<Float>, _ s: Shape, _ oy: Int, _ ox: Int) -> Int {
+        let y0 = oy * stride - padding, x0 = ox * stride - padding
+        var best = -Float.infinity, idx = -1
+        for y in Swift.max(0, y0)..<Swift.min(s.h, y0 + kernel) {
+            for xx in Swift.max(0, x0)..<Swift.min(s.w, x0 + kernel) {
+                let v = x[y * s.w + xx]
+                if v > best || idx < 0 { best = v; idx = y * s.w + xx }
+            }
+        }
+        return idx
+    }
+
+    public func forward(_ inputs: [Tensor]) -> Tensor {
+        let x = inputs[0]
+        let os = try! outputShape([x.shape])
+        var out = Tensor(zeros: os)
+        x.data.withUnsafeBufferPointer { xp in
+            out.data.withUnsafeMutableBufferPointer { op in
+                let xb = xp.baseAddress!, ob = op.baseAddress!
+                parallelFor(os.c, minPerThread: 4) { c in
+                    let xc = xb + c * x.shape.plane, oc = ob + c * os.plane
+                    for oy in 0..<os.h {
+                        for ox in 0..<os.w {
+                            let i = argmax(xc, x.shape, oy, ox)
+                            oc[oy * os.w + ox] = i >= 0 ? xc[i] : 0
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    public func backward(_ inputs: [Tensor], output: Tensor, gradOutput: Tensor) -> [Tensor] {
+        let x = inputs[0], os = output.shape
+        var gin = Tensor(zeros: x.shape)
+        x.data.withUnsafeBufferPointer { xp in
+            gin.data.withUnsafeMutableBufferPointer { gp in
+                gradOutput.data.withUnsafeBufferPointer { gop in
+                    let xb = xp.baseAddress!, gb = gp.baseAddress!, gob = gop.baseAddress!
+                    parallelFor(os.c, minPerThread: 4) { c in
+                        let xc = xb + c * x.shape.plane, gc = gb + c * x.shape.plane, goc = gob + c * os.plane
+                        for oy in 0..<os.h {
+                            for ox in 0..<os.w {
+                                let i = argmax(xc, x.shape, oy, ox)
+                                if i >= 0 { gc[i] += goc[oy * os.w + ox] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return [gin]
+    }
+}
+
+/// Average pooling; `global` averages each channel to 1×1.
+public struct AvgPool2D: Layer {
+    public let kernel: Int, stride: Int, padding: Int, ceilMode: Bool, countIncludePad: Bool, global: Bool
+    public init(kernel: Int, stride: Int, padding: Int = 0, ceilMode: Bool = false, countIncludePad: Bool = true) {
+        self.kernel = kernel; self.stride = stride; self.padding = padding
+        self.ceilMode = ceilMode; self.countIncludePad = countIncludePad; self.global = false
+    }
+    private init(global: Bool) {
+        kernel = 0; stride = 1; padding = 0; ceilMode = false; countIncludePad = true; self.global = global
+    }
+    public static let global = AvgPool2D(global: true)
+    public var kind: String { global ? "globalavgpool" : "avgpool" }
+
+    public func outputShape(_ inputs: [Shape]) throws(EngineError) -> Shape {
+        guard inputs.count == 1 else { throw .shapeMismatch("avgpool takes one input") }
+        let s = inputs[0]
+        if global { return Shape(s.c, 1, 1) }
+        let oh = pooledSize(s.h, kernel: kernel, stride: stride, pad: padding, ceilMode: ceilMode)
+        let ow = pooledSize(s.w, kernel: kernel, stride: stride, pad: padding, ceilMode: ceilMode)
+        guard oh >= 1, ow >= 1 else { throw .shapeMismatch("avgpool input \(s) too small for a \(kernel)×\(kernel) window") }
+        return Shape(s.c, oh, ow)
+    }
+
+    /// Window bounds and divisor for output (oy, ox).
+    @inline(__always)
+    private func window(_ s: Shape, _ oy: Int, _ ox: Int) -> (Range<Int>, Range<Int>, Float) {
+        if global { return (0..<s.h, 0..<s.w, Float(s.plane)) }
+        let y0 = oy * stride - padding, x0 = ox * stride - padding
+        let y1 = Swift.min(y0 + kernel, s.h + padding), x1 = Swift.min(x0 + kernel, s.w + padding)
+        let ys = Swift.max(0, y0)..<Swift.min(s.h, y1), xs = Swift.max(0, x0)..<Swift.min(s.w, x1)
+        let n = countIncludePad ? (y1 - y0) * (x1 - x0) : ys.count * xs.count
+        return (ys, xs, Float(Swift.max(n, 1)))
+    }
+
+    public func forward(_ inputs: [Tensor]) -> Tensor {
+        let x = inputs[0]
+        let os = try! outputShape([x.shape])
+        var out = Tensor(zeros: os)
+        x.data.withUnsafeBufferPointer { xp in
+            out.data.withUnsafeMutableBufferPointer { op in
+                let xb = xp.baseAddress!, ob = op.baseAddress!
+                parallelFor(os.c, minPerThread: 4) { c in
+                    let xc = xb + c * x.shape.plane
+                    for oy in 0..<os.h {
+                        for ox in 0..<os.w {
+                            let (ys, xs, n) = window(x.shape, oy, ox)
+                            var s: Float = 0
+                            for y in ys { for xx in xs { s += xc[y * x.shape.w + xx] } }
+                            ob[c * os.plane + oy * os.w + ox] = s / n
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    public func backward(_ inputs: [Tensor], output: Tensor, gradOutput: Tensor) -> [Tensor] {
+        let xs0 = inputs[0].shape, os = output.shape
+        var gin = Tensor(zeros: xs0)
+        gin.data.withUnsafeMutableBufferPointer { gp in
+            gradOutput.data.withUnsafeBufferPointer { gop in
+                let gb = gp.baseAddress!, gob = gop.baseAddress!
+                parallelFor(os.c, minPerThread: 4) { c in
+                    let gc = gb + c * xs0.plane
+                    for oy in 0..<os.h {
+                        for ox in 0..<os.w {
+                            let (ys, xs, n) = window(xs0, oy, ox)
+                            let v = gob[c * os.plane + oy * os.w + ox] / n
+                            for y in ys { for xx in xs { gc[y * xs0.w + xx] += v } }
+                        }
+                    }
+                }
+            }
+        }
+        return [gin]
+    }
+}

@@ -1,0 +1,85 @@
+/// A layer of the objective and its weight ("blocks.10" or "blocks.10:0.5" on the command line).
+public struct LayerWeight: Sendable, Equatable, Codable, CustomStringConvertible {
+    public var name: String
+    public var weight: Float
+    public init(_ name: String, weight: Float = 1) { self.name = name; self.weight = weight }
+
+    /// Parses `NAME` or `NAME:WEIGHT`.
+    public init(parsing text: String) throws(EngineError) {
+        if let colon = text.lastIndex(of: ":") {
+            let w = String(text[text.index(after: colon)...])
+            guard let v = Float(w), v.isFinite else {
+                throw .invalidArgument("layer weight '\(w)' in '\(text)' is not a number (use NAME or NAME:WEIGHT, e.g. blocks.10:0.5)")
+            }
+            name = String(text[..<colon]); weight = v
+        } else {
+            name = text; weight = 1
+        }
+        guard !name.isEmpty else { throw .invalidArgument("empty layer name in '\(text)'") }
+    }
+    public var description: String { weight == 1 ? name : "\(name):\(weight)" }
+}
+
+/// Dream settings a model suggests when the user gives none.
+public struct DreamDefaults: Sendable, Equatable {
+    public var layers: [LayerWeight]
+    public var iterations: Int
+    public var octaves: Int
+    public var octaveScale: Float
+    public var step: Float
+}
+
+/// A network architecture: how to build its graph from weights, and what it is good for.
+public struct ModelDefinition: Sendable {
+    public let name: String
+    public let summary: String
+    public let defaults: DreamDefaults
+    /// The node producing class logits, for `classify` (nil if the model has no classifier).
+    public let logits: String?
+    /// Layers worth trying, shown in listings and used for the README gallery.
+    public let suggestedLayers: [String]
+    /// Square tile side used when dreaming big images (bounds memory).
+    public let tileSize: Int
+    public let build: @Sendable (WeightStore) throws(EngineError) -> Graph
+}
+
+/// A model ready to run: its definition and its graph.
+public struct Network: Sendable {
+    public let definition: ModelDefinition
+    public let graph: Graph
+    public init(definition: ModelDefinition, weights: WeightStore) throws(EngineError) {
+        self.definition = definition
+        self.graph = try definition.build(weights)
+    }
+}
+
+public enum ModelZoo {
+    public static let all: [ModelDefinition] = [EfficientNetLite0.definition, VGG16HED.definition, GoogLeNet.definition]
+    public static let defaultName = EfficientNetLite0.definition.name
+
+    public static func definition(_ name: String) throws(EngineError) -> ModelDefinition {
+        guard let d = all.first(where: { $0.name == name }) else {
+            let near = Graph.nearest(name, in: all.map(\.name), count: 3)
+            throw .invalidArgument("unknown model '\(name)'; available: \(all.map(\.name).joined(separator: ", "))"
+                                   + (near.isEmpty ? "" : " (did you mean \(near[0])?)"))
+        }
+        return d
+    }
+}
+
+/// Small helpers shared by the model builders.
+extension Graph {
+    /// Adds a convolution whose batch norm (if `bn` is given) is folded in at load time.
+    @discardableResult
+    mutating func conv(_ name: String, _ w: WeightStore, weightKey: String, biasKey: String? = nil, bn: String? = nil,
+                       bnEps: Float = 1e-5, in cin: Int, out cout: Int, kernel: Int, stride: Int = 1,
+                       padding: Conv2D.Padding = .symmetric(0), groups: Int = 1, activation: Activation,
+                       inputs: [String]? = nil, isPublic: Bool = true) throws(EngineError) -> String {
+        var weight = try w.array(weightKey, shape: [cout, cin / groups, kernel, kernel])
+        var bias = try biasKey.map { k throws(EngineError) in try w.array(k, shape: [cout]) } ?? [Float](repeating: 0, count: cout)
+        if let bn { try w.foldBatchNorm(bn, into: &weight, bias: &bias, channels: cout, eps: bnEps) }
+        let layer = try Conv2D(inChannels: cin, outChannels: cout, kernel: kernel, stride: stride, padding: padding,
+                               groups: groups, activation: activation, weight: weight, bias: bias)
+        return try add(name, layer, inputs: inputs, isPublic: isPublic)
+    }
+}

