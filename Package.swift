@@ -22,8 +22,7 @@ let package = Package(
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
 
         // Networks, layers, the dream algorithm. Knows nothing of media or file formats but safetensors.
-        .target(name: "DreamEngine", dependencies: ["CBLAS"],
-                swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+        .target(name: "DreamEngine", dependencies: ["CBLAS"]),
         // Reads the foreign weight formats (torch pickle, Keras HDF5) and writes safetensors.
         .target(name: "ModelImport", dependencies: ["DreamEngine", "CHDF5"]),
         // The only Swift code that touches FFmpeg.
@@ -35,10 +34,10 @@ let package = Package(
         ]),
         .executableTarget(name: "dreamvideo-bench", dependencies: ["DreamVideo"]),
 
-        .testTarget(name: "DreamEngineTests", dependencies: ["DreamEngine", "ModelImport", "DreamVideo"],
+        .testTarget(name: "DreamEngineTests", dependencies: ["DreamEngine", "ModelImport", "DreamVideo", "MediaIO"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "MediaIOTests", dependencies: ["MediaIO"]),
-        .testTarget(name: "DreamVideoTests", dependencies: ["DreamVideo", "MediaIO"]),
+        .testTarget(name: "DreamVideoTests", dependencies: ["DreamVideo", "DreamEngine", "ModelImport", "MediaIO"]),
     ],
     swiftLanguageModes: [.v5]
 )

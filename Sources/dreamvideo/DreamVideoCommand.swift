@@ -96,7 +96,7 @@ struct DreamOptions: ParsableArguments {
 extension ObjectiveKind: ExpressibleByArgument {}
 
 struct OutputOptions: ParsableArguments {
-    @Flag(help: "Print nothing but errors.")
+    @Flag(name: [.customShort("q"), .long], help: "Print nothing but errors.")
     var quiet = false
     @Flag(help: "Print per-octave detail.")
     var verbose = false

@@ -133,9 +133,11 @@ public struct Conv2D: Layer {
         return out
     }
 
-    /// Rows of output per im2col band so the column buffer holds at most ~4M floats.
+    /// Largest im2col buffer, in floats; output rows are processed in bands that fit it.
+    nonisolated(unsafe) public static var maxColumnFloats = 1 << 22
+
     private func bandRows(k: Int, ow: Int, oh: Int) -> Int {
-        Swift.max(1, Swift.min(oh, (1 << 22) / Swift.max(1, k * ow)))
+        Swift.max(1, Swift.min(oh, Conv2D.maxColumnFloats / Swift.max(1, k * ow)))
     }
 
     private func im2colForward(_ x: UnsafePointer<Float>, _ xs: Shape, _ out: UnsafeMutablePointer<Float>, _ os: Shape) {

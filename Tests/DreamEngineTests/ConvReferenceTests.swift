@@ -1,0 +1,94 @@
+import DreamEngine
+import Testing
+
+/// A plain nested-loop convolution, the reference the fast paths are checked against.
+func referenceConv(_ x: Tensor, _ c: Conv2D) -> Tensor {
+    let s = x.shape
+    let p = c.pads(h: s.h, w: s.w)
+    let os = try! c.outputShape([s])
+    let cig = c.inChannels / c.groups, cog = c.outChannels / c.groups
+    var out = Tensor(zeros: os)
+    for o in 0..<c.outChannels {
+        let g = o / cog
+        for oy in 0..<os.h {
+            for ox in 0..<os.w {
+                var acc = Double(c.bias[o])
+                for i in 0..<cig {
+                    for ky in 0..<c.kernel.h {
+                        for kx in 0..<c.kernel.w {
+                            let iy = oy * c.stride.h - p.top + ky * c.dilation.h
+                            let ix = ox * c.stride.w - p.left + kx * c.dilation.w
+                            guard iy >= 0, iy < s.h, ix >= 0, ix < s.w else { continue }
+                            let wv = c.weight[((o * cig + i) * c.kernel.h + ky) * c.kernel.w + kx]
+                            acc += Double(wv) * Double(x[g * cig + i, iy, ix])
+                        }
+                    }
+                }
+                var v = Float(acc)
+                switch c.activation {
+                case .none: break
+                case .relu: v = max(v, 0)
+                case .relu6: v = min(max(v, 0), 6)
+                }
+                out[o, oy, ox] = v
+            }
+        }
+    }
+    return out
+}
+
+@Suite("Fast convolution vs nested-loop reference")
+struct ConvReferenceTests {
+    @Test(arguments: [
+        // cin, cout, k, stride, pad(-1 = SAME), dilation, groups, h, w
+        (3, 8, 3, 1, 1, 1, 1, 13, 17), (8, 16, 1, 1, 0, 1, 1, 9, 11), (6, 6, 3, 2, -1, 1, 6, 12, 15),
+        (6, 6, 5, 1, -1, 1, 6, 10, 9), (4, 6, 3, 1, 2, 2, 2, 11, 10), (3, 16, 3, 2, -1, 1, 1, 16, 16),
+        (5, 7, 5, 2, -1, 1, 1, 21, 18), (16, 16, 3, 1, 1, 1, 1, 40, 33),
+    ])
+    func matchesReference(_ a: (Int, Int, Int, Int, Int, Int, Int, Int, Int)) throws {
+        let (cin, cout, k, s, pad, d, g, h, w) = a
+        var rng = SeededGenerator(seed: UInt64(cin * 131 + k * 7 + h))
+        let weights = (0..<(cout * cin / g * k * k)).map { _ in rng.gaussian() }
+        let bias = (0..<cout).map { _ in rng.gaussian() }
+        for act in [Activation.none, .relu6] {
+            let c = try Conv2D(inChannels: cin, outChannels: cout, kernel: k, stride: s,
+                               padding: pad < 0 ? .same : .symmetric(pad), dilation: d, groups: g,
+                               activation: act, weight: weights, bias: bias)
+            let x = GradientChecker.random(Shape(cin, h, w), &rng)
+            let fast = c.forward([x]), ref = referenceConv(x, c)
+            #expect(fast.shape == ref.shape)
+            let err = zip(fast.data, ref.data).map { abs($0 - $1) }.max() ?? 0
+            #expect(err < 1e-4, "max abs error \(err)")
+        }
+    }
+
+    @Test func bandedIm2colMatchesUnbanded() throws {
+        var rng = SeededGenerator(seed: 5)
+        let c = try Conv2D(inChannels: 4, outChannels: 5, kernel: 3, stride: 1, padding: .symmetric(1),
+                           weight: (0..<180).map { _ in rng.gaussian() })
+        let x = GradientChecker.random(Shape(4, 23, 19), &rng)
+        let saved = Conv2D.maxColumnFloats
+        defer { Conv2D.maxColumnFloats = saved }
+        let whole = c.forward([x])
+        let gWhole = c.backward([x], output: whole, gradOutput: whole)[0]
+        Conv2D.maxColumnFloats = 36 * 19 * 2  // two output rows per band
+        let banded = c.forward([x])
+        let gBanded = c.backward([x], output: banded, gradOutput: banded)[0]
+        #expect(zip(whole.data, banded.data).allSatisfy { abs($0 - $1) < 1e-5 })
+        #expect(zip(gWhole.data, gBanded.data).allSatisfy { abs($0 - $1) < 1e-4 })
+    }
+
+    @Test func samePaddingPutsTheOddPixelBottomRight() throws {
+        let c = try Conv2D(inChannels: 1, outChannels: 1, kernel: 3, stride: 2, padding: .same, weight: [Float](repeating: 1, count: 9))
+        let p = c.pads(h: 8, w: 8)
+        #expect(p.top == 0 && p.left == 0 && p.bottom == 1 && p.right == 1)
+        let p5 = try Conv2D(inChannels: 1, outChannels: 1, kernel: 5, stride: 2, padding: .same, weight: [Float](repeating: 1, count: 25)).pads(h: 8, w: 9)
+        #expect(p5.top == 1 && p5.bottom == 2 && p5.left == 2 && p5.right == 2)
+        #expect(try c.outputShape([Shape(1, 8, 9)]) == Shape(1, 4, 5))
+    }
+
+    @Test func badWeightsAreRejected() {
+        #expect(throws: EngineError.self) { try Conv2D(inChannels: 3, outChannels: 4, kernel: 3, weight: [1, 2, 3]) }
+        #expect(throws: EngineError.self) { try Conv2D(inChannels: 3, outChannels: 4, kernel: 3, groups: 2, weight: []) }
+    }
+}

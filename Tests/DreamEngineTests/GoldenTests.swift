@@ -1,0 +1,67 @@
+import DreamEngine
+import DreamVideo
+import MediaIO
+import Foundation
+import Testing
+
+/// Compares our models with fixtures written by an independent PyTorch reference
+/// (scripts/reference/make_golden.py): activations of chosen layers and the input gradient
+/// of 0.5·mean(act²) for a fixed input. Needs the models installed (`dreamvideo models install --all`).
+@Suite("Golden values from the PyTorch reference", .serialized)
+struct GoldenTests {
+    static func fixture(_ model: String) throws -> ([String: NamedArray], [String: String]) {
+        let url = try #require(Bundle.module.url(forResource: "golden-\(model)", withExtension: "safetensors", subdirectory: "Fixtures"))
+        return try SafeTensors.load(url)
+    }
+
+    /// max |a − b| / max |b| (relative to the reference's scale), and max |a − b|.
+    static func errors(_ a: [Float], _ b: [Float]) -> (rel: Double, abs: Double) {
+        var m = 0.0, scale = 0.0
+        for (x, y) in zip(a, b) { m = max(m, Double(abs(x - y))); scale = max(scale, Double(abs(y))) }
+        return (m / max(scale, 1e-12), m)
+    }
+
+    func check(_ model: String, tolerance: Double) throws {
+        let store = ModelStore()
+        try #require(store.isInstalled(model), "model \(model) is not installed: run `dreamvideo models install --all` first")
+        let network = try store.load(model, autoInstall: false)
+        let (fx, meta) = try GoldenTests.fixture(model)
+        let input = try #require(fx["input"])
+        let x = Tensor(shape: Shape(3, input.shape[1], input.shape[2]), data: input.values)
+        let layers = (meta["layers"] ?? "").split(separator: ",").map(String.init)
+        let last = try layers.map { try network.graph.nodeIndex($0) }.max()!
+        let acts = try network.graph.forward(x, upTo: last)
+        for name in layers {
+            let ref = try #require(fx["act." + name])
+            let ours = acts.output(try network.graph.nodeIndex(name))
+            #expect(ours.shape == Shape(ref.shape[0], ref.shape[1], ref.shape[2]), "\(model) \(name) shape")
+            let e = GoldenTests.errors(ours.data, ref.values)
+            print("golden \(model) \(name): max abs \(e.abs), max rel \(e.rel); first ours \(ours.data.prefix(3)) ref \(ref.values.prefix(3))")
+            #expect(e.rel < tolerance, "\(model) \(name): max relative error \(e.rel)")
+        }
+        let objLayer = try #require(meta["objective_layer"])
+        let dreamer = try Dreamer(network: network, settings: DreamSettings(
+            layers: [LayerWeight(objLayer)], iterations: 1, octaves: 1, octaveScale: 1.4, step: 1))
+        let (objective, grad) = try dreamer.objectiveAndGradient(x)
+        let refObjective = Double(try #require(fx["objective"]).values[0])
+        print("golden \(model) objective: ours \(objective) ref \(refObjective)")
+        #expect(abs(objective - refObjective) / abs(refObjective) < tolerance)
+        let e = GoldenTests.errors(grad.data, try #require(fx["grad"]).values)
+        print("golden \(model) input gradient: max abs \(e.abs), max rel \(e.rel)")
+        #expect(e.rel < tolerance, "\(model) gradient: max relative error \(e.rel)")
+    }
+
+    @Test func efficientNetLite0() throws { try check("efficientnet-lite0", tolerance: 1e-3) }
+    @Test func vgg16HED() throws { try check("vgg16-hed", tolerance: 1e-3) }
+
+    @Test func classifiesTheSamples() throws {
+        let store = ModelStore()
+        try #require(store.isInstalled("efficientnet-lite0"))
+        let classifier = try Classifier(network: try store.load("efficientnet-lite0", autoInstall: false))
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let cat = try classifier.classify(Tensor(try ImageIO.read(root.appendingPathComponent("samples/chelsea.png").path)), top: 1)[0]
+        #expect([281, 282, 285].contains(cat.index), "cat classified as \(cat)")
+        let coffee = try classifier.classify(Tensor(try ImageIO.read(root.appendingPathComponent("samples/coffee.png").path)), top: 1)[0]
+        #expect(coffee.index == 967, "coffee classified as \(coffee)")
+    }
+}

@@ -1,0 +1,147 @@
+import DreamEngine
+import Foundation
+import Testing
+
+/// A small graph with fan-out, a residual Add and a Concat, viewed as one layer for gradient checks.
+struct GraphAsLayer: Layer {
+    let graph: Graph
+    let target: Int
+    var kind: String { "graph" }
+    func outputShape(_ inputs: [Shape]) throws(EngineError) -> Shape {
+        try graph.shapes(height: inputs[0].h, width: inputs[0].w)[target]
+    }
+    func forward(_ inputs: [Tensor]) -> Tensor { try! graph.forward(inputs[0], upTo: target).output(target) }
+    func backward(_ inputs: [Tensor], output: Tensor, gradOutput: Tensor) -> [Tensor] {
+        let acts = try! graph.forward(inputs[0], upTo: target)
+        return [graph.backward(acts, seeds: [target: gradOutput])]
+    }
+}
+
+@Suite("Graph")
+struct GraphTests {
+    func smallGraph() throws -> Graph {
+        var rng = SeededGenerator(seed: 9)
+        func w(_ n: Int) -> [Float] { (0..<n).map { _ in rng.gaussian() * 0.4 } }
+        var g = Graph()
+        try g.add("a", Conv2D(inChannels: 3, outChannels: 4, kernel: 3, padding: .symmetric(1), weight: w(108)), inputs: [Graph.inputName])
+        try g.add("b", Conv2D(inChannels: 4, outChannels: 4, kernel: 1, weight: w(16)), inputs: ["a"])
+        try g.add("c", Conv2D(inChannels: 4, outChannels: 4, kernel: 3, padding: .same, groups: 4, weight: w(36)), inputs: ["a"])
+        try g.add("sum", Add(), inputs: ["b", "c", "a"])
+        try g.add("cat", Concat(), inputs: ["sum", "a"])
+        try g.add("pool", MaxPool2D(kernel: 2, stride: 2, ceilMode: true))
+        try g.add("unused", Conv2D(inChannels: 8, outChannels: 2, kernel: 1, weight: w(16)))
+        return g
+    }
+
+    @Test func fanOutGradientsAreSummed() throws {
+        let g = try smallGraph()
+        var rng = SeededGenerator(seed: 4)
+        var x = GradientChecker.random(Shape(3, 7, 6), &rng, scale: 20)
+        for i in 0..<x.count { x.data[i] += 128 }
+        // The graph up to "cat" is linear, so a large step is exact and keeps float rounding small.
+        var c = GradientChecker(); c.h = 1
+        try c.check(GraphAsLayer(graph: g, target: try g.nodeIndex("cat")), inputs: [x])
+    }
+
+    @Test func forwardStopsAtTheDeepestNeededNode() throws {
+        let g = try smallGraph()
+        let acts = try g.forward(Tensor(repeating: 100, shape: Shape(3, 8, 8)), upTo: try g.nodeIndex("sum"))
+        #expect(acts.outputs[try g.nodeIndex("sum")] != nil)
+        #expect(acts.outputs[try g.nodeIndex("pool")] == nil)
+        #expect(acts.outputs[try g.nodeIndex("unused")] == nil)
+    }
+
+    @Test func unknownLayersSuggestNearestNames() throws {
+        let g = try smallGraph()
+        #expect(throws: EngineError.unknownLayer(name: "sun", suggestions: ["sum", "a", "b"])) { try g.nodeIndex("sun") }
+        let msg = EngineError.unknownLayer(name: "blocks.100", suggestions: ["blocks.10"]).description
+        #expect(msg.contains("blocks.10"))
+    }
+
+    @Test func layerWeightParsing() throws {
+        #expect(try LayerWeight(parsing: "blocks.10") == LayerWeight("blocks.10"))
+        #expect(try LayerWeight(parsing: "blocks.10:0.5") == LayerWeight("blocks.10", weight: 0.5))
+        #expect(throws: EngineError.self) { try LayerWeight(parsing: "blocks.10:abc") }
+        #expect(throws: EngineError.self) { try LayerWeight(parsing: ":1") }
+    }
+}
+
+@Suite("GoogLeNet with synthetic weights")
+struct GoogLeNetTests {
+    @Test func shapesMatchTorchvision() throws {
+        let net = try Network(definition: GoogLeNet.definition, weights: .synthetic())
+        let s = try net.graph.shapes(height: 224, width: 224)
+        func shape(_ n: String) throws -> Shape { s[try net.graph.nodeIndex(n)] }
+        #expect(try shape("conv1") == Shape(64, 112, 112))
+        #expect(try shape("maxpool1") == Shape(64, 56, 56))
+        #expect(try shape("inception3a") == Shape(256, 28, 28))
+        #expect(try shape("inception3b") == Shape(480, 28, 28))
+        #expect(try shape("inception4c") == Shape(512, 14, 14))
+        #expect(try shape("inception4e") == Shape(832, 14, 14))
+        #expect(try shape("inception5b") == Shape(1024, 7, 7))
+        #expect(try shape("fc") == Shape(1000, 1, 1))
+    }
+
+    @Test func gradientThroughInceptionMatchesFiniteDifferences() throws {
+        let net = try Network(definition: GoogLeNet.definition, weights: .synthetic(seed: 3))
+        let target = try net.graph.nodeIndex("inception3a")
+        var rng = SeededGenerator(seed: 8)
+        var x = GradientChecker.random(Shape(3, 40, 36), &rng, scale: 40)
+        for i in 0..<x.count { x.data[i] += 128 }
+        var c = GradientChecker(); c.h = 0.5; c.maxCoordinates = 12; c.relTolerance = 3e-2; c.absTolerance = 1e-2
+        try c.check(GraphAsLayer(graph: net.graph, target: target), inputs: [x])
+    }
+
+    @Test func importRejectsIncompleteStateDicts() throws {
+        let expected = GoogLeNet.expectedWeights()
+        var arrays: [String: NamedArray] = [:]
+        for (k, shape) in expected where k != "inception4c.branch2.1.conv.weight" {
+            arrays[k] = NamedArray(shape: shape, values: [Float](repeating: 0.01, count: shape.reduce(1, *)))
+        }
+        #expect(throws: EngineError.self) { try Network(definition: GoogLeNet.definition, weights: WeightStore(arrays)) }
+        arrays["inception4c.branch2.1.conv.weight"] = NamedArray(shape: [256, 128, 3, 3], values: [Float](repeating: 0.01, count: 256 * 128 * 9))
+        _ = try Network(definition: GoogLeNet.definition, weights: WeightStore(arrays))
+    }
+}
+
+@Suite("safetensors")
+struct SafeTensorsTests {
+    @Test func roundTripAndErrors() throws {
+        let a = ["x": NamedArray(shape: [2, 3], values: [1, 2, 3, 4, 5, 6]), "b": NamedArray(shape: [1], values: [-1.5])]
+        let data = try SafeTensors.encode(a, metadata: ["k": "v"])
+        let (back, meta) = try SafeTensors.decode(data)
+        #expect(back["x"]?.values == [1, 2, 3, 4, 5, 6] && back["x"]?.shape == [2, 3])
+        #expect(back["b"]?.values == [-1.5] && meta["k"] == "v")
+        #expect(try SafeTensors.encode(a) == SafeTensors.encode(a))  // deterministic bytes
+        #expect(throws: EngineError.self) { try SafeTensors.decode(data.prefix(20)) }
+        #expect(throws: EngineError.self) { try SafeTensors.decode(Data("garbage file that is not safetensors".utf8)) }
+        var truncated = data
+        truncated.removeLast(4)
+        #expect(throws: EngineError.self) { try SafeTensors.decode(truncated) }
+    }
+}
+
+@Suite("Image operations")
+struct ImageOpsTests {
+    @Test func rollIsInvertible() {
+        var rng = SeededGenerator(seed: 1)
+        let x = GradientChecker.random(Shape(3, 5, 7), &rng)
+        let r = ImageOps.roll(x, dy: 2, dx: -3)
+        #expect(r[0, 2, 0] == x[0, 0, 3])
+        #expect(ImageOps.roll(r, dy: -2, dx: 3).data == x.data)
+    }
+
+    @Test func resizeAndBlurKeepConstantsConstant() {
+        let x = Tensor(repeating: 77, shape: Shape(3, 9, 13))
+        #expect(ImageOps.resize(x, height: 20, width: 5).data.allSatisfy { abs($0 - 77) < 1e-4 })
+        #expect(ImageOps.gaussianBlur(x, sigma: 1.3).data.allSatisfy { abs($0 - 77) < 1e-3 })
+    }
+
+    @Test func bilinearUpscaleOfARampIsARamp() {
+        var x = Tensor(zeros: Shape(1, 1, 4))
+        for i in 0..<4 { x.data[i] = Float(i) * 10 }
+        let y = ImageOps.resize(x, height: 1, width: 8)
+        // pixel-centre alignment: output x maps to input (x + 0.5)/2 − 0.5
+        #expect(abs(y.data[2] - 7.5) < 1e-5 && abs(y.data[5] - 22.5) < 1e-5 && y.data[7] == 30 && y.data[0] == 0)
+    }
+}

@@ -1,0 +1,39 @@
+# Shared steps of setup.sh and test.sh (sourced, not run).
+
+# Debian packages the build and the tests need: FFmpeg's libraries (and the ffmpeg/ffprobe programs the
+# tests use to cross-check our files), OpenBLAS, HDF5, pkg-config, and python3-pip for model downloads.
+SYSTEM_PACKAGES=(pkg-config libavcodec-dev libavformat-dev libswscale-dev libavutil-dev
+                 libopenblas-dev libhdf5-dev ffmpeg python3 python3-pip)
+
+ensure_system_packages() {
+    local missing=()
+    for p in "${SYSTEM_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    # A pip outside Debian's (e.g. pyenv's) is fine too.
+    if printf '%s\n' "${missing[@]}" | grep -qx python3-pip && python3 -m pip --version >/dev/null 2>&1; then
+        missing=("${missing[@]/python3-pip}")
+    fi
+    if printf '%s\n' "${missing[@]}" | grep -qx python3 && command -v python3 >/dev/null; then
+        missing=("${missing[@]/python3}")
+    fi
+    local todo=()
+    for p in "${missing[@]}"; do [ -n "$p" ] && todo+=("$p"); done
+    if [ ${#todo[@]} -gt 0 ]; then
+        echo "installing system packages: ${todo[*]}"
+        local sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo="sudo"
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${todo[@]}"
+    fi
+}
+
+ensure_release_build() {
+    swift build -c release
+}
+
+ensure_models() {
+    for m in "$@"; do
+        .build/release/dreamvideo models install "$m"
+    done
+}
