@@ -36,8 +36,8 @@ public enum Activation: String, Sendable, Codable {
     @inline(__always) func maskGradient(_ g: UnsafeMutablePointer<Float>, output y: UnsafePointer<Float>, _ n: Int) {
         switch self {
         case .none: break
-        case .relu: for i in 0..<n where !(y[i] > 0) { g[i] = 0 }
-        case .relu6: for i in 0..<n where !(y[i] > 0 && y[i] < 6) { g[i] = 0 }
+        case .relu: for i in 0..<n { g[i] = y[i] > 0 ? g[i] : 0 }
+        case .relu6: for i in 0..<n { let v = y[i]; g[i] = (v > 0) && (v < 6) ? g[i] : 0 }
         }
     }
 }

@@ -1,1 +1,78 @@
-print("bench todo")
+import DreamEngine
+import DreamVideo
+import Foundation
+
+// Times one dream step (forward to the layer + input gradient of 0.5·mean(act²), no weight gradients)
+// per model and size, and reports GFLOP/s counted as 4 × the convolutions' multiply-accumulates
+// (forward 2·MACs, input-gradient backward the same).
+//
+//   swift run -c release dreamvideo-bench [--runs N] [--models a,b] [--sizes 512x512,1280x720] [--layer NAME] [--json]
+
+struct Case { let model: String; let layer: String?; let size: FrameSize }
+
+var runs = 10, warmup = 2
+var models = ["efficientnet-lite0", "vgg16-hed"]
+var sizes = ["512x512", "1280x720"]
+var layerOverride: String? = nil
+var json = false
+var args = CommandLine.arguments.dropFirst().makeIterator()
+while let a = args.next() {
+    switch a {
+    case "--runs": runs = Int(args.next() ?? "") ?? runs
+    case "--warmup": warmup = Int(args.next() ?? "") ?? warmup
+    case "--models": models = (args.next() ?? "").split(separator: ",").map(String.init)
+    case "--sizes": sizes = (args.next() ?? "").split(separator: ",").map(String.init)
+    case "--layer": layerOverride = args.next()
+    case "--json": json = true
+    case "-h", "--help":
+        print("usage: dreamvideo-bench [--runs N] [--warmup N] [--models a,b] [--sizes WxH,…] [--layer NAME] [--json]")
+        exit(0)
+    default:
+        FileHandle.standardError.write(Data("dreamvideo-bench: unknown argument \(a)\n".utf8)); exit(2)
+    }
+}
+
+func peakRSSKiB() -> Int {
+    guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = s.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return 0 }
+    return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
+}
+
+var results: [[String: Any]] = []
+if !json { print("model                layer           size        ms/step (median)   min      GFLOP/s") }
+for m in models {
+    let network: Network
+    do { network = try ModelStore().load(m, autoInstall: true) } catch {
+        FileHandle.standardError.write(Data("dreamvideo-bench: \(error)\n".utf8)); exit(1)
+    }
+    let layer = layerOverride ?? network.definition.defaults.layers[0].name
+    for s in sizes {
+        let size = try FrameSize(parsing: s)
+        let dreamer = try Dreamer(network: network, settings: DreamSettings(layers: [LayerWeight(layer)], iterations: 1, octaves: 1, octaveScale: 1.4, step: 1.5))
+        var x = Tensor(zeros: Shape(3, size.height, size.width))
+        var rng = SeededGenerator(seed: 1)
+        for i in 0..<x.count { x.data[i] = 128 + 40 * rng.gaussian() }
+        var times: [Double] = []
+        for i in 0..<(warmup + runs) {
+            let t = DispatchTime.now().uptimeNanoseconds
+            _ = try dreamer.objectiveAndGradient(x)
+            let ms = Double(DispatchTime.now().uptimeNanoseconds - t) / 1e6
+            if i >= warmup { times.append(ms) }
+        }
+        times.sort()
+        let median = times[times.count / 2]
+        let macs = try network.graph.macs(height: size.height, width: size.width, upTo: try network.graph.nodeIndex(layer))
+        let gflops = 4 * Double(macs) / (median / 1000) / 1e9
+        results.append(["model": m, "layer": layer, "size": s, "median_ms": median, "min_ms": times[0], "gflops": gflops, "macs": macs])
+        if !json {
+            func pad(_ t: String, _ n: Int) -> String { t.padding(toLength: max(n, t.count), withPad: " ", startingAt: 0) }
+            print(pad(m, 20) + " " + pad(layer, 15) + " " + pad(s, 11) + String(format: " %10.1f %12.1f %10.1f", median, times[0], gflops))
+        }
+    }
+}
+if json {
+    let d = try JSONSerialization.data(withJSONObject: ["results": results, "peak_rss_kib": peakRSSKiB(), "threads": Engine.threads], options: [.sortedKeys])
+    print(String(decoding: d, as: UTF8.self))
+} else {
+    print("peak RSS \(peakRSSKiB() / 1024) MiB, \(Engine.threads) threads")
+}

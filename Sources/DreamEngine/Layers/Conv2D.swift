@@ -1,5 +1,3 @@
-import CBLAS
-
 /// 2-D convolution with stride, padding (explicit or TensorFlow "SAME"), dilation and groups.
 /// An activation can be fused onto the output.
 ///
@@ -110,10 +108,8 @@ public struct Conv2D: Layer {
                     depthwiseForward(xp.baseAddress!, x.shape, op.baseAddress!, os)
                 } else if isPointwise {
                     weight.withUnsafeBufferPointer { wp in
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                                    Int32(outChannels), Int32(os.plane), Int32(inChannels),
-                                    1, wp.baseAddress, Int32(inChannels), xp.baseAddress, Int32(os.plane),
-                                    0, op.baseAddress, Int32(os.plane))
+                        gemm(transA: false, transB: false, m: outChannels, n: os.plane, k: inChannels,
+                             wp.baseAddress!, lda: inChannels, xp.baseAddress!, ldb: os.plane, op.baseAddress!, ldc: os.plane)
                     }
                 } else {
                     im2colForward(xp.baseAddress!, x.shape, op.baseAddress!, os)
@@ -153,10 +149,9 @@ public struct Conv2D: Layer {
                     while y0 < os.h {
                         let n = Swift.min(rows, os.h - y0)
                         im2col(x + g * cig * xs.plane, channels: cig, xs, y0: y0, rows: n, ow: os.w, pads: p, col: cp.baseAddress!)
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                                    Int32(cog), Int32(n * os.w), Int32(k),
-                                    1, wp.baseAddress! + g * cog * k, Int32(k), cp.baseAddress, Int32(n * os.w),
-                                    0, out + g * cog * os.plane + y0 * os.w, Int32(os.plane))
+                        gemm(transA: false, transB: false, m: cog, n: n * os.w, k: k,
+                             wp.baseAddress! + g * cog * k, lda: k, cp.baseAddress!, ldb: n * os.w,
+                             out + g * cog * os.plane + y0 * os.w, ldc: os.plane)
                         y0 += n
                     }
                 }
@@ -269,10 +264,8 @@ public struct Conv2D: Layer {
                     depthwiseBackward(gp.baseAddress!, os, ip.baseAddress!, xs)
                 } else if isPointwise {
                     weight.withUnsafeBufferPointer { wp in
-                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
-                                    Int32(inChannels), Int32(os.plane), Int32(outChannels),
-                                    1, wp.baseAddress, Int32(inChannels), gp.baseAddress, Int32(os.plane),
-                                    0, ip.baseAddress, Int32(os.plane))
+                        gemm(transA: true, transB: false, m: inChannels, n: os.plane, k: outChannels,
+                             wp.baseAddress!, lda: inChannels, gp.baseAddress!, ldb: os.plane, ip.baseAddress!, ldc: os.plane)
                     }
                 } else {
                     im2colBackward(gp.baseAddress!, os, ip.baseAddress!, xs)
@@ -295,11 +288,9 @@ public struct Conv2D: Layer {
                     while y0 < os.h {
                         let n = Swift.min(rows, os.h - y0)
                         // col[K × n] = Wgᵀ[K × cog] · g[cog × n]
-                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
-                                    Int32(k), Int32(n * os.w), Int32(cog),
-                                    1, wp.baseAddress! + gi * cog * k, Int32(k),
-                                    g + gi * cog * os.plane + y0 * os.w, Int32(os.plane),
-                                    0, cp.baseAddress, Int32(n * os.w))
+                        gemm(transA: true, transB: false, m: k, n: n * os.w, k: cog,
+                             wp.baseAddress! + gi * cog * k, lda: k, g + gi * cog * os.plane + y0 * os.w, ldb: os.plane,
+                             cp.baseAddress!, ldc: n * os.w)
                         col2im(cp.baseAddress!, channels: cig, xs, y0: y0, rows: n, ow: os.w, pads: p,
                                gin: gin + gi * cig * xs.plane)
                         y0 += n

@@ -1,0 +1,35 @@
+import CBLAS
+
+/// C[M×N] = alpha · op(A) · op(B) + beta · C, row-major, split over the engine's threads along N.
+///
+/// OpenBLAS runs single-threaded (see `Engine.configureBLAS`); splitting the columns ourselves keeps
+/// both cores busy without OpenBLAS's worker threads spinning against our own parallel loops.
+@inline(__always)
+func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+          _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
+          _ c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float = 0) {
+    Engine.configureBLAS()
+    let ta = transA ? CblasTrans : CblasNoTrans, tb = transB ? CblasTrans : CblasNoTrans
+    let work = m * n * k
+    let parts = work < 1 << 18 ? 1 : Swift.min(Engine.threads, Swift.max(1, n / 64))
+    if parts <= 1 {
+        cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        return
+    }
+    // Column chunks, multiples of 16 floats so every chunk starts cache-line aligned in B and C rows.
+    let chunk = ((n + parts - 1) / parts + 15) / 16 * 16
+    parallelFor(parts) { p in
+        let lo = p * chunk, hi = Swift.min(n, lo + chunk)
+        guard hi > lo else { return }
+        let bp = transB ? b + lo * ldb : b + lo
+        cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(hi - lo), Int32(k), 1, a, Int32(lda), bp, Int32(ldb), beta, c + lo, Int32(ldc))
+    }
+}
+
+extension Engine {
+    nonisolated(unsafe) private static var blasConfigured = false
+    /// OpenBLAS single-threaded: the engine parallelises GEMMs itself.
+    static func configureBLAS() {
+        if !blasConfigured { openblas_set_num_threads(1); blasConfigured = true }
+    }
+}

@@ -1,0 +1,25 @@
+import Foundation
+
+/// SIGINT/SIGTERM become a polite request: the render finishes its frame, closes its files,
+/// writes a checkpoint and stops. A second signal exits at once.
+public enum Interrupts {
+    nonisolated(unsafe) private static var flag: sig_atomic_t = 0
+
+    public static func install() {
+        let handler: @convention(c) (Int32) -> Void = { sig in
+            if Interrupts.flag != 0 { _exit(128 + sig) }
+            Interrupts.flag = sig
+        }
+        signal(SIGINT, handler)
+        signal(SIGTERM, handler)
+        // A full disk or file-size limit should surface as a write error, not kill the process.
+        signal(SIGXFSZ, SIG_IGN)
+        signal(SIGPIPE, SIG_IGN)
+    }
+
+    public static var requested: Bool { flag != 0 }
+    public static var signalNumber: Int32 { flag }
+    /// For tests: request a stop as if a signal had arrived.
+    public static func request() { flag = SIGINT }
+    public static func reset() { flag = 0 }
+}
