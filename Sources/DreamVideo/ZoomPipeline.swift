@@ -47,6 +47,7 @@ public struct ZoomSettings: Codable, Equatable, Sendable {
             var out: [String: String] = [:]
             func walk(_ prefix: String, _ v: Any) {
                 if let dict = v as? [String: Any] { for (k, x) in dict { walk(prefix.isEmpty ? k : "\(prefix).\(k)", x) } }
+                else if let list = v as? [Any] { out[prefix + ".count"] = "\(list.count)"; for (i, x) in list.enumerated() { walk("\(prefix)[\(i)]", x) } }
                 else { out[prefix] = "\(v)" }
             }
             walk("", o)
@@ -154,7 +155,7 @@ public final class ZoomRenderer {
     /// Renders every frame (or the rest, when resuming) and returns timing figures.
     /// `shouldStop` is polled after each frame; when it returns true the render checkpoints and throws `.interrupted`.
     public func run(seedImage: Tensor, resume: Bool = false, overwrite: Bool = false,
-                    shouldStop: () -> Bool = { Interrupts.requested }) throws -> RenderStats {
+                    shouldStop: () throws -> Bool = { Interrupts.requested }) throws -> RenderStats {
         let fm = FileManager.default
         let t0 = Date()
         var stats = RenderStats()
@@ -219,7 +220,7 @@ public final class ZoomRenderer {
             previous = Tensor(image)
             next += 1
             stats.frames += 1
-            let stop = shouldStop()
+            let stop = try shouldStop()
             if next % checkpointEvery == 0 || next == settings.frames || stop {
                 try closeSegmentAndCheckpoint(last: previous)
             }

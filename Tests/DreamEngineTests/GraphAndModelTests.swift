@@ -145,3 +145,62 @@ struct ImageOpsTests {
         #expect(abs(y.data[2] - 7.5) < 1e-5 && abs(y.data[5] - 22.5) < 1e-5 && y.data[7] == 30 && y.data[0] == 0)
     }
 }
+
+@Suite("Frame warp geometry")
+struct WarpTests {
+    /// A Gaussian blob centred at (x0, y0) on a dark background.
+    func blob(_ w: Int, _ h: Int, _ x0: Float, _ y0: Float, sigma: Float = 2.5) -> Tensor {
+        var t = Tensor(zeros: Shape(1, h, w))
+        for y in 0..<h { for x in 0..<w {
+            let d2 = (Float(x) - x0) * (Float(x) - x0) + (Float(y) - y0) * (Float(y) - y0)
+            t[0, y, x] = 200 * Foundation.exp(-d2 / (2 * sigma * sigma))
+        } }
+        return t
+    }
+
+    func centroid(_ t: Tensor) -> (Float, Float) {
+        var sx: Double = 0, sy: Double = 0, s: Double = 0
+        for y in 0..<t.shape.h { for x in 0..<t.shape.w {
+            let v = Double(max(0, t[0, y, x])); sx += v * Double(x); sy += v * Double(y); s += v
+        } }
+        return (Float(sx / s), Float(sy / s))
+    }
+
+    @Test func zoomMovesPointsAwayFromTheCentre() {
+        let (w, h) = (81, 61)
+        let c = (Float(w - 1) / 2, Float(h - 1) / 2)
+        let x0: Float = 52.3, y0: Float = 20.6
+        let out = ImageOps.warp(blob(w, h, x0, y0), FrameTransform(zoom: 1.25))
+        let (cx, cy) = centroid(out)
+        #expect(abs(cx - (c.0 + 1.25 * (x0 - c.0))) < 0.05, "x \(cx)")
+        #expect(abs(cy - (c.1 + 1.25 * (y0 - c.1))) < 0.05, "y \(cy)")
+    }
+
+    @Test func rotationIsCounterClockwiseOnScreen() {
+        let (w, h) = (81, 81)
+        let c: Float = 40
+        // A point right of centre, rotated 90° counter-clockwise on screen, ends up above the centre.
+        let out = ImageOps.warp(blob(w, h, c + 20, c), FrameTransform(rotate: 90))
+        let (cx, cy) = centroid(out)
+        #expect(abs(cx - c) < 0.05 && abs(cy - (c - 20)) < 0.05, "(\(cx), \(cy))")
+        let out2 = ImageOps.warp(blob(w, h, c + 15.5, c + 3.2), FrameTransform(rotate: 30))
+        let th = Float.pi / 6
+        let ex = c + 15.5 * cos(th) + 3.2 * sin(th), ey = c - 15.5 * sin(th) + 3.2 * cos(th)
+        let (ax, ay) = centroid(out2)
+        #expect(abs(ax - ex) < 0.05 && abs(ay - ey) < 0.05, "(\(ax), \(ay)) vs (\(ex), \(ey))")
+    }
+
+    @Test func subPixelTranslation() {
+        let out = ImageOps.warp(blob(60, 50, 30, 25), FrameTransform(dx: 2.3, dy: -1.7))
+        let (cx, cy) = centroid(out)
+        #expect(abs(cx - 32.3) < 0.03 && abs(cy - 23.3) < 0.03, "(\(cx), \(cy))")
+    }
+
+    @Test func identityIsExact() {
+        let b = blob(20, 10, 5, 5)
+        #expect(ImageOps.warp(b, FrameTransform()).data == b.data)
+        // Integer translation with bicubic weights (0,1,0,0) is an exact shift.
+        let s = ImageOps.warp(b, FrameTransform(dx: 2, dy: 1))
+        #expect(abs(s[0, 6, 7] - b[0, 5, 5]) < 1e-4)
+    }
+}

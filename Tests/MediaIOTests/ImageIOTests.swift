@@ -15,7 +15,8 @@ func pattern(width: Int, height: Int, phase: Int = 0) -> RGBImage {
             let i = (y * width + x) * 3
             p[i] = UInt8((x * 255) / max(1, width - 1))
             p[i + 1] = UInt8((y * 255) / max(1, height - 1))
-            p[i + 2] = UInt8(((x / 8 + y / 8 + phase) % 2) * 200 + 20)
+            // A smooth moving wave: sharp edges would only measure 4:2:0 chroma subsampling.
+            p[i + 2] = UInt8(128 + 100 * sin(Double(x + 2 * y + 3 * phase) / 5))
         }
     }
     return RGBImage(width: width, height: height, pixels: p)
