@@ -30,7 +30,8 @@ let package = Package(
         // Pipelines, model store, presets.
         .target(name: "DreamVideo", dependencies: ["DreamEngine", "ModelImport", "MediaIO"]),
         .executableTarget(name: "dreamvideo", dependencies: [
-            "DreamVideo", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "DreamVideo", "DreamEngine", "MediaIO", "ModelImport",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "dreamvideo-bench", dependencies: ["DreamVideo"]),
 

@@ -28,8 +28,10 @@ ensure_system_packages() {
     fi
 }
 
+# Release build of the tool. With "tests", the test targets too, in the same configuration that
+# `swift test -c release` uses, so the test run does not rebuild everything.
 ensure_release_build() {
-    swift build -c release
+    if [ "${1:-}" = tests ]; then swift build -c release --build-tests; else swift build -c release; fi
 }
 
 ensure_models() {

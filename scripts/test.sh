@@ -6,6 +6,6 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
 ensure_system_packages
-ensure_release_build
+ensure_release_build tests
 ensure_models efficientnet-lite0 vgg16-hed
-swift test -c release "$@"
+swift test -c release --skip-build "$@"

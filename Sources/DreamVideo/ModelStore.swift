@@ -140,22 +140,22 @@ func capture(_ args: [String], what: String) throws -> String {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: args[0])
     p.arguments = Array(args.dropFirst())
-    let errPipe = Pipe()
-    p.standardError = errPipe
+    // stderr goes to a file and stdout to a pipe, so neither can fill up and stall the child.
+    let errURL = FileManager.default.temporaryDirectory.appendingPathComponent("dreamvideo-\(getpid())-\(UUID().uuidString).err")
+    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    defer { try? FileManager.default.removeItem(at: errURL) }
+    p.standardError = try FileHandle(forWritingTo: errURL)
     let outPipe = Pipe()
     p.standardOutput = outPipe
     try p.run()
-    var outData = Data()
-    let reader = Thread { outData = outPipe.fileHandleForReading.readDataToEndOfFile() }
-    reader.start()
-    let err = errPipe.fileHandleForReading.readDataToEndOfFile()
+    let out = outPipe.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
-    while !reader.isFinished { usleep(1000) }
     guard p.terminationStatus == 0 else {
-        let msg = String(decoding: err, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? "exit \(p.terminationStatus)"
+        let err = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
+        let msg = err.split(separator: "\n").last.map(String.init) ?? "exit \(p.terminationStatus)"
         throw DreamVideoError.commandFailed(what, msg)
     }
-    return String(decoding: outData, as: UTF8.self)
+    return String(decoding: out, as: UTF8.self)
 }
 
 /// SHA-256 of a file via coreutils' `sha256sum` (present on every Debian/Ubuntu system).

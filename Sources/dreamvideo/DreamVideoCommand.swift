@@ -3,6 +3,7 @@ import DreamEngine
 import DreamVideo
 import Foundation
 import MediaIO
+import ModelImport
 
 @main
 struct DreamVideoCommand: ParsableCommand {
@@ -23,9 +24,10 @@ struct DreamVideoCommand: ParsableCommand {
             fail(e.description)
         } catch let e as DreamVideoError {
             fail(e.description)
-        } catch let e as CustomStringConvertible where !(e is ExitCode) && "\(type(of: e))" != "CommandError" && !(e is ValidationError) && !(e is CleanExit) {
+        } catch let e as ImportError {
             fail(e.description)
         } catch {
+            // Argument errors, --help and explicit exit codes: ArgumentParser prints and exits.
             exit(withError: error)
         }
     }
@@ -80,8 +82,8 @@ struct DreamOptions: ParsableArguments {
         if smooth < 0 { throw ValidationError("--smooth must be 0 or more.") }
     }
 
-    func settings(for def: ModelDefinition) throws -> DreamSettings {
-        var s = DreamSettings(defaults: def.defaults)
+    func settings(for def: ModelDefinition, video: Bool = false) throws -> DreamSettings {
+        var s = DreamSettings(defaults: video ? def.videoDefaults : def.defaults)
         if !layers.isEmpty { s.layers = try layers.map { try LayerWeight(parsing: $0) } }
         if let octaves { s.octaves = octaves }
         if let octaveScale { s.octaveScale = octaveScale }

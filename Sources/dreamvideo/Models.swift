@@ -18,7 +18,7 @@ struct Models: ParsableCommand {
                 let mark = d.name == ModelZoo.defaultName ? " (default)" : ""
                 print("\(d.name)\(mark) — \(state)")
                 print("    \(d.summary)")
-                print("    default layer: \(d.defaults.layers.map(\.description).joined(separator: ", ")); try: \(d.suggestedLayers.joined(separator: ", "))")
+                print("    default layer: \(d.defaults.layers.map(\.description).joined(separator: ", ")) (video: \(d.videoDefaults.layers.map(\.description).joined(separator: ", "))); try: \(d.suggestedLayers.joined(separator: ", "))")
             }
             print("weights folder: \(store.root.path)/models")
         }

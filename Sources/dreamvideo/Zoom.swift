@@ -45,11 +45,8 @@ struct Zoom: ParsableCommand {
     func run() throws {
         Interrupts.install()
         let def = try ModelZoo.definition(dream.model)
-        var dreamSettings = try dream.settings(for: def)
         // Per-frame defaults for video: fewer steps, since each frame starts from an already dreamed one.
-        if dream.iterations == nil { dreamSettings.iterations = 5 }
-        if dream.octaves == nil { dreamSettings.octaves = 2 }
-        try dreamSettings.validate()
+        let dreamSettings = try dream.settings(for: def, video: true)
         let fps = try video.frameRate()
         let frames = try video.frameCount(fps: fps)
         var rng = SeededGenerator(seed: dream.seed &+ 0x5EED)

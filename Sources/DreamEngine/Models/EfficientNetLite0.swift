@@ -17,12 +17,13 @@ public enum EfficientNetLite0 {
         name: "efficientnet-lite0",
         summary: "EfficientNet-Lite0 (ImageNet, 4.7M params): fast; eyes, fur and animal faces at blocks 9–11, swirls earlier",
         defaults: DreamDefaults(layers: [LayerWeight("blocks.10")], iterations: 20, octaves: 4, octaveScale: 1.4, step: 1.5),
+        videoDefaults: DreamDefaults(layers: [LayerWeight("blocks.9")], iterations: 5, octaves: 3, octaveScale: 1.4, step: 1.5),
         logits: "fc",
         suggestedLayers: ["blocks.4", "blocks.7", "blocks.10", "blocks.13"],
         tileSize: 512,
         build: build)
 
-    static func build(_ w: WeightStore) throws(EngineError) -> Graph {
+    @Sendable static func build(_ w: WeightStore) throws(EngineError) -> Graph {
         var g = Graph()
         let eps: Float = 1e-3
         try g.add("preprocess", Preprocess(mean: [127, 127, 127], scale: [1 / 128, 1 / 128, 1 / 128]), inputs: [Graph.inputName], isPublic: false)

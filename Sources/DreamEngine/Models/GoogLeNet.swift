@@ -21,6 +21,7 @@ public enum GoogLeNet {
         name: "googlenet",
         summary: "GoogLeNet / Inception v1, the original DeepDream network (weights supplied by you: torchvision state dict)",
         defaults: DreamDefaults(layers: [LayerWeight("inception4c")], iterations: 10, octaves: 4, octaveScale: 1.4, step: 1.5),
+        videoDefaults: DreamDefaults(layers: [LayerWeight("inception4c")], iterations: 5, octaves: 3, octaveScale: 1.4, step: 1.5),
         logits: "fc",
         suggestedLayers: ["inception3b", "inception4c", "inception4e"],
         tileSize: 512,
@@ -32,7 +33,7 @@ public enum GoogLeNet {
                    stride: stride, padding: .symmetric(pad), activation: .relu, inputs: inputs, isPublic: isPublic)
     }
 
-    static func build(_ w: WeightStore) throws(EngineError) -> Graph {
+    @Sendable static func build(_ w: WeightStore) throws(EngineError) -> Graph {
         var g = Graph()
         try g.add("preprocess", Preprocess(mean: [127.5, 127.5, 127.5], scale: [1 / 127.5, 1 / 127.5, 1 / 127.5]),
                   inputs: [Graph.inputName], isPublic: false)

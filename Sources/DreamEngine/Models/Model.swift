@@ -34,6 +34,9 @@ public struct ModelDefinition: Sendable {
     public let name: String
     public let summary: String
     public let defaults: DreamDefaults
+    /// Per-frame defaults for videos: fewer steps (each frame starts from a dreamed one), more octaves
+    /// (larger structures survive the zoom feedback better).
+    public let videoDefaults: DreamDefaults
     /// The node producing class logits, for `classify` (nil if the model has no classifier).
     public let logits: String?
     /// Layers worth trying, shown in listings and used for the README gallery.

@@ -7,13 +7,14 @@ public enum VGG16HED {
         name: "vgg16-hed",
         summary: "VGG16 trunk of the HED edge model (14.7M params): heavy; strong psychedelic textures, no objects",
         defaults: DreamDefaults(layers: [LayerWeight("block4_conv3")], iterations: 10, octaves: 4, octaveScale: 1.4, step: 1.5),
+        videoDefaults: DreamDefaults(layers: [LayerWeight("block4_conv3")], iterations: 5, octaves: 3, octaveScale: 1.4, step: 1.5),
         logits: nil,
         suggestedLayers: ["block3_conv3", "block4_conv3", "block5_conv3"],
         tileSize: 512,
         build: build)
 
     /// Weight names as stored: `blockN_convM.weight` (OIHW) and `.bias`.
-    static func build(_ w: WeightStore) throws(EngineError) -> Graph {
+    @Sendable static func build(_ w: WeightStore) throws(EngineError) -> Graph {
         var g = Graph()
         try g.add("preprocess", Preprocess(order: [2, 1, 0], mean: [104.00699, 116.66877, 122.67892], scale: [1, 1, 1]),
                   inputs: [Graph.inputName], isPublic: false)
