@@ -16,7 +16,10 @@ bin=.build/release/dreamvideo
 if [ ! -f out/chelsea-dream.png ]; then
     "$bin" image samples/chelsea.png -o out/chelsea-dream.png
 fi
-if "$bin" zoom --help >/dev/null 2>&1 && [ ! -f out/chelsea-zoom.mp4 ]; then
-    "$bin" zoom samples/chelsea.png -o out/chelsea-zoom.mp4 --preset quick
+if [ ! -f out/chelsea-zoom.mp4 ]; then
+    # Two seconds of endless zoom; resumes by itself if a previous run was interrupted.
+    resume=""
+    [ -f out/chelsea-zoom.mp4.dreamvideo/checkpoint.json ] && resume="--resume"
+    "$bin" zoom samples/chelsea.png -o out/chelsea-zoom.mp4 --frames 60 $resume
 fi
-echo "done: out/chelsea-dream.png$( [ -f out/chelsea-zoom.mp4 ] && echo ' and out/chelsea-zoom.mp4')"
+echo "done: out/chelsea-dream.png and out/chelsea-zoom.mp4"

@@ -38,41 +38,49 @@ func peakRSSKiB() -> Int {
     return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
 }
 
-var results: [[String: Any]] = []
-if !json { print("model                layer           size        ms/step (median)   min      GFLOP/s") }
-for m in models {
-    let network: Network
-    do { network = try ModelStore().load(m, autoInstall: true) } catch {
-        FileHandle.standardError.write(Data("dreamvideo-bench: \(error)\n".utf8)); exit(1)
+/// Runs every case and prints the table (or JSON).
+func runBenchmarks() throws {
+    var results: [[String: Any]] = []
+    if !json { print("model                layer           size        ms/step (median)   min      GFLOP/s") }
+    for m in models {
+        let network: Network
+        do { network = try ModelStore().load(m, autoInstall: true) } catch {
+            FileHandle.standardError.write(Data("dreamvideo-bench: \(error)\n".utf8)); exit(1)
+        }
+        let layer = layerOverride ?? network.definition.defaults.layers[0].name
+        for s in sizes {
+            let size = try FrameSize(parsing: s)
+            let dreamer = try Dreamer(network: network, settings: DreamSettings(layers: [LayerWeight(layer)], iterations: 1, octaves: 1, octaveScale: 1.4, step: 1.5))
+            var x = Tensor(zeros: Shape(3, size.height, size.width))
+            var rng = SeededGenerator(seed: 1)
+            for i in 0..<x.count { x.data[i] = 128 + 40 * rng.gaussian() }
+            var times: [Double] = []
+            for i in 0..<(warmup + runs) {
+                let t = DispatchTime.now().uptimeNanoseconds
+                _ = try dreamer.objectiveAndGradient(x)
+                let ms = Double(DispatchTime.now().uptimeNanoseconds - t) / 1e6
+                if i >= warmup { times.append(ms) }
+            }
+            times.sort()
+            let median = times[times.count / 2]
+            let macs = try network.graph.macs(height: size.height, width: size.width, upTo: try network.graph.nodeIndex(layer))
+            let gflops = 4 * Double(macs) / (median / 1000) / 1e9
+            results.append(["model": m, "layer": layer, "size": s, "median_ms": median, "min_ms": times[0], "gflops": gflops, "macs": macs])
+            if !json {
+                func pad(_ t: String, _ n: Int) -> String { t.padding(toLength: max(n, t.count), withPad: " ", startingAt: 0) }
+                print(pad(m, 20) + " " + pad(layer, 15) + " " + pad(s, 11) + String(format: " %10.1f %12.1f %10.1f", median, times[0], gflops))
+            }
+        }
     }
-    let layer = layerOverride ?? network.definition.defaults.layers[0].name
-    for s in sizes {
-        let size = try FrameSize(parsing: s)
-        let dreamer = try Dreamer(network: network, settings: DreamSettings(layers: [LayerWeight(layer)], iterations: 1, octaves: 1, octaveScale: 1.4, step: 1.5))
-        var x = Tensor(zeros: Shape(3, size.height, size.width))
-        var rng = SeededGenerator(seed: 1)
-        for i in 0..<x.count { x.data[i] = 128 + 40 * rng.gaussian() }
-        var times: [Double] = []
-        for i in 0..<(warmup + runs) {
-            let t = DispatchTime.now().uptimeNanoseconds
-            _ = try dreamer.objectiveAndGradient(x)
-            let ms = Double(DispatchTime.now().uptimeNanoseconds - t) / 1e6
-            if i >= warmup { times.append(ms) }
-        }
-        times.sort()
-        let median = times[times.count / 2]
-        let macs = try network.graph.macs(height: size.height, width: size.width, upTo: try network.graph.nodeIndex(layer))
-        let gflops = 4 * Double(macs) / (median / 1000) / 1e9
-        results.append(["model": m, "layer": layer, "size": s, "median_ms": median, "min_ms": times[0], "gflops": gflops, "macs": macs])
-        if !json {
-            func pad(_ t: String, _ n: Int) -> String { t.padding(toLength: max(n, t.count), withPad: " ", startingAt: 0) }
-            print(pad(m, 20) + " " + pad(layer, 15) + " " + pad(s, 11) + String(format: " %10.1f %12.1f %10.1f", median, times[0], gflops))
-        }
+    if json {
+        let d = try JSONSerialization.data(withJSONObject: ["results": results, "peak_rss_kib": peakRSSKiB(), "threads": Engine.threads], options: [.sortedKeys])
+        print(String(decoding: d, as: UTF8.self))
+    } else {
+        print("peak RSS \(peakRSSKiB() / 1024) MiB, \(Engine.threads) threads")
     }
 }
-if json {
-    let d = try JSONSerialization.data(withJSONObject: ["results": results, "peak_rss_kib": peakRSSKiB(), "threads": Engine.threads], options: [.sortedKeys])
-    print(String(decoding: d, as: UTF8.self))
-} else {
-    print("peak RSS \(peakRSSKiB() / 1024) MiB, \(Engine.threads) threads")
+
+do { try runBenchmarks() } catch {
+    FileHandle.standardError.write(Data("dreamvideo-bench: \(error)\n".utf8))
+    exit(1)
 }
