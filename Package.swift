@@ -1,5 +1,17 @@
 // swift-tools-version: 6.0
 import PackageDescription
+import Foundation
+
+// The engine's kernels use SIMD16<Float>; on x86-64 they need AVX2/FMA to be fast (3× on
+// EfficientNet-Lite0 against the SSE2 baseline). Every x86-64 CPU since 2013 (Intel Haswell,
+// AMD Excavator) has them. Set DREAMVIDEO_PORTABLE=1 to build for the generic baseline, e.g. when
+// this package is a dependency (SwiftPM refuses unsafe flags in dependencies).
+var engineSettings: [SwiftSetting] = []
+#if arch(x86_64)
+if ProcessInfo.processInfo.environment["DREAMVIDEO_PORTABLE"] == nil {
+    engineSettings.append(.unsafeFlags(["-target-cpu", "haswell"]))
+}
+#endif
 
 let package = Package(
     name: "dreamvideo",
@@ -22,7 +34,7 @@ let package = Package(
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
 
         // Networks, layers, the dream algorithm. Knows nothing of media or file formats but safetensors.
-        .target(name: "DreamEngine", dependencies: ["CBLAS"]),
+        .target(name: "DreamEngine", dependencies: ["CBLAS"], swiftSettings: engineSettings),
         // Reads the foreign weight formats (torch pickle, Keras HDF5) and writes safetensors.
         .target(name: "ModelImport", dependencies: ["DreamEngine", "CHDF5"]),
         // The only Swift code that touches FFmpeg.

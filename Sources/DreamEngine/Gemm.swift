@@ -30,6 +30,10 @@ extension Engine {
     nonisolated(unsafe) private static var blasConfigured = false
     /// OpenBLAS single-threaded: the engine parallelises GEMMs itself.
     static func configureBLAS() {
-        if !blasConfigured { openblas_set_num_threads(1); blasConfigured = true }
+        if !blasConfigured {
+            openblas_set_num_threads(1)
+            dv_retain_freed_memory()
+            blasConfigured = true
+        }
     }
 }

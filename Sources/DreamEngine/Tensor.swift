@@ -45,7 +45,8 @@ public struct Tensor: Sendable {
         precondition(shape == other.shape)
         data.withUnsafeMutableBufferPointer { d in
             other.data.withUnsafeBufferPointer { o in
-                for i in 0..<d.count { d[i] += o[i] }
+                let db = d.baseAddress!, ob = o.baseAddress!
+                parallelChunks(d.count, minChunk: 1 << 16) { r in addInPlace(db + r.lowerBound, ob + r.lowerBound, r.count) }
             }
         }
     }

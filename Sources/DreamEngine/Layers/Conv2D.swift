@@ -118,10 +118,7 @@ public struct Conv2D: Layer {
                 let plane = os.plane
                 bias.withUnsafeBufferPointer { bp in
                     parallelFor(outChannels, minPerThread: 4) { c in
-                        let p = base + c * plane
-                        let b = bp[c]
-                        if b != 0 { for i in 0..<plane { p[i] += b } }
-                        activation.apply(p, plane)
+                        activation.applyWithBias(base + c * plane, plane, bias: bp[c])
                     }
                 }
             }
@@ -229,11 +226,13 @@ public struct Conv2D: Layer {
                             let wv = wc[ky * kw + kx]
                             let off = kx * dw - p.left
                             let l = lo[kx], h = hi[kx]
+                            guard h > l else { continue }
                             if sw == 1 {
-                                let src = irow + off
-                                for ox in l..<Swift.max(l, h) { orow[ox] += wv * src[ox] }
+                                axpy(orow + l, irow + off + l, wv, h - l)
+                            } else if sw == 2 {
+                                axpyStride2(orow + l, irow + 2 * l + off, wv, h - l)
                             } else {
-                                for ox in l..<Swift.max(l, h) { orow[ox] += wv * irow[ox * sw + off] }
+                                for ox in l..<h { orow[ox] += wv * irow[ox * sw + off] }
                             }
                         }
                     }
@@ -252,7 +251,7 @@ public struct Conv2D: Layer {
                 output.data.withUnsafeBufferPointer { yp in
                     let gb = gp.baseAddress!, yb = yp.baseAddress!
                     parallelChunks(gp.count, minChunk: 1 << 14) { r in
-                        activation.maskGradient(gb + r.lowerBound, output: yb + r.lowerBound, r.count)
+                        activation.maskGradientFast(gb + r.lowerBound, output: yb + r.lowerBound, r.count)
                     }
                 }
             }
@@ -319,8 +318,7 @@ public struct Conv2D: Layer {
                         let dst = gc + iy * xs.w
                         let src = row + r * ow
                         if sw == 1 {
-                            let d = dst + off
-                            for ox in xlo..<xhi { d[ox] += src[ox] }
+                            if xhi > xlo { addInPlace(dst + off + xlo, src + xlo, xhi - xlo) }
                         } else {
                             for ox in xlo..<xhi { dst[ox * sw + off] += src[ox] }
                         }
@@ -351,8 +349,7 @@ public struct Conv2D: Layer {
                             let off = kx * dw - p.left
                             let l = lo[kx], h = Swift.max(lo[kx], hi[kx])
                             if sw == 1 {
-                                let dst = irow + off
-                                for ox in l..<h { dst[ox] += wv * grow[ox] }
+                                if h > l { axpy(irow + off + l, grow + l, wv, h - l) }
                             } else {
                                 for ox in l..<h { irow[ox * sw + off] += wv * grow[ox] }
                             }

@@ -1,0 +1,88 @@
+// Vector helpers for the hot element-wise loops. The optimiser does not vectorise these loops on its
+// own (it cannot rule out aliasing between the pointers), so they use SIMD16<Float> explicitly.
+
+typealias F16 = SIMD16<Float>
+
+@inline(__always) func load16(_ p: UnsafePointer<Float>) -> F16 { UnsafeRawPointer(p).loadUnaligned(as: F16.self) }
+@inline(__always) func store16(_ v: F16, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: F16.self) }
+
+/// dst[i] += a · src[i] for i < n.
+@inline(__always)
+func axpy(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ a: Float, _ n: Int) {
+    var i = 0
+    let av = F16(repeating: a)
+    while i + 16 <= n {
+        store16(load16(dst + i) + av * load16(src + i), dst + i)
+        i += 16
+    }
+    while i < n { dst[i] += a * src[i]; i += 1 }
+}
+
+/// dst[i] += src[i] for i < n.
+@inline(__always)
+func addInPlace(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ n: Int) {
+    var i = 0
+    while i + 16 <= n {
+        store16(load16(dst + i) + load16(src + i), dst + i)
+        i += 16
+    }
+    while i < n { dst[i] += src[i]; i += 1 }
+}
+
+/// dst[i] += a · src[2i] for i < n (stride-2 reads, de-interleaved 32 at a time).
+@inline(__always)
+func axpyStride2(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ a: Float, _ n: Int) {
+    var i = 0
+    let av = F16(repeating: a)
+    while i + 16 <= n {
+        let pair = UnsafeRawPointer(src + 2 * i).loadUnaligned(as: SIMD32<Float>.self)
+        store16(load16(dst + i) + av * pair.evenHalf, dst + i)
+        i += 16
+    }
+    while i < n { dst[i] += a * src[2 * i]; i += 1 }
+}
+
+extension Activation {
+    /// y = act(y + bias) in place, vectorised.
+    @inline(__always)
+    func applyWithBias(_ p: UnsafeMutablePointer<Float>, _ n: Int, bias b: Float) {
+        let bv = F16(repeating: b), zero = F16(repeating: 0), six = F16(repeating: 6)
+        var i = 0
+        switch self {
+        case .none:
+            if b == 0 { return }
+            while i + 16 <= n { store16(load16(p + i) + bv, p + i); i += 16 }
+            while i < n { p[i] += b; i += 1 }
+        case .relu:
+            while i + 16 <= n { store16(pointwiseMax(load16(p + i) + bv, zero), p + i); i += 16 }
+            while i < n { p[i] = Swift.max(p[i] + b, 0); i += 1 }
+        case .relu6:
+            while i + 16 <= n { store16(pointwiseMin(pointwiseMax(load16(p + i) + bv, zero), six), p + i); i += 16 }
+            while i < n { p[i] = Swift.min(Swift.max(p[i] + b, 0), 6); i += 1 }
+        }
+    }
+
+    /// g *= act'(y), read off the activation's output y; vectorised.
+    @inline(__always)
+    func maskGradientFast(_ g: UnsafeMutablePointer<Float>, output y: UnsafePointer<Float>, _ n: Int) {
+        let zero = F16(repeating: 0), six = F16(repeating: 6)
+        var i = 0
+        switch self {
+        case .none: return
+        case .relu:
+            while i + 16 <= n {
+                var gv = load16(g + i)
+                gv.replace(with: 0, where: .!(load16(y + i) .> zero))
+                store16(gv, g + i); i += 16
+            }
+        case .relu6:
+            while i + 16 <= n {
+                let yv = load16(y + i)
+                var gv = load16(g + i)
+                gv.replace(with: 0, where: .!((yv .> zero) .& (yv .< six)))
+                store16(gv, g + i); i += 16
+            }
+        }
+        if i < n { maskGradient(g + i, output: y + i, n - i) }
+    }
+}
