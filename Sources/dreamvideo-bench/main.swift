@@ -15,6 +15,8 @@ var models = ["efficientnet-lite0", "vgg16-hed"]
 var sizes = ["512x512", "1280x720"]
 var layerOverride: String? = nil
 var json = false
+var zoomFrame = false
+var tiled = false
 var args = CommandLine.arguments.dropFirst().makeIterator()
 while let a = args.next() {
     switch a {
@@ -24,8 +26,14 @@ while let a = args.next() {
     case "--sizes": sizes = (args.next() ?? "").split(separator: ",").map(String.init)
     case "--layer": layerOverride = args.next()
     case "--json": json = true
+    case "--zoom-frame": zoomFrame = true
+    case "--tiled": tiled = true
     case "-h", "--help":
-        print("usage: dreamvideo-bench [--runs N] [--warmup N] [--models a,b] [--sizes WxH,…] [--layer NAME] [--json]")
+        print("""
+        usage: dreamvideo-bench [--runs N] [--warmup N] [--models a,b] [--sizes WxH,…] [--layer NAME] [--tiled] [--zoom-frame] [--json]
+          --tiled       time a full dream step as the tool runs it (tiles of 512, jitter, normalised update)
+          --zoom-frame  time a whole default zoom frame (video defaults: octaves × iterations, then the zoom warp)
+        """)
         exit(0)
     default:
         FileHandle.standardError.write(Data("dreamvideo-bench: unknown argument \(a)\n".utf8)); exit(2)
@@ -47,17 +55,31 @@ func runBenchmarks() throws {
         do { network = try ModelStore().load(m, autoInstall: true) } catch {
             FileHandle.standardError.write(Data("dreamvideo-bench: \(error)\n".utf8)); exit(1)
         }
-        let layer = layerOverride ?? network.definition.defaults.layers[0].name
+        let layer = layerOverride ?? (zoomFrame ? network.definition.videoDefaults : network.definition.defaults).layers[0].name
         for s in sizes {
             let size = try FrameSize(parsing: s)
-            let dreamer = try Dreamer(network: network, settings: DreamSettings(layers: [LayerWeight(layer)], iterations: 1, octaves: 1, octaveScale: 1.4, step: 1.5))
+            var settings = DreamSettings(layers: [LayerWeight(layer)], iterations: 1, octaves: 1, octaveScale: 1.4, step: 1.5)
+        if zoomFrame {
+            settings = DreamSettings(defaults: network.definition.videoDefaults)
+            if let layerOverride { settings.layers = [LayerWeight(layerOverride)] }
+        }
+        let dreamer = try Dreamer(network: network, settings: settings)
             var x = Tensor(zeros: Shape(3, size.height, size.width))
             var rng = SeededGenerator(seed: 1)
             for i in 0..<x.count { x.data[i] = 128 + 40 * rng.gaussian() }
             var times: [Double] = []
             for i in 0..<(warmup + runs) {
                 let t = DispatchTime.now().uptimeNanoseconds
+                if zoomFrame {
+                var frameRNG = SeededGenerator(seed: UInt64(i))
+                let dreamed = try dreamer.dream(x, rng: &frameRNG)
+                _ = ImageOps.warp(dreamed, FrameTransform(zoom: 1.05))
+            } else if tiled {
+                var y = x
+                try dreamer.step(&y, rng: &rng)
+            } else {
                 _ = try dreamer.objectiveAndGradient(x)
+            }
                 let ms = Double(DispatchTime.now().uptimeNanoseconds - t) / 1e6
                 if i >= warmup { times.append(ms) }
             }
