@@ -37,3 +37,11 @@ extension Engine {
         }
     }
 }
+
+/// C[M×N] = A[M×K] · B[K×N], row-major, single-threaded (the caller parallelises).
+@inline(__always)
+func cblasGemm(m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
+               _ c: UnsafeMutablePointer<Float>, ldc: Int) {
+    Engine.configureBLAS()
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), 0, c, Int32(ldc))
+}

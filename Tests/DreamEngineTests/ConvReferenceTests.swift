@@ -57,8 +57,10 @@ struct ConvReferenceTests {
             let x = GradientChecker.random(Shape(cin, h, w), &rng)
             let fast = c.forward([x]), ref = referenceConv(x, c)
             #expect(fast.shape == ref.shape)
+            // Relative to the output's scale: the Winograd path (16×16 case) rounds differently from direct sums.
             let err = zip(fast.data, ref.data).map { abs($0 - $1) }.max() ?? 0
-            #expect(err < 1e-4, "max abs error \(err)")
+            let scale = max(1, ref.data.map(abs).max() ?? 1)
+            #expect(err / scale < 2e-5, "max error \(err) at scale \(scale)")
         }
     }
 
@@ -90,5 +92,34 @@ struct ConvReferenceTests {
     @Test func badWeightsAreRejected() {
         #expect(throws: EngineError.self) { try Conv2D(inChannels: 3, outChannels: 4, kernel: 3, weight: [1, 2, 3]) }
         #expect(throws: EngineError.self) { try Conv2D(inChannels: 3, outChannels: 4, kernel: 3, groups: 2, weight: []) }
+    }
+}
+
+@Suite("Winograd F(4×4, 3×3)")
+struct WinogradTests {
+    @Test(arguments: [(24, 16, 13, 17), (8, 32, 4, 4), (16, 8, 9, 6), (32, 32, 33, 31), (8, 8, 1, 5)])
+    func forwardAndInputGradientMatchTheReference(_ a: (Int, Int, Int, Int)) throws {
+        let (cin, cout, h, w) = a
+        var rng = SeededGenerator(seed: UInt64(cin * 100 + h))
+        let weights = (0..<(cout * cin * 9)).map { _ in rng.gaussian() }
+        let bias = (0..<cout).map { _ in rng.gaussian() }
+        let conv = try Conv2D(inChannels: cin, outChannels: cout, kernel: 3, padding: .symmetric(1), weight: weights, bias: bias)
+        let x = GradientChecker.random(Shape(cin, h, w), &rng, scale: 10)
+        let y = conv.forward([x]), ref = referenceConv(x, conv)
+        let scale = ref.data.map(abs).max()!
+        let err = zip(y.data, ref.data).map { abs($0 - $1) }.max()!
+        #expect(err / scale < 1e-5, "forward max relative error \(err / scale)")
+
+        // dL/dx for L = Σ y·g is the convolution of g with the kernels rotated 180° and channels swapped.
+        let g = GradientChecker.random(y.shape, &rng)
+        var rotated = [Float](repeating: 0, count: weights.count)
+        for o in 0..<cout { for i in 0..<cin { for ky in 0..<3 { for kx in 0..<3 {
+            rotated[((i * cout + o) * 3 + (2 - ky)) * 3 + (2 - kx)] = weights[((o * cin + i) * 3 + ky) * 3 + kx]
+        } } } }
+        let adjoint = try Conv2D(inChannels: cout, outChannels: cin, kernel: 3, padding: .symmetric(1), weight: rotated)
+        let gin = conv.backward([x], output: y, gradOutput: g)[0], gref = referenceConv(g, adjoint)
+        let gscale = gref.data.map(abs).max()!
+        let gerr = zip(gin.data, gref.data).map { abs($0 - $1) }.max()!
+        #expect(gerr / gscale < 1e-5, "input gradient max relative error \(gerr / gscale)")
     }
 }

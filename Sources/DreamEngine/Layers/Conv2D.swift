@@ -23,9 +23,14 @@ public struct Conv2D: Layer {
     public let padding: Padding
     public var activation: Activation
     /// Cout × (Cin/groups) × KH × KW
-    public var weight: [Float]
+    public let weight: [Float]
     /// Cout
-    public var bias: [Float]
+    public let bias: [Float]
+    /// Transformed kernels when the Winograd F(4×4, 3×3) path applies (3×3, stride 1, pad 1, no groups).
+    let winograd: Winograd3x3?
+
+    /// Use Winograd for eligible convolutions (tests and benchmarks switch it off to compare).
+    nonisolated(unsafe) public static var useWinograd = true
 
     public var kind: String { isDepthwise ? "dwconv" : "conv" }
 
@@ -57,7 +62,16 @@ public struct Conv2D: Layer {
         self.kernel = (kernel.0, kernel.1); self.stride = (stride.0, stride.1); self.dilation = (dilation.0, dilation.1)
         self.groups = groups; self.padding = padding; self.activation = activation
         self.weight = weight; self.bias = bias ?? [Float](repeating: 0, count: outChannels)
+        let padOne = padding == .symmetric(1) || (padding == .same && stride == (1, 1))
+        if kernel == (3, 3) && stride == (1, 1) && dilation == (1, 1) && groups == 1 && padOne && inChannels >= 8 && outChannels >= 8 {
+            winograd = Winograd3x3(weight: weight, inChannels: inChannels, outChannels: outChannels)
+        } else {
+            winograd = nil
+        }
     }
+
+    /// The Winograd kernels, if this convolution uses them now.
+    var activeWinograd: Winograd3x3? { Conv2D.useWinograd ? winograd : nil }
 
     var isDepthwise: Bool { groups > 1 && groups == inChannels && groups == outChannels }
     var isPointwise: Bool {
@@ -104,7 +118,12 @@ public struct Conv2D: Layer {
         var out = Tensor(zeros: os)
         x.data.withUnsafeBufferPointer { xp in
             out.data.withUnsafeMutableBufferPointer { op in
-                if isDepthwise {
+                if let wg = activeWinograd {
+                    wg.forwardU.withUnsafeBufferPointer { up in
+                        Winograd3x3.convolve(xp.baseAddress!, inCh: inChannels, h: x.shape.h, w: x.shape.w,
+                                             u: up.baseAddress!, outCh: outChannels, out: op.baseAddress!)
+                    }
+                } else if isDepthwise {
                     depthwiseForward(xp.baseAddress!, x.shape, op.baseAddress!, os)
                 } else if isPointwise {
                     weight.withUnsafeBufferPointer { wp in
@@ -259,7 +278,12 @@ public struct Conv2D: Layer {
         var gin = Tensor(zeros: xs)
         g.data.withUnsafeBufferPointer { gp in
             gin.data.withUnsafeMutableBufferPointer { ip in
-                if isDepthwise {
+                if let wg = activeWinograd {
+                    wg.backwardU.withUnsafeBufferPointer { up in
+                        Winograd3x3.convolve(gp.baseAddress!, inCh: outChannels, h: os.h, w: os.w,
+                                             u: up.baseAddress!, outCh: inChannels, out: ip.baseAddress!)
+                    }
+                } else if isDepthwise {
                     depthwiseBackward(gp.baseAddress!, os, ip.baseAddress!, xs)
                 } else if isPointwise {
                     weight.withUnsafeBufferPointer { wp in
