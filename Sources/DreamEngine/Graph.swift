@@ -99,10 +99,10 @@ public struct Graph: Sendable {
         var i = acts.last
         while i >= 0 {
             defer { i -= 1 }
-            guard let g = grads[i] else { continue }
-            grads[i] = nil
+            guard let g = grads[i].take() else { continue }
             let node = nodes[i]
-            let gins = node.layer.backward(node.inputs.map { acts.output($0) }, output: acts.output(i), gradOutput: g)
+            // `g` is the only reference to this gradient: the layer may reuse its storage.
+            let gins = node.layer.backward(node.inputs.map { acts.output($0) }, output: acts.output(i), gradOutput: consume g)
             for (src, gi) in zip(node.inputs, gins) {
                 if src < 0 {
                     inputGrad.add(gi)

@@ -12,7 +12,7 @@ func axpy(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ a: 
     var i = 0
     let av = F16(repeating: a)
     while i + 16 <= n {
-        store16(load16(dst + i) + av * load16(src + i), dst + i)
+        store16(load16(dst + i).addingProduct(av, load16(src + i)), dst + i)
         i += 16
     }
     while i < n { dst[i] += a * src[i]; i += 1 }
@@ -36,7 +36,7 @@ func axpyStride2(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>
     let av = F16(repeating: a)
     while i + 16 <= n {
         let pair = UnsafeRawPointer(src + 2 * i).loadUnaligned(as: SIMD32<Float>.self)
-        store16(load16(dst + i) + av * pair.evenHalf, dst + i)
+        store16(load16(dst + i).addingProduct(av, pair.evenHalf), dst + i)
         i += 16
     }
     while i < n { dst[i] += a * src[2 * i]; i += 1 }

@@ -11,7 +11,7 @@ public protocol Layer: Sendable {
     /// Computes the output.
     func forward(_ inputs: [Tensor]) -> Tensor
     /// Gradients of the objective with respect to each input, given the gradient w.r.t. the output.
-    func backward(_ inputs: [Tensor], output: Tensor, gradOutput: Tensor) -> [Tensor]
+    func backward(_ inputs: [Tensor], output: Tensor, gradOutput: consuming Tensor) -> [Tensor]
     /// Multiply–accumulates of one forward pass (for benchmarks).
     func macs(_ inputs: [Shape]) -> Int
 }

@@ -28,6 +28,12 @@ public struct Tensor: Sendable {
         self.data = [Float](repeating: 0, count: shape.count)
     }
 
+    /// A tensor whose every element the caller overwrites before reading (skips zero-filling).
+    init(uninitialized shape: Shape) {
+        self.shape = shape
+        self.data = [Float](unsafeUninitializedCapacity: shape.count) { _, n in n = shape.count }
+    }
+
     public init(repeating value: Float, shape: Shape) {
         self.shape = shape
         self.data = [Float](repeating: value, count: shape.count)

@@ -11,7 +11,7 @@ struct GraphAsLayer: Layer {
         try graph.shapes(height: inputs[0].h, width: inputs[0].w)[target]
     }
     func forward(_ inputs: [Tensor]) -> Tensor { try! graph.forward(inputs[0], upTo: target).output(target) }
-    func backward(_ inputs: [Tensor], output: Tensor, gradOutput: Tensor) -> [Tensor] {
+    func backward(_ inputs: [Tensor], output: Tensor, gradOutput: consuming Tensor) -> [Tensor] {
         let acts = try! graph.forward(inputs[0], upTo: target)
         return [graph.backward(acts, seeds: [target: gradOutput])]
     }

@@ -18,7 +18,7 @@ public struct ActivationLayer: Layer {
         return y
     }
 
-    public func backward(_ inputs: [Tensor], output: Tensor, gradOutput: Tensor) -> [Tensor] {
+    public func backward(_ inputs: [Tensor], output: Tensor, gradOutput: consuming Tensor) -> [Tensor] {
         var g = gradOutput
         g.data.withUnsafeMutableBufferPointer { gp in
             output.data.withUnsafeBufferPointer { yp in

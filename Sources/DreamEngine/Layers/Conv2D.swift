@@ -115,7 +115,8 @@ public struct Conv2D: Layer {
     public func forward(_ inputs: [Tensor]) -> Tensor {
         let x = inputs[0]
         let os = try! outputShape([x.shape])  // shapes were validated when the graph was built
-        var out = Tensor(zeros: os)
+        // Only the depthwise path accumulates into its output; the others overwrite every element.
+        var out = isDepthwise ? Tensor(zeros: os) : Tensor(uninitialized: os)
         x.data.withUnsafeBufferPointer { xp in
             out.data.withUnsafeMutableBufferPointer { op in
                 if let wg = activeWinograd {
@@ -123,6 +124,8 @@ public struct Conv2D: Layer {
                         Winograd3x3.convolve(xp.baseAddress!, inCh: inChannels, h: x.shape.h, w: x.shape.w,
                                              u: up.baseAddress!, outCh: outChannels, out: op.baseAddress!)
                     }
+                } else if isDepthwise && dilation == (1, 1) && stride.h == stride.w && stride.h <= 2 {
+                    depthwiseForwardPadded(xp.baseAddress!, x.shape, op.baseAddress!, os)
                 } else if isDepthwise {
                     depthwiseForward(xp.baseAddress!, x.shape, op.baseAddress!, os)
                 } else if isPointwise {
@@ -262,7 +265,7 @@ public struct Conv2D: Layer {
 
     // MARK: backward (input gradient only)
 
-    public func backward(_ inputs: [Tensor], output: Tensor, gradOutput: Tensor) -> [Tensor] {
+    public func backward(_ inputs: [Tensor], output: Tensor, gradOutput: consuming Tensor) -> [Tensor] {
         let xs = inputs[0].shape, os = output.shape
         var g = gradOutput
         if activation != .none {
@@ -275,7 +278,7 @@ public struct Conv2D: Layer {
                 }
             }
         }
-        var gin = Tensor(zeros: xs)
+        var gin = activeWinograd != nil || isPointwise ? Tensor(uninitialized: xs) : Tensor(zeros: xs)
         g.data.withUnsafeBufferPointer { gp in
             gin.data.withUnsafeMutableBufferPointer { ip in
                 if let wg = activeWinograd {
@@ -283,6 +286,8 @@ public struct Conv2D: Layer {
                         Winograd3x3.convolve(gp.baseAddress!, inCh: outChannels, h: os.h, w: os.w,
                                              u: up.baseAddress!, outCh: inChannels, out: ip.baseAddress!)
                     }
+                } else if isDepthwise && dilation == (1, 1) && stride == (1, 1) {
+                    depthwiseBackwardPadded(gp.baseAddress!, os, ip.baseAddress!, xs)
                 } else if isDepthwise {
                     depthwiseBackward(gp.baseAddress!, os, ip.baseAddress!, xs)
                 } else if isPointwise {
@@ -362,6 +367,36 @@ public struct Conv2D: Layer {
                 let gc = g + c * os.plane
                 let ic = gin + c * xs.plane
                 let wc = wbase + c * kh * kw
+                if sw == 2 && dw == 1 {
+                    // Stride 2: the scatter irow[2·ox + off] += w·g[ox] becomes contiguous adds into the
+                    // even or odd columns (chosen by off's parity), kept in two half-width planes and
+                    // interleaved into the gradient at the end.
+                    let half = (xs.w + 1) / 2
+                    let tmp = UnsafeMutablePointer<Float>.allocate(capacity: 2 * xs.h * half)
+                    defer { tmp.deallocate() }
+                    tmp.update(repeating: 0, count: 2 * xs.h * half)
+                    for oy in 0..<os.h {
+                        let grow = gc + oy * os.w
+                        for ky in 0..<kh {
+                            let iy = oy * sh - p.top + ky * dh
+                            if iy < 0 || iy >= xs.h { continue }
+                            for kx in 0..<kw {
+                                let off = kx - p.left
+                                let par = off & 1
+                                let l = lo[kx], h = Swift.max(lo[kx], hi[kx])
+                                guard h > l else { continue }
+                                let dst = tmp + par * xs.h * half + iy * half + (off - par) / 2
+                                axpy(dst + l, grow + l, wc[ky * kw + kx], h - l)
+                            }
+                        }
+                    }
+                    for iy in 0..<xs.h {
+                        let ev = tmp + iy * half, od = tmp + xs.h * half + iy * half, row = ic + iy * xs.w
+                        for q in 0..<(xs.w / 2) { row[2 * q] = ev[q]; row[2 * q + 1] = od[q] }
+                        if xs.w % 2 == 1 { row[xs.w - 1] = ev[half - 1] }
+                    }
+                    return
+                }
                 for oy in 0..<os.h {
                     let grow = gc + oy * os.w
                     for ky in 0..<kh {

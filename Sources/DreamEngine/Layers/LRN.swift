@@ -54,7 +54,7 @@ public struct LRN: Layer {
         return y
     }
 
-    public func backward(_ inputs: [Tensor], output: Tensor, gradOutput: Tensor) -> [Tensor] {
+    public func backward(_ inputs: [Tensor], output: Tensor, gradOutput: consuming Tensor) -> [Tensor] {
         let x = inputs[0], sh = x.shape
         let s = scale(x)
         let g = gradOutput.data

@@ -19,7 +19,7 @@ public struct Concat: Layer {
         return Tensor(shape: os, data: data)
     }
 
-    public func backward(_ inputs: [Tensor], output: Tensor, gradOutput: Tensor) -> [Tensor] {
+    public func backward(_ inputs: [Tensor], output: Tensor, gradOutput: consuming Tensor) -> [Tensor] {
         var c0 = 0
         return inputs.map { t in
             defer { c0 += t.shape.c }
@@ -46,7 +46,7 @@ public struct Add: Layer {
         return y
     }
 
-    public func backward(_ inputs: [Tensor], output: Tensor, gradOutput: Tensor) -> [Tensor] {
+    public func backward(_ inputs: [Tensor], output: Tensor, gradOutput: consuming Tensor) -> [Tensor] {
         Array(repeating: gradOutput, count: inputs.count)
     }
 }
@@ -75,7 +75,7 @@ public struct Preprocess: Layer {
         return y
     }
 
-    public func backward(_ inputs: [Tensor], output: Tensor, gradOutput: Tensor) -> [Tensor] {
+    public func backward(_ inputs: [Tensor], output: Tensor, gradOutput: consuming Tensor) -> [Tensor] {
         let p = output.shape.plane
         var g = Tensor(zeros: output.shape)
         for c in 0..<3 {

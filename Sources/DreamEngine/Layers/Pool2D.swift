@@ -59,7 +59,7 @@ public struct MaxPool2D: Layer {
         return out
     }
 
-    public func backward(_ inputs: [Tensor], output: Tensor, gradOutput: Tensor) -> [Tensor] {
+    public func backward(_ inputs: [Tensor], output: Tensor, gradOutput: consuming Tensor) -> [Tensor] {
         let x = inputs[0], os = output.shape
         var gin = Tensor(zeros: x.shape)
         x.data.withUnsafeBufferPointer { xp in
@@ -139,7 +139,7 @@ public struct AvgPool2D: Layer {
         return out
     }
 
-    public func backward(_ inputs: [Tensor], output: Tensor, gradOutput: Tensor) -> [Tensor] {
+    public func backward(_ inputs: [Tensor], output: Tensor, gradOutput: consuming Tensor) -> [Tensor] {
         let xs0 = inputs[0].shape, os = output.shape
         var gin = Tensor(zeros: xs0)
         gin.data.withUnsafeMutableBufferPointer { gp in
