@@ -116,7 +116,8 @@ public struct Conv2D: Layer {
         let x = inputs[0]
         let os = try! outputShape([x.shape])  // shapes were validated when the graph was built
         // Only the depthwise path accumulates into its output; the others overwrite every element.
-        var out = isDepthwise ? Tensor(zeros: os) : Tensor(uninitialized: os)
+        let paddedDepthwiseForward = isDepthwise && dilation == (1, 1) && stride.h == stride.w && stride.h <= 2
+        var out = isDepthwise && !paddedDepthwiseForward ? Tensor(zeros: os) : Tensor(uninitialized: os)
         x.data.withUnsafeBufferPointer { xp in
             out.data.withUnsafeMutableBufferPointer { op in
                 if let wg = activeWinograd {
@@ -124,7 +125,7 @@ public struct Conv2D: Layer {
                         Winograd3x3.convolve(xp.baseAddress!, inCh: inChannels, h: x.shape.h, w: x.shape.w,
                                              u: up.baseAddress!, outCh: outChannels, out: op.baseAddress!)
                     }
-                } else if isDepthwise && dilation == (1, 1) && stride.h == stride.w && stride.h <= 2 {
+                } else if paddedDepthwiseForward {
                     depthwiseForwardPadded(xp.baseAddress!, x.shape, op.baseAddress!, os)
                 } else if isDepthwise {
                     depthwiseForward(xp.baseAddress!, x.shape, op.baseAddress!, os)
@@ -268,7 +269,9 @@ public struct Conv2D: Layer {
     public func backward(_ inputs: [Tensor], output: Tensor, gradOutput: consuming Tensor) -> [Tensor] {
         let xs = inputs[0].shape, os = output.shape
         var g = gradOutput
-        if activation != .none {
+        // The padded depthwise path applies the activation's mask while it copies the gradient.
+        let paddedDepthwiseBackward = isDepthwise && dilation == (1, 1) && stride == (1, 1)
+        if activation != .none && !paddedDepthwiseBackward {
             g.data.withUnsafeMutableBufferPointer { gp in
                 output.data.withUnsafeBufferPointer { yp in
                     let gb = gp.baseAddress!, yb = yp.baseAddress!
@@ -278,7 +281,7 @@ public struct Conv2D: Layer {
                 }
             }
         }
-        var gin = activeWinograd != nil || isPointwise ? Tensor(uninitialized: xs) : Tensor(zeros: xs)
+        var gin = activeWinograd != nil || isPointwise || paddedDepthwiseBackward ? Tensor(uninitialized: xs) : Tensor(zeros: xs)
         g.data.withUnsafeBufferPointer { gp in
             gin.data.withUnsafeMutableBufferPointer { ip in
                 if let wg = activeWinograd {
@@ -286,8 +289,10 @@ public struct Conv2D: Layer {
                         Winograd3x3.convolve(gp.baseAddress!, inCh: outChannels, h: os.h, w: os.w,
                                              u: up.baseAddress!, outCh: inChannels, out: ip.baseAddress!)
                     }
-                } else if isDepthwise && dilation == (1, 1) && stride == (1, 1) {
-                    depthwiseBackwardPadded(gp.baseAddress!, os, ip.baseAddress!, xs)
+                } else if paddedDepthwiseBackward {
+                    output.data.withUnsafeBufferPointer { yp in
+                        depthwiseBackwardPadded(gp.baseAddress!, os, ip.baseAddress!, xs, maskingWith: yp.baseAddress!)
+                    }
                 } else if isDepthwise {
                     depthwiseBackward(gp.baseAddress!, os, ip.baseAddress!, xs)
                 } else if isPointwise {

@@ -69,8 +69,10 @@ extension Conv2D {
         }
     }
 
-    /// Depthwise input gradient for stride 1 without dilation: the rotated kernel over the padded gradient.
-    func depthwiseBackwardPadded(_ g: UnsafePointer<Float>, _ os: Shape, _ gin: UnsafeMutablePointer<Float>, _ xs: Shape) {
+    /// Depthwise input gradient for stride 1 without dilation: the rotated kernel over the padded gradient,
+    /// which is multiplied by the fused activation's derivative (read off the forward output `y`) as it is copied.
+    func depthwiseBackwardPadded(_ g: UnsafePointer<Float>, _ os: Shape, _ gin: UnsafeMutablePointer<Float>, _ xs: Shape,
+                                 maskingWith y: UnsafePointer<Float>) {
         let kh = kernel.h, kw = kernel.w
         let p = pads(h: xs.h, w: xs.w)
         let top = kh - 1 - p.top, left = kw - 1 - p.left
@@ -84,6 +86,11 @@ extension Conv2D {
                 let rotated = buf + padW * padH + 16
                 for i in 0..<(kh * kw) { rotated[i] = wbase[c * kh * kw + kh * kw - 1 - i] }
                 DepthwiseKernel.pad(g + c * os.plane, h: os.h, w: os.w, into: buf, dstW: padW, dstH: padH, top: top, left: left)
+                if activation != .none {
+                    for r in 0..<os.h {
+                        activation.maskGradientFast(buf + (r + top) * padW + left, output: y + c * os.plane + r * os.w, os.w)
+                    }
+                }
                 DepthwiseKernel.run(buf, srcW: padW, weights: rotated, kh: kh, kw: kw, stride: 1,
                                     out: gin + c * xs.plane, oh: xs.h, ow: xs.w, tail: buf + padW * padH)
             }
