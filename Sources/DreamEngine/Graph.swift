@@ -1,3 +1,6 @@
+import Dispatch
+import Foundation
+
 /// A directed acyclic graph of named layers, stored in topological order.
 ///
 /// The graph's single input is the node named `input` (an RGB 0–255 image).
@@ -86,7 +89,9 @@ public struct Graph: Sendable {
         var acts = Activations(input: input, outputs: Array(repeating: nil, count: nodes.count), last: last)
         for i in 0...last {
             let node = nodes[i]
+            let t = Graph.profiling ? DispatchTime.now().uptimeNanoseconds : 0
             acts.outputs[i] = node.layer.forward(node.inputs.map { acts.output($0) })
+            if Graph.profiling { Graph.record(node, forward: true, since: t) }
         }
         return acts
     }
@@ -102,7 +107,9 @@ public struct Graph: Sendable {
             guard let g = grads[i].take() else { continue }
             let node = nodes[i]
             // `g` is the only reference to this gradient: the layer may reuse its storage.
+            let t = Graph.profiling ? DispatchTime.now().uptimeNanoseconds : 0
             let gins = node.layer.backward(node.inputs.map { acts.output($0) }, output: acts.output(i), gradOutput: consume g)
+            if Graph.profiling { Graph.record(node, forward: false, since: t) }
             for (src, gi) in zip(node.inputs, gins) {
                 if src < 0 {
                     inputGrad.add(gi)
@@ -114,6 +121,24 @@ public struct Graph: Sendable {
             }
         }
         return inputGrad
+    }
+
+    // MARK: profiling (for dreamvideo-bench --profile)
+
+    /// When set, forward and backward times are accumulated per layer kind and shape class.
+    nonisolated(unsafe) public static var profiling = false
+    nonisolated(unsafe) public static var profile: [String: (forward: Double, backward: Double, calls: Int)] = [:]
+
+    static func record(_ node: Node, forward: Bool, since t: UInt64) {
+        let ms = Double(DispatchTime.now().uptimeNanoseconds - t) / 1e6
+        var key = node.layer.kind
+        if let c = node.layer as? Conv2D {
+            key += " \(c.kernel.h)x\(c.kernel.w)/\(c.stride.h)" + (c.winograd != nil && Conv2D.useWinograd ? " winograd" : "")
+            if ProcessInfo.processInfo.environment["DREAMVIDEO_PROFILE_DETAIL"] != nil { key += " \(c.inChannels)→\(c.outChannels)" }
+        }
+        var e = profile[key] ?? (0, 0, 0)
+        if forward { e.forward += ms; e.calls += 1 } else { e.backward += ms }
+        profile[key] = e
     }
 
     /// Names closest to `name` by edit distance, for "did you mean" messages.

@@ -17,6 +17,7 @@ var layerOverride: String? = nil
 var json = false
 var zoomFrame = false
 var tiled = false
+var profile = false
 var args = CommandLine.arguments.dropFirst().makeIterator()
 while let a = args.next() {
     switch a {
@@ -28,9 +29,12 @@ while let a = args.next() {
     case "--json": json = true
     case "--zoom-frame": zoomFrame = true
     case "--tiled": tiled = true
+    case "--profile": profile = true
+    case "--no-winograd": Conv2D.useWinograd = false
+    case "--no-pointwise": Conv2D.usePointwiseKernel = false
     case "-h", "--help":
         print("""
-        usage: dreamvideo-bench [--runs N] [--warmup N] [--models a,b] [--sizes WxH,…] [--layer NAME] [--tiled] [--zoom-frame] [--json]
+        usage: dreamvideo-bench [--runs N] [--warmup N] [--models a,b] [--sizes WxH,…] [--layer NAME] [--tiled] [--zoom-frame] [--profile] [--no-winograd] [--no-pointwise] [--json]
           --tiled       time a full dream step as the tool runs it (tiles of 512, jitter, normalised update)
           --zoom-frame  time a whole default zoom frame (video defaults: octaves × iterations, then the zoom warp)
         """)
@@ -69,6 +73,7 @@ func runBenchmarks() throws {
             for i in 0..<x.count { x.data[i] = 128 + 40 * rng.gaussian() }
             var times: [Double] = []
             for i in 0..<(warmup + runs) {
+                if profile && i == warmup { Graph.profile = [:]; Graph.profiling = true }
                 let t = DispatchTime.now().uptimeNanoseconds
                 if zoomFrame {
                 var frameRNG = SeededGenerator(seed: UInt64(i))
@@ -84,6 +89,16 @@ func runBenchmarks() throws {
                 if i >= warmup { times.append(ms) }
             }
             times.sort()
+            if profile {
+                Graph.profiling = false
+                let rows = Graph.profile.sorted { $0.value.forward + $0.value.backward > $1.value.forward + $1.value.backward }
+                print("  per step, by layer kind (ms): forward  backward  nodes")
+                for (k, v) in rows {
+                    let per = Double(runs)
+                    print("  " + k.padding(toLength: 26, withPad: " ", startingAt: 0)
+                          + String(format: "%8.1f %9.1f %6d", v.forward / per, v.backward / per, v.calls / runs))
+                }
+            }
             let median = times[times.count / 2]
             let macs = try network.graph.macs(height: size.height, width: size.width, upTo: try network.graph.nodeIndex(layer))
             let gflops = 4 * Double(macs) / (median / 1000) / 1e9

@@ -26,8 +26,13 @@ public struct Conv2D: Layer {
     public let weight: [Float]
     /// Cout
     public let bias: [Float]
+    /// Wᵀ (Cin × Cout) for the backward pass of 1×1 convolutions.
+    let weightTransposed: [Float]?
     /// Transformed kernels when the Winograd F(4×4, 3×3) path applies (3×3, stride 1, pad 1, no groups).
     let winograd: Winograd3x3?
+
+    /// Use the fused pointwise kernel for 1×1 forward passes (benchmarks switch it off to compare).
+    nonisolated(unsafe) public static var usePointwiseKernel = true
 
     /// Use Winograd for eligible convolutions (tests and benchmarks switch it off to compare).
     nonisolated(unsafe) public static var useWinograd = true
@@ -62,6 +67,13 @@ public struct Conv2D: Layer {
         self.kernel = (kernel.0, kernel.1); self.stride = (stride.0, stride.1); self.dilation = (dilation.0, dilation.1)
         self.groups = groups; self.padding = padding; self.activation = activation
         self.weight = weight; self.bias = bias ?? [Float](repeating: 0, count: outChannels)
+        if kernel == (1, 1) && stride == (1, 1) && groups == 1 && padding == .symmetric(0) {
+            var t = [Float](repeating: 0, count: weight.count)
+            for o in 0..<outChannels { for i in 0..<inChannels { t[i * outChannels + o] = weight[o * inChannels + i] } }
+            weightTransposed = t
+        } else {
+            weightTransposed = nil
+        }
         let padOne = padding == .symmetric(1) || (padding == .same && stride == (1, 1))
         if kernel == (3, 3) && stride == (1, 1) && dilation == (1, 1) && groups == 1 && padOne && inChannels >= 8 && outChannels >= 8 {
             winograd = Winograd3x3(weight: weight, inChannels: inChannels, outChannels: outChannels)
@@ -129,6 +141,14 @@ public struct Conv2D: Layer {
                     depthwiseForwardPadded(xp.baseAddress!, x.shape, op.baseAddress!, os)
                 } else if isDepthwise {
                     depthwiseForward(xp.baseAddress!, x.shape, op.baseAddress!, os)
+                } else if isPointwise && Conv2D.usePointwiseKernel {
+                    weight.withUnsafeBufferPointer { wp in
+                        bias.withUnsafeBufferPointer { bp in
+                            PointwiseKernel.forward(wp.baseAddress!, m: outChannels, k: inChannels, xp.baseAddress!, n: os.plane,
+                                                    bias: bp.baseAddress!, activation: activation, op.baseAddress!)
+                        }
+                    }
+                    return  // bias and activation are fused
                 } else if isPointwise {
                     weight.withUnsafeBufferPointer { wp in
                         gemm(transA: false, transB: false, m: outChannels, n: os.plane, k: inChannels,
@@ -271,7 +291,8 @@ public struct Conv2D: Layer {
         var g = gradOutput
         // The padded depthwise path applies the activation's mask while it copies the gradient.
         let paddedDepthwiseBackward = isDepthwise && dilation == (1, 1) && stride == (1, 1)
-        if activation != .none && !paddedDepthwiseBackward {
+        let fusedPointwise = isPointwise && Conv2D.usePointwiseKernel && weightTransposed != nil
+        if activation != .none && !paddedDepthwiseBackward && !fusedPointwise {
             g.data.withUnsafeMutableBufferPointer { gp in
                 output.data.withUnsafeBufferPointer { yp in
                     let gb = gp.baseAddress!, yb = yp.baseAddress!
@@ -288,6 +309,15 @@ public struct Conv2D: Layer {
                     wg.backwardU.withUnsafeBufferPointer { up in
                         Winograd3x3.convolve(gp.baseAddress!, inCh: outChannels, h: os.h, w: os.w,
                                              u: up.baseAddress!, outCh: inChannels, out: ip.baseAddress!)
+                    }
+                } else if fusedPointwise {
+                    // gin = Wᵀ · (g ⊙ act'(y)), the mask applied while packing g.
+                    weightTransposed!.withUnsafeBufferPointer { wp in
+                        output.data.withUnsafeBufferPointer { yp in
+                            PointwiseKernel.forward(wp.baseAddress!, m: inChannels, k: outChannels, gp.baseAddress!, n: os.plane,
+                                                    bias: nil, activation: .none, ip.baseAddress!,
+                                                    mask: activation == .none ? nil : (activation, yp.baseAddress!))
+                        }
                     }
                 } else if paddedDepthwiseBackward {
                     output.data.withUnsafeBufferPointer { yp in

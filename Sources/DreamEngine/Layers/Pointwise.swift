@@ -1,0 +1,77 @@
+// The forward pass of 1×1 convolutions: C[M×N] = act(W[M×K] · X[K×N] + bias).
+//
+// EfficientNet's expand and project convolutions have small K or small M, so they are limited by
+// memory traffic rather than arithmetic. A library GEMM writes C, then (for beta = 0) has already
+// cleared it in a separate pass, and bias and activation need another pass; this kernel writes each
+// output once with bias and activation fused. Columns are processed in blocks of 32: the block of X
+// is packed contiguously (K × 32), then two output rows at a time are accumulated in four SIMD16
+// registers over all of K.
+
+enum PointwiseKernel {
+    static let block = 32
+
+    /// C = act(W · X + bias). With `mask`, X is first multiplied by the derivative of `mask.activation`
+    /// read off `mask.output` (same shape as X): the backward pass uses this to fuse the gradient mask.
+    static func forward(_ w: UnsafePointer<Float>, m: Int, k: Int, _ x: UnsafePointer<Float>, n: Int,
+                        bias: UnsafePointer<Float>?, activation: Activation, _ c: UnsafeMutablePointer<Float>,
+                        mask: (activation: Activation, output: UnsafePointer<Float>)? = nil) {
+        let blocks = (n + block - 1) / block
+        parallelChunks(blocks, minChunk: 4) { range in
+            let packed = UnsafeMutablePointer<Float>.allocate(capacity: k * block)
+            defer { packed.deallocate() }
+            for nb in range {
+                let n0 = nb * block, width = Swift.min(block, n - n0)
+                // Pack X[:, n0..<n0+width] as K rows of 32 (zero-padded at the right edge).
+                for kk in 0..<k {
+                    let dst = packed + kk * block
+                    let src = x + kk * n + n0
+                    if width == block {
+                        store16(load16(src), dst); store16(load16(src + 16), dst + 16)
+                    } else {
+                        for j in 0..<width { dst[j] = src[j] }
+                        for j in width..<block { dst[j] = 0 }
+                    }
+                    if let mask { mask.activation.maskGradientFast(dst, output: mask.output + kk * n + n0, width) }
+                }
+                var mi = 0
+                while mi < m {
+                    let two = mi + 1 < m
+                    let w0 = w + mi * k, w1 = two ? w0 + k : w0
+                    var a00 = F16(repeating: bias?[mi] ?? 0), a01 = a00
+                    var a10 = F16(repeating: two ? bias?[mi + 1] ?? 0 : 0), a11 = a10
+                    var p = UnsafePointer(packed)
+                    for kk in 0..<k {
+                        let b0 = load16(p), b1 = load16(p + 16)
+                        let x0 = F16(repeating: w0[kk]), x1 = F16(repeating: w1[kk])
+                        a00 = a00.addingProduct(x0, b0); a01 = a01.addingProduct(x0, b1)
+                        a10 = a10.addingProduct(x1, b0); a11 = a11.addingProduct(x1, b1)
+                        p += block
+                    }
+                    activation.clamp(&a00); activation.clamp(&a01); activation.clamp(&a10); activation.clamp(&a11)
+                    write(a00, a01, to: c + mi * n + n0, width: width)
+                    if two { write(a10, a11, to: c + (mi + 1) * n + n0, width: width) }
+                    mi += 2
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    private static func write(_ lo: F16, _ hi: F16, to dst: UnsafeMutablePointer<Float>, width: Int) {
+        if width == block {
+            store16(lo, dst); store16(hi, dst + 16)
+        } else {
+            for j in 0..<width { dst[j] = j < 16 ? lo[j] : hi[j - 16] }
+        }
+    }
+}
+
+extension Activation {
+    @inline(__always) func clamp(_ v: inout F16) {
+        switch self {
+        case .none: break
+        case .relu: v = pointwiseMax(v, F16(repeating: 0))
+        case .relu6: v = pointwiseMin(pointwiseMax(v, F16(repeating: 0)), F16(repeating: 6))
+        }
+    }
+}
