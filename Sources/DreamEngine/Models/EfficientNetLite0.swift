@@ -20,7 +20,7 @@ public enum EfficientNetLite0 {
         videoDefaults: DreamDefaults(layers: [LayerWeight("blocks.9")], iterations: 5, octaves: 3, octaveScale: 1.4, step: 1.5),
         logits: "fc",
         suggestedLayers: ["blocks.4", "blocks.7", "blocks.10", "blocks.13"],
-        tileSize: 512,
+        tileSize: 1024,  // activations are small: 3840×2160 in 1024-px tiles stays under 1.5 GiB
         build: build)
 
     @Sendable static func build(_ w: WeightStore) throws(EngineError) -> Graph {
