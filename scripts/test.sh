@@ -8,4 +8,13 @@ source scripts/lib.sh
 ensure_system_packages
 ensure_release_build tests
 ensure_models efficientnet-lite0 vgg16-hed
-swift test -c release --skip-build "$@"
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+status=0
+swift test -c release --skip-build "$@" 2>&1 | tee "$log" || status=$?
+# A plain summary as the last line (XCTest also prints "Executed 0 tests" for its empty bundle).
+n="$(sed -n 's/.*Test run with \([0-9]*\) tests\{0,1\}.*passed.*/\1/p' "$log" | tail -1)"
+if [ "$status" -eq 0 ] && [ -n "$n" ]; then
+    echo "$n passed, 0 failed"
+fi
+exit "$status"
