@@ -150,3 +150,46 @@ struct VideoTests {
         for bad in ["0", "-5", "abc", "30/0", "1000"] { #expect(throws: MediaError.self) { try FrameRate(parsing: bad) } }
     }
 }
+
+/// Runs the ffmpeg program (if installed) to make test files our own writer cannot (rotation metadata).
+func ffmpeg(_ args: [String]) -> Bool {
+    guard let path = ["/usr/bin/ffmpeg", "/usr/local/bin/ffmpeg"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else { return false }
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: path)
+    p.arguments = ["-v", "error", "-y"] + args
+    p.standardError = FileHandle.nullDevice
+    p.standardOutput = FileHandle.nullDevice
+    guard (try? p.run()) != nil else { return false }
+    p.waitUntilExit()
+    return p.terminationStatus == 0
+}
+
+@Suite("Rotation metadata")
+struct RotationTests {
+    @Test(arguments: [90, 180, 270])
+    func phoneVideosComeOutUpright(_ degrees: Int) throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let plain = dir.appendingPathComponent("plain.mp4").path, rotated = dir.appendingPathComponent("rot.mp4").path
+        let upright = dir.appendingPathComponent("upright.png").path
+        _ = try VideoTests().encode(plain, frames: 2, width: 64, height: 48, fps: FrameRate(10))
+        // Tag the stream as a phone would (stream copy keeps the pixels, adds a display matrix), and let
+        // the ffmpeg program, which auto-rotates, show what upright means.
+        let plainPNG = dir.appendingPathComponent("plain.png").path
+        guard ffmpeg(["-i", plain, "-c", "copy", "-metadata:s:v:0", "rotate=\(degrees)", rotated]),
+              ffmpeg(["-i", rotated, "-frames:v", "1", upright]),
+              ffmpeg(["-i", plain, "-frames:v", "1", plainPNG]) else { return }  // no ffmpeg program: nothing to compare with
+        // ffmpeg converts YUV to RGB a little differently from us: measure that on the unrotated file.
+        let baseline = meanAbsDiff(try #require(try VideoReader(path: plain).nextFrame()).image, try ImageIO.read(plainPNG))
+        let frame = try #require(try VideoReader(path: rotated).nextFrame()).image
+        let reference = try ImageIO.read(upright)
+        #expect(frame.width == reference.width && frame.height == reference.height, "\(frame.width)×\(frame.height)")
+        #expect(degrees == 180 ? frame.width == 64 : frame.width == 48)
+        let d = meanAbsDiff(frame, reference)
+        #expect(d < baseline + 1, "differs from ffmpeg's upright frame by \(d) (conversion alone: \(baseline))")
+        // The wrong way round would differ a lot more.
+        if degrees != 180 {
+            #expect(meanAbsDiff(frame.rotated(clockwiseQuarterTurns: 2), reference) > baseline + 10)
+        }
+    }
+}
