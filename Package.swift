@@ -25,6 +25,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
     ],
     targets: [
         // C libraries, each behind one system-library target.
@@ -36,7 +37,7 @@ let package = Package(
         // Networks, layers, the dream algorithm. Knows nothing of media or file formats but safetensors.
         .target(name: "DreamEngine", dependencies: ["CBLAS"], swiftSettings: engineSettings),
         // Reads the foreign weight formats (torch pickle, Keras HDF5) and writes safetensors.
-        .target(name: "ModelImport", dependencies: ["DreamEngine", "CHDF5"]),
+        .target(name: "ModelImport", dependencies: ["DreamEngine", "CHDF5", "ZIPFoundation"]),
         // The only Swift code that touches FFmpeg.
         .target(name: "MediaIO", dependencies: ["CFFmpeg"]),
         // Pipelines, model store, presets.

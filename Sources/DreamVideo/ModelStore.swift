@@ -87,7 +87,7 @@ public struct ModelStore: Sendable {
     /// Imports user-supplied weights (GoogLeNet: a torchvision state dict saved in the legacy format).
     public func importWeights(_ model: String, from file: URL) throws {
         let def = try ModelZoo.definition(model)
-        let arrays = try TorchCheckpoint.readLegacy(file)
+        let arrays = try TorchCheckpoint.read(file)
         _ = try Network(definition: def, weights: WeightStore(arrays, source: file.path))
         let data = try SafeTensors.encode(arrays, metadata: ["model": model, "source": file.lastPathComponent])
         let dest = weightsURL(model)

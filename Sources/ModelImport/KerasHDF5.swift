@@ -41,7 +41,7 @@ public final class HDF5File {
 public enum WeightConversion {
     /// EfficientNet-Lite0: the legacy torch state dict, float tensors as they are.
     public static func efficientNetLite0(_ pth: URL) throws -> [String: NamedArray] {
-        let arrays = try TorchCheckpoint.readLegacy(pth)
+        let arrays = try TorchCheckpoint.read(pth)
         guard arrays.count >= 200, arrays["_conv_stem.weight"] != nil else {
             throw ImportError.invalidFile(pth.path, "does not look like the EfficientNet-Lite0 state dict")
         }

@@ -1,22 +1,32 @@
 import Foundation
 import DreamEngine
+import ZIPFoundation
 
-/// Reads PyTorch state dicts saved by `torch.save` in the legacy (pre-zip) format:
-/// magic-number, protocol and sys-info pickles, the state dict pickle whose tensors refer to
-/// storages by persistent id, a pickle listing the storage keys, then each storage's bytes.
+/// Reads PyTorch state dicts saved by `torch.save`, in both formats:
+/// - zip (torch ≥ 1.6): `ARCHIVE/data.pkl` holds the state dict, whose tensors refer to storages by
+///   persistent id; each storage's bytes are the entry `ARCHIVE/data/KEY`;
+/// - legacy: magic-number, protocol and sys-info pickles, the state dict pickle, a pickle listing the
+///   storage keys, then each storage as an int64 element count and its bytes.
+/// Float32 and float64 tensors are returned as float32; integer buffers (`num_batches_tracked`) are skipped.
 public enum TorchCheckpoint {
     /// 0x1950a86a20f9469cfc6c, little-endian, as pickled by LONG1.
     static let magic: [UInt8] = [0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19]
 
-    /// Float32 tensors of the state dict, by key. Integer buffers (e.g. `num_batches_tracked`) are skipped.
-    public static func readLegacy(_ url: URL) throws -> [String: NamedArray] {
+    /// A storage's raw bytes (little-endian) and its element type.
+    struct Storage { let bytes: ArraySlice<UInt8>; let type: String }
+
+    public static func read(_ url: URL) throws -> [String: NamedArray] {
         let path = url.path
-        func fail(_ s: String) -> ImportError { .invalidFile(path, s) }
         let bytes: [UInt8]
-        do { bytes = [UInt8](try Data(contentsOf: url, options: .alwaysMapped)) } catch { throw ImportError.unreadable(path, error.localizedDescription) }
-        if bytes.starts(with: [0x50, 0x4B, 0x03, 0x04]) {
-            throw fail("this is a zip-format checkpoint (torch ≥ 1.6); save it with _use_new_zipfile_serialization=False")
+        do { bytes = [UInt8](try Data(contentsOf: url, options: .alwaysMapped)) } catch {
+            throw ImportError.unreadable(path, error.localizedDescription)
         }
+        if bytes.starts(with: [0x50, 0x4B, 0x03, 0x04]) { return try readZip(url) }
+        return try readLegacy(bytes, path: path)
+    }
+
+    static func readLegacy(_ bytes: [UInt8], path: String) throws -> [String: NamedArray] {
+        func fail(_ s: String) -> ImportError { .invalidFile(path, s) }
         var r = PickleReader(bytes)
         do {
             guard case .bytes(let m)? = try? r.load(), m == magic else { throw fail("not a PyTorch checkpoint (magic number missing)") }
@@ -24,33 +34,70 @@ public enum TorchCheckpoint {
             _ = try r.load()  // sys info
             let root = try r.load()
             guard case .list(let keyList) = try r.load() else { throw fail("storage key list missing") }
-            // Storage payloads follow in key-list order: int64 element count, then raw little-endian data.
-            var storages: [String: (offset: Int, count: Int, elementSize: Int)] = [:]
-            var refs: [String: String] = [:]  // key -> storage type
-            collectStorages(root, into: &refs)
+            var types: [String: String] = [:]
+            collectStorages(root, into: &types)
+            var storages: [String: Storage] = [:]
             var pos = r.pos
             for k in keyList {
                 guard let key = k.asString else { throw fail("storage key is not a string") }
                 guard pos + 8 <= bytes.count else { throw fail("storage \(key) is truncated") }
                 var n = 0
                 for i in 0..<8 { n |= Int(bytes[pos + i]) << (8 * i) }
-                let size = elementSize(refs[key] ?? "FloatStorage")
+                let type = types[key] ?? "FloatStorage"
+                let size = elementSize(type)
                 pos += 8
                 guard n >= 0, pos + n * size <= bytes.count else { throw fail("storage \(key) is truncated") }
-                storages[key] = (pos, n, size)
+                storages[key] = Storage(bytes: bytes[pos..<(pos + n * size)], type: type)
                 pos += n * size
             }
-            guard case .dict(let items) = root else { throw fail("the checkpoint is not a state dict") }
-            var out: [String: NamedArray] = [:]
-            for (k, v) in items {
-                guard let name = k.asString else { continue }
-                guard let t = try tensor(v, storages: storages, bytes: bytes, name: name, path: path) else { continue }
-                out[name] = t
-            }
-            return out
+            return try stateDict(root, storages: storages, path: path)
         } catch let e as PickleReader.Failure {
             throw fail(e.description)
         }
+    }
+
+    static func readZip(_ url: URL) throws -> [String: NamedArray] {
+        let path = url.path
+        func fail(_ s: String) -> ImportError { .invalidFile(path, s) }
+        let archive: Archive
+        do { archive = try Archive(url: url, accessMode: .read) } catch { throw fail("not a readable zip archive (\(error))") }
+        func contents(_ entry: Entry) throws -> [UInt8] {
+            var data = Data()
+            do { _ = try archive.extract(entry, skipCRC32: false) { data.append($0) } } catch {
+                throw fail("cannot extract \(entry.path) (\(error))")
+            }
+            return [UInt8](data)
+        }
+        guard let pkl = archive.first(where: { $0.path.hasSuffix("/data.pkl") || $0.path == "data.pkl" }) else {
+            throw fail("zip archive without data.pkl: not a PyTorch checkpoint")
+        }
+        let prefix = String(pkl.path.dropLast("data.pkl".count))
+        var r = PickleReader(try contents(pkl))
+        let root: PickleValue
+        switch Result(catching: { () throws(PickleReader.Failure) -> PickleValue in try r.load() }) {
+        case .success(let v): root = v
+        case .failure(let e): throw fail(e.description)
+        }
+        var types: [String: String] = [:]
+        collectStorages(root, into: &types)
+        var storages: [String: Storage] = [:]
+        for (key, type) in types {
+            guard let entry = archive[prefix + "data/" + key] else { throw fail("storage \(key) is missing from the archive") }
+            let b = try contents(entry)
+            storages[key] = Storage(bytes: b[...], type: type)
+        }
+        return try stateDict(root, storages: storages, path: path)
+    }
+
+    static func stateDict(_ root: PickleValue, storages: [String: Storage], path: String) throws -> [String: NamedArray] {
+        guard case .dict(let items) = root else { throw ImportError.invalidFile(path, "the checkpoint is not a state dict") }
+        var out: [String: NamedArray] = [:]
+        for (k, v) in items {
+            guard let name = k.asString else { continue }
+            guard let t = try tensor(v, storages: storages, name: name, path: path) else { continue }
+            out[name] = t
+        }
+        return out
     }
 
     static func elementSize(_ type: String) -> Int {
@@ -75,26 +122,33 @@ public enum TorchCheckpoint {
         }
     }
 
-    /// Interprets `torch._utils._rebuild_tensor_v2(storage, offset, size, stride, …)` for float32 storages.
-    static func tensor(_ v: PickleValue, storages: [String: (offset: Int, count: Int, elementSize: Int)],
-                       bytes: [UInt8], name: String, path: String) throws -> NamedArray? {
+    /// Interprets `torch._utils._rebuild_tensor_v2(storage, offset, size, stride, …)` for float storages.
+    static func tensor(_ v: PickleValue, storages: [String: Storage], name: String, path: String) throws -> NamedArray? {
         guard case .call(.global(_, let fn), let args) = v, fn.hasPrefix("_rebuild_tensor"), args.count >= 4,
-              case .persistent(.tuple(let pid)) = args[0], pid.count >= 3,
-              case .global(_, let type) = pid[1], let key = pid[2].asString,
-              let offset = args[1].asInt, let size = args[2].items?.compactMap(\.asInt), let stride = args[3].items?.compactMap(\.asInt)
+              case .persistent(.tuple(let pid)) = args[0], pid.count >= 3, let key = pid[2].asString,
+              let offset = args[1].asInt, let size = args[2].items?.compactMap(\.asInt), let stride = args[3].items?.compactMap(\.asInt),
+              size.count == stride.count
         else { throw ImportError.invalidFile(path, "entry '\(name)' is not a tensor this reader understands") }
-        guard type == "FloatStorage" else { return nil }
         guard let s = storages[key] else { throw ImportError.invalidFile(path, "entry '\(name)' refers to missing storage \(key)") }
+        let esize: Int
+        switch s.type {
+        case "FloatStorage": esize = 4
+        case "DoubleStorage": esize = 8
+        default: return nil
+        }
+        let available = s.bytes.count / esize
         let count = size.reduce(1, *)
         var values = [Float](repeating: 0, count: count)
+        let base = s.bytes.startIndex
         // Walk the (possibly strided) view in row-major order.
         var index = [Int](repeating: 0, count: size.count)
         for i in 0..<count {
             var e = offset
             for d in 0..<size.count { e += index[d] * stride[d] }
-            guard e >= 0, e < s.count else { throw ImportError.invalidFile(path, "entry '\(name)' reads outside its storage") }
-            let p = s.offset + e * 4
-            values[i] = Float(bitPattern: UInt32(bytes[p]) | UInt32(bytes[p + 1]) << 8 | UInt32(bytes[p + 2]) << 16 | UInt32(bytes[p + 3]) << 24)
+            guard e >= 0, e < available else { throw ImportError.invalidFile(path, "entry '\(name)' reads outside its storage") }
+            var bits: UInt64 = 0
+            for b in 0..<esize { bits |= UInt64(s.bytes[base + e * esize + b]) << (8 * UInt64(b)) }
+            values[i] = esize == 4 ? Float(bitPattern: UInt32(truncatingIfNeeded: bits)) : Float(Double(bitPattern: bits))
             var d = size.count - 1
             while d >= 0 { index[d] += 1; if index[d] < size[d] { break }; index[d] = 0; d -= 1 }
         }

@@ -39,7 +39,7 @@ struct Models: ParsableCommand {
 
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Import user-supplied weights (googlenet: a torchvision state dict saved with _use_new_zipfile_serialization=False).")
+            abstract: "Import user-supplied weights (googlenet: a torchvision state dict saved with torch.save).")
         @Argument(help: "Model name.") var name: String
         @Argument(help: "Weights file.") var file: String
         func run() throws {

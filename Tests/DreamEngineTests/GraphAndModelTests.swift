@@ -1,4 +1,5 @@
 import DreamEngine
+import ModelImport
 import Foundation
 import Testing
 
@@ -202,5 +203,25 @@ struct WarpTests {
         // Integer translation with bicubic weights (0,1,0,0) is an exact shift.
         let s = ImageOps.warp(b, FrameTransform(dx: 2, dy: 1))
         #expect(abs(s[0, 6, 7] - b[0, 5, 5]) < 1e-4)
+    }
+}
+
+@Suite("PyTorch checkpoints")
+struct TorchCheckpointTests {
+    /// Both fixtures were written by torch.save (2.x) from the same state dict:
+    /// see the values below; `bn.num_batches_tracked` is int64 and must be skipped.
+    @Test(arguments: ["tiny-zip", "tiny-legacy"])
+    func readsBothFormats(_ name: String) throws {
+        let url = try #require(Bundle.module.url(forResource: name, withExtension: "pt", subdirectory: "Fixtures"))
+        let sd = try TorchCheckpoint.read(url)
+        #expect(Set(sd.keys) == ["conv.weight", "conv.bias", "view.t", "view.slice", "half"])
+        #expect(sd["conv.weight"]?.shape == [2, 3, 2, 2])
+        #expect(sd["conv.weight"]?.values == (0..<24).map { Float($0) / 8 - 1 })
+        #expect(sd["conv.bias"]?.values == [0.5, -2.25])
+        // base = arange(12).reshape(3, 4): a transposed view and an offset slice.
+        #expect(sd["view.t"]?.shape == [4, 3])
+        #expect(sd["view.t"]?.values == [0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11])
+        #expect(sd["view.slice"]?.values == [5, 6, 9, 10])
+        #expect(sd["half"]?.values == [1.5, 2.5])
     }
 }

@@ -80,16 +80,16 @@ struct WeightImportTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let junk = dir.appendingPathComponent("junk.pth")
         try Data((0..<4000).map { UInt8(truncatingIfNeeded: $0 &* 31) }).write(to: junk)
-        do { _ = try TorchCheckpoint.readLegacy(junk); Issue.record("junk accepted") } catch {
+        do { _ = try TorchCheckpoint.read(junk); Issue.record("junk accepted") } catch {
             #expect("\(error)".hasPrefix(junk.path))
         }
         let zip = dir.appendingPathComponent("new.pth")
         try Data([0x50, 0x4B, 0x03, 0x04, 0, 0, 0, 0]).write(to: zip)
-        do { _ = try TorchCheckpoint.readLegacy(zip); Issue.record("zip accepted") } catch {
-            #expect("\(error)".contains("zip"))
+        do { _ = try TorchCheckpoint.read(zip); Issue.record("broken zip accepted") } catch {
+            #expect("\(error)".hasPrefix(zip.path) && "\(error)".contains("zip"))
         }
         #expect(throws: (any Error).self) { try HDF5File(junk) }
-        #expect(throws: (any Error).self) { try TorchCheckpoint.readLegacy(dir.appendingPathComponent("missing.pth")) }
+        #expect(throws: (any Error).self) { try TorchCheckpoint.read(dir.appendingPathComponent("missing.pth")) }
 
         // The real checkpoint, truncated, must fail cleanly too.
         let store = ModelStore()
