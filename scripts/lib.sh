@@ -6,19 +6,14 @@ SYSTEM_PACKAGES=(pkg-config libavcodec-dev libavformat-dev libswscale-dev libavu
                  libopenblas-dev libhdf5-dev ffmpeg python3 python3-pip)
 
 ensure_system_packages() {
-    local missing=()
-    for p in "${SYSTEM_PACKAGES[@]}"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-    done
-    # A pip outside Debian's (e.g. pyenv's) is fine too.
-    if printf '%s\n' "${missing[@]}" | grep -qx python3-pip && python3 -m pip --version >/dev/null 2>&1; then
-        missing=("${missing[@]/python3-pip}")
-    fi
-    if printf '%s\n' "${missing[@]}" | grep -qx python3 && command -v python3 >/dev/null; then
-        missing=("${missing[@]/python3}")
-    fi
     local todo=()
-    for p in "${missing[@]}"; do [ -n "$p" ] && todo+=("$p"); done
+    for p in "${SYSTEM_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" && continue
+        # A python3 with pip from elsewhere (e.g. pyenv) is fine too.
+        [ "$p" = python3 ] && command -v python3 >/dev/null && continue
+        [ "$p" = python3-pip ] && python3 -m pip --version >/dev/null 2>&1 && continue
+        todo+=("$p")
+    done
     if [ ${#todo[@]} -gt 0 ]; then
         echo "installing system packages: ${todo[*]}"
         local sudo=""
