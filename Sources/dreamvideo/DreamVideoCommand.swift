@@ -26,9 +26,15 @@ struct DreamVideoCommand: ParsableCommand {
             fail(e.description)
         } catch let e as ImportError {
             fail(e.description)
+        } catch let code as ExitCode {
+            Foundation.exit(code.rawValue)
         } catch {
-            // Argument errors, --help and explicit exit codes: ArgumentParser prints and exits.
-            exit(withError: error)
+            // --help and --version print and exit 0; usage errors become one line, like every other error.
+            let code = exitCode(for: error)
+            if code == .success { exit(withError: error) }
+            let message = self.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            FileHandle.standardError.write(Data("dreamvideo: error: \(message) (see 'dreamvideo help')\n".utf8))
+            Foundation.exit(code.rawValue)
         }
     }
 
