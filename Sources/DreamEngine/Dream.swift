@@ -59,6 +59,8 @@ public struct Dreamer: Sendable {
     let targets: [(index: Int, weight: Float)]
     let last: Int
     public let settings: DreamSettings
+    /// Smallest side an input may have for the deepest target layer to exist.
+    public let minimumSide: Int
 
     public init(network: Network, settings: DreamSettings) throws(EngineError) {
         try settings.validate()
@@ -70,18 +72,12 @@ public struct Dreamer: Sendable {
         }
         targets = t
         last = t.map(\.0).max()!
-    }
-
-    /// Smallest side an input may have for the deepest target layer to exist.
-    public var minimumSide: Int {
         var side = 16
         while side < 1024 {
-            if let s = try? network.graph.shapes(height: side, width: side), targets.allSatisfy({ s[$0.index].h >= 1 }) {
-                return side
-            }
+            if let s = try? network.graph.shapes(height: side, width: side), t.allSatisfy({ s[$0.0].h >= 1 }) { break }
             side += 8
         }
-        return side
+        minimumSide = side
     }
 
     /// Objective value and its gradient w.r.t. the RGB 0–255 image `x` (one forward + backward).
@@ -108,14 +104,18 @@ public struct Dreamer: Sendable {
         return (total, network.graph.backward(acts, seeds: seeds))
     }
 
-    /// The gradient of the whole image, computed in tiles no larger than the tile size after a random roll,
-    /// so memory stays bounded and tile seams move every step.
-    func tiledGradient(_ x: Tensor, rng: inout SeededGenerator) throws(EngineError) -> (Double, Tensor) {
+    /// The gradient of the image rolled by `shift` (the jitter), returned in the image's own coordinates.
+    /// Images larger than the tile size are computed in tiles after a further random roll, so memory stays
+    /// bounded and tile seams move every step; the two rolls are applied as one.
+    func jitteredGradient(_ x: Tensor, shift: (dy: Int, dx: Int), rng: inout SeededGenerator) throws(EngineError) -> (Double, Tensor) {
         let tile = settings.tileSize > 0 ? settings.tileSize : network.definition.tileSize
         let s = x.shape
         let ny = (s.h + tile - 1) / tile, nx = (s.w + tile - 1) / tile
-        if ny == 1 && nx == 1 { return try objectiveAndGradient(x) }
-        let ry = rng.int(in: 0...(s.h / ny)), rx = rng.int(in: 0...(s.w / nx))
+        if ny == 1 && nx == 1 {
+            let (v, g) = try objectiveAndGradient(ImageOps.roll(x, dy: shift.dy, dx: shift.dx))
+            return (v, ImageOps.roll(g, dy: -shift.dy, dx: -shift.dx))
+        }
+        let ry = rng.int(in: 0...(s.h / ny)) + shift.dy, rx = rng.int(in: 0...(s.w / nx)) + shift.dx
         let rolled = ImageOps.roll(x, dy: ry, dx: rx)
         var grad = Tensor(zeros: s)
         var total = 0.0
@@ -132,16 +132,15 @@ public struct Dreamer: Sendable {
         return (total, ImageOps.roll(grad, dy: -ry, dx: -rx))
     }
 
-    /// One gradient-ascent step in place (the seed's `make_step`); returns the objective before the step.
+    /// One gradient-ascent step in place (the seed's `make_step`): random roll, gradient, normalise by the
+    /// mean absolute value, step, un-roll, clip. Returns the objective before the step.
     @discardableResult
     public func step(_ x: inout Tensor, rng: inout SeededGenerator) throws(EngineError) -> Double {
         let j = settings.jitter
         let oy = j > 0 ? rng.int(in: -j...j) : 0, ox = j > 0 ? rng.int(in: -j...j) : 0
-        let shifted = ImageOps.roll(x, dy: oy, dx: ox)
-        var (value, g) = try tiledGradient(shifted, rng: &rng)
+        var (value, g) = try jitteredGradient(x, shift: (oy, ox), rng: &rng)
         if settings.smooth > 0 { g = ImageOps.gaussianBlur(g, sigma: settings.smooth) }
         let scale = settings.step / Float(Swift.max(g.meanAbs(), 1e-8))
-        g = ImageOps.roll(g, dy: -oy, dx: -ox)
         x.data.withUnsafeMutableBufferPointer { xp in
             g.data.withUnsafeBufferPointer { gp in
                 for i in 0..<xp.count { xp[i] = Swift.min(Swift.max(xp[i] + scale * gp[i], 0), 255) }

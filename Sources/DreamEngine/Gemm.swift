@@ -1,15 +1,15 @@
 import CBLAS
 
-/// C[M×N] = alpha · op(A) · op(B) + beta · C, row-major, split over the engine's threads along N.
+/// C[M×N] = op(A) · B + beta · C, row-major, split over the engine's threads along N.
 ///
 /// OpenBLAS runs single-threaded (see `Engine.configureBLAS`); splitting the columns ourselves keeps
 /// both cores busy without OpenBLAS's worker threads spinning against our own parallel loops.
 @inline(__always)
-func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+func gemm(transA: Bool, m: Int, n: Int, k: Int,
           _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
           _ c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float = 0) {
     Engine.configureBLAS()
-    let ta = transA ? CblasTrans : CblasNoTrans, tb = transB ? CblasTrans : CblasNoTrans
+    let ta = transA ? CblasTrans : CblasNoTrans, tb = CblasNoTrans
     let work = m * n * k
     let parts = work < 1 << 18 ? 1 : Swift.min(Engine.threads, Swift.max(1, n / 64))
     if parts <= 1 {
@@ -21,8 +21,7 @@ func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
     parallelFor(parts) { p in
         let lo = p * chunk, hi = Swift.min(n, lo + chunk)
         guard hi > lo else { return }
-        let bp = transB ? b + lo * ldb : b + lo
-        cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(hi - lo), Int32(k), 1, a, Int32(lda), bp, Int32(ldb), beta, c + lo, Int32(ldc))
+        cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(hi - lo), Int32(k), 1, a, Int32(lda), b + lo, Int32(ldb), beta, c + lo, Int32(ldc))
     }
 }
 

@@ -20,19 +20,21 @@ public extension Layer {
     func macs(_ inputs: [Shape]) -> Int { 0 }
 }
 
+extension Layer {
+    /// The output shape inside `forward`. `Graph.forward` checks every node's shapes before any layer
+    /// runs, so a failure here is a programming error (calling a layer directly with wrong shapes).
+    func checkedOutputShape(_ inputs: [Shape]) -> Shape {
+        do { return try outputShape(inputs) } catch {
+            preconditionFailure("\(kind).forward called with input shapes \(inputs): \(error)")
+        }
+    }
+}
+
 /// An activation fused into the layer that produces its input.
 public enum Activation: String, Sendable, Codable {
     case none, relu, relu6
 
-    @inline(__always) func apply(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
-        switch self {
-        case .none: break
-        case .relu: for i in 0..<n { p[i] = Swift.max(p[i], 0) }
-        case .relu6: for i in 0..<n { p[i] = Swift.min(Swift.max(p[i], 0), 6) }
-        }
-    }
-
-    /// Multiplies `g` by the activation's derivative, read off its output `y`.
+    /// Multiplies `g` by the activation's derivative, read off its output `y` (scalar; see `maskGradientFast`).
     @inline(__always) func maskGradient(_ g: UnsafeMutablePointer<Float>, output y: UnsafePointer<Float>, _ n: Int) {
         switch self {
         case .none: break

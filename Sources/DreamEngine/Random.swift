@@ -1,3 +1,5 @@
+import Foundation
+
 /// A small, fast, seedable generator (SplitMix64) whose whole state is one `UInt64`,
 /// so a checkpoint can store it and a resumed run continues the same sequence.
 public struct SeededGenerator: RandomNumberGenerator, Sendable, Codable, Equatable {
@@ -16,10 +18,6 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Codable, Equatab
     public mutating func gaussian() -> Float {
         let u1 = Double.random(in: Double.leastNonzeroMagnitude..<1, using: &self)
         let u2 = Double.random(in: 0..<1, using: &self)
-        return Float((-2 * _log(u1)).squareRoot() * _cos(2 * Double.pi * u2))
+        return Float((-2 * Foundation.log(u1)).squareRoot() * Foundation.cos(2 * Double.pi * u2))
     }
 }
-
-import Foundation
-@inline(__always) func _log(_ x: Double) -> Double { Foundation.log(x) }
-@inline(__always) func _cos(_ x: Double) -> Double { Foundation.cos(x) }

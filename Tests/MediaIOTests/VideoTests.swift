@@ -82,8 +82,8 @@ struct VideoTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let a = dir.appendingPathComponent("a.mp4").path, b = dir.appendingPathComponent("b.mp4").path
         let joined = dir.appendingPathComponent("j.mp4").path
-        let fa = try encode(a, frames: 6, width: 64, height: 48, fps: FrameRate(30000, 1001))
-        let fb = try encode(b, frames: 4, width: 64, height: 48, fps: FrameRate(30000, 1001))
+        _ = try encode(a, frames: 6, width: 64, height: 48, fps: FrameRate(30000, 1001))
+        _ = try encode(b, frames: 4, width: 64, height: 48, fps: FrameRate(30000, 1001))
         try VideoJoiner.join([a, b], to: joined)
         let da = try VideoReader(path: a).readAll(), db = try VideoReader(path: b).readAll()
         let r = try VideoReader(path: joined)
@@ -94,7 +94,6 @@ struct VideoTests {
         #expect(frames == da + db, "stream copy must decode to exactly the segments' frames")
         #expect(zip(times, times.dropFirst()).allSatisfy { $1 > $0 }, "timestamps \(times)")
         #expect(abs((r.duration ?? 0) - 10 * 1001 / 30000) < 0.02)
-        _ = fa; _ = fb
         // Mismatched segments are refused with the file named.
         let c = dir.appendingPathComponent("c.mp4").path
         _ = try encode(c, frames: 2, width: 32, height: 32, fps: FrameRate(30))

@@ -13,7 +13,7 @@ public struct ActivationLayer: Layer {
         var y = inputs[0]
         y.data.withUnsafeMutableBufferPointer { p in
             let b = p.baseAddress!
-            parallelChunks(p.count, minChunk: 1 << 15) { r in activation.apply(b + r.lowerBound, r.count) }
+            parallelChunks(p.count, minChunk: 1 << 15) { r in activation.applyWithBias(b + r.lowerBound, r.count, bias: 0) }
         }
         return y
     }
@@ -24,7 +24,7 @@ public struct ActivationLayer: Layer {
             output.data.withUnsafeBufferPointer { yp in
                 let gb = gp.baseAddress!, yb = yp.baseAddress!
                 parallelChunks(gp.count, minChunk: 1 << 15) { r in
-                    activation.maskGradient(gb + r.lowerBound, output: yb + r.lowerBound, r.count)
+                    activation.maskGradientFast(gb + r.lowerBound, output: yb + r.lowerBound, r.count)
                 }
             }
         }

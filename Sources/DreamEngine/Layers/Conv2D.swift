@@ -126,7 +126,7 @@ public struct Conv2D: Layer {
 
     public func forward(_ inputs: [Tensor]) -> Tensor {
         let x = inputs[0]
-        let os = try! outputShape([x.shape])  // shapes were validated when the graph was built
+        let os = checkedOutputShape([x.shape])
         // Only the depthwise path accumulates into its output; the others overwrite every element.
         let paddedDepthwiseForward = isDepthwise && dilation == (1, 1) && stride.h == stride.w && stride.h <= 2
         var out = isDepthwise && !paddedDepthwiseForward ? Tensor(zeros: os) : Tensor(uninitialized: os)
@@ -151,7 +151,7 @@ public struct Conv2D: Layer {
                     return  // bias and activation are fused
                 } else if isPointwise {
                     weight.withUnsafeBufferPointer { wp in
-                        gemm(transA: false, transB: false, m: outChannels, n: os.plane, k: inChannels,
+                        gemm(transA: false, m: outChannels, n: os.plane, k: inChannels,
                              wp.baseAddress!, lda: inChannels, xp.baseAddress!, ldb: os.plane, op.baseAddress!, ldc: os.plane)
                     }
                 } else {
@@ -189,7 +189,7 @@ public struct Conv2D: Layer {
                     while y0 < os.h {
                         let n = Swift.min(rows, os.h - y0)
                         im2col(x + g * cig * xs.plane, channels: cig, xs, y0: y0, rows: n, ow: os.w, pads: p, col: cp.baseAddress!)
-                        gemm(transA: false, transB: false, m: cog, n: n * os.w, k: k,
+                        gemm(transA: false, m: cog, n: n * os.w, k: k,
                              wp.baseAddress! + g * cog * k, lda: k, cp.baseAddress!, ldb: n * os.w,
                              out + g * cog * os.plane + y0 * os.w, ldc: os.plane)
                         y0 += n
@@ -327,7 +327,7 @@ public struct Conv2D: Layer {
                     depthwiseBackward(gp.baseAddress!, os, ip.baseAddress!, xs)
                 } else if isPointwise {
                     weight.withUnsafeBufferPointer { wp in
-                        gemm(transA: true, transB: false, m: inChannels, n: os.plane, k: outChannels,
+                        gemm(transA: true, m: inChannels, n: os.plane, k: outChannels,
                              wp.baseAddress!, lda: inChannels, gp.baseAddress!, ldb: os.plane, ip.baseAddress!, ldc: os.plane)
                     }
                 } else {
@@ -351,7 +351,7 @@ public struct Conv2D: Layer {
                     while y0 < os.h {
                         let n = Swift.min(rows, os.h - y0)
                         // col[K × n] = Wgᵀ[K × cog] · g[cog × n]
-                        gemm(transA: true, transB: false, m: k, n: n * os.w, k: cog,
+                        gemm(transA: true, m: k, n: n * os.w, k: cog,
                              wp.baseAddress! + gi * cog * k, lda: k, g + gi * cog * os.plane + y0 * os.w, ldb: os.plane,
                              cp.baseAddress!, ldc: n * os.w)
                         col2im(cp.baseAddress!, channels: cig, xs, y0: y0, rows: n, ow: os.w, pads: p,

@@ -12,7 +12,7 @@ public struct Concat: Layer {
     }
 
     public func forward(_ inputs: [Tensor]) -> Tensor {
-        let os = try! outputShape(inputs.map(\.shape))
+        let os = checkedOutputShape(inputs.map(\.shape))
         var data = [Float]()
         data.reserveCapacity(os.count)
         for t in inputs { data.append(contentsOf: t.data) }

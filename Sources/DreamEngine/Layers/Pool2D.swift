@@ -40,7 +40,7 @@ public struct MaxPool2D: Layer {
 
     public func forward(_ inputs: [Tensor]) -> Tensor {
         let x = inputs[0]
-        let os = try! outputShape([x.shape])
+        let os = checkedOutputShape([x.shape])
         var out = Tensor(zeros: os)
         x.data.withUnsafeBufferPointer { xp in
             out.data.withUnsafeMutableBufferPointer { op in
@@ -118,7 +118,7 @@ public struct AvgPool2D: Layer {
 
     public func forward(_ inputs: [Tensor]) -> Tensor {
         let x = inputs[0]
-        let os = try! outputShape([x.shape])
+        let os = checkedOutputShape([x.shape])
         var out = Tensor(zeros: os)
         x.data.withUnsafeBufferPointer { xp in
             out.data.withUnsafeMutableBufferPointer { op in
