@@ -41,9 +41,10 @@ let package = Package(
         // The only Swift code that touches FFmpeg.
         .target(name: "MediaIO", dependencies: ["CFFmpeg"]),
         // Pipelines, model store, presets.
-        .target(name: "DreamVideo", dependencies: ["DreamEngine", "ModelImport", "MediaIO"]),
+        .target(name: "DreamVideo", dependencies: ["DreamEngine", "ModelImport", "MediaIO"],
+                resources: [.embedInCode("Resources/imagenet-labels.txt")]),
         .executableTarget(name: "dreamvideo", dependencies: [
-            "DreamVideo", "DreamEngine", "MediaIO", "ModelImport",
+            "DreamVideo",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "dreamvideo-bench", dependencies: ["DreamVideo"]),

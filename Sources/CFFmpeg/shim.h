@@ -3,6 +3,9 @@
 #include <libavformat/avformat.h>
 #include <libavcodec/avcodec.h>
 #include <libswscale/swscale.h>
+#include <libswresample/swresample.h>
+#include <libavutil/audio_fifo.h>
+#include <libavutil/channel_layout.h>
 #include <libavutil/avutil.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/display.h>
@@ -10,6 +13,7 @@
 #include <libavutil/log.h>
 #include <libavutil/opt.h>
 #include <libavutil/mathematics.h>
+#include <libavutil/sha.h>
 
 /* Macros Swift cannot import, as functions. */
 static inline int dv_averror(int e) { return AVERROR(e); }

@@ -8,4 +8,6 @@ static inline hid_t dv_h5s_all(void) { return H5S_ALL; }
 static inline unsigned dv_h5f_acc_rdonly(void) { return H5F_ACC_RDONLY; }
 /* Silence HDF5's own error printing: we report errors ourselves. */
 static inline void dv_h5_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+/* Drop the errors a failed call left on the stack (otherwise the library cannot shut down cleanly at exit). */
+static inline void dv_h5_clear_errors(void) { H5Eclear2(H5E_DEFAULT); }
 #endif

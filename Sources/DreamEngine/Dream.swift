@@ -72,12 +72,17 @@ public struct Dreamer: Sendable {
         }
         targets = t
         last = t.map(\.0).max()!
+        minimumSide = Dreamer.minimumSide(network.graph, nodes: t.map(\.0))
+    }
+
+    /// Smallest square input side (a multiple of 8, at least 16) for which every node in `nodes` exists.
+    public static func minimumSide(_ graph: Graph, nodes: [Int]) -> Int {
         var side = 16
         while side < 1024 {
-            if let s = try? network.graph.shapes(height: side, width: side), t.allSatisfy({ s[$0.0].h >= 1 }) { break }
+            if let s = try? graph.shapes(height: side, width: side), nodes.allSatisfy({ s[$0].h >= 1 && s[$0].w >= 1 }) { break }
             side += 8
         }
-        minimumSide = side
+        return side
     }
 
     /// Objective value and its gradient w.r.t. the RGB 0–255 image `x` (one forward + backward).

@@ -86,16 +86,23 @@ public struct WeightStore: Sendable {
     public let source: String
     /// When set, missing arrays are made up: small random values (seeded by the name), positive for variances.
     public let syntheticSeed: UInt64?
+    /// When set, every array is zeros: enough to build a graph for its layer names and shapes.
+    public let isPlaceholder: Bool
 
     public init(_ arrays: [String: NamedArray], source: String = "weights") {
-        self.arrays = arrays; self.source = source; syntheticSeed = nil
+        self.arrays = arrays; self.source = source; syntheticSeed = nil; isPlaceholder = false
     }
+
+    /// Zeros for every weight, and no fast-path preparation: a graph for names and shapes only.
+    public static let placeholder = WeightStore(placeholder: ())
+    private init(placeholder: Void) { arrays = [:]; source = "placeholder weights"; syntheticSeed = nil; isPlaceholder = true }
 
     /// A store that invents every weight deterministically — for architecture listings and tests.
     public static func synthetic(seed: UInt64 = 1) -> WeightStore { WeightStore(seed: seed) }
-    private init(seed: UInt64) { arrays = [:]; source = "synthetic weights"; syntheticSeed = seed }
+    private init(seed: UInt64) { arrays = [:]; source = "synthetic weights"; syntheticSeed = seed; isPlaceholder = false }
 
     public func array(_ name: String, shape: [Int]) throws(EngineError) -> [Float] {
+        if isPlaceholder { return [Float](repeating: 0, count: shape.reduce(1, *)) }
         if arrays[name] == nil, let seed = syntheticSeed {
             var rng = SeededGenerator(seed: seed ^ UInt64(truncatingIfNeeded: name.utf8.reduce(5381) { ($0 &* 33) &+ Int($1) }))
             let n = shape.reduce(1, *)

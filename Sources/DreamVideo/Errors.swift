@@ -7,6 +7,10 @@ public enum DreamVideoError: Error, CustomStringConvertible {
     case invalidArgument(String)
     case outputExists(String)
     case interrupted(String)
+    /// Another render holds the output.
+    case busy(String)
+    /// A resumed render's settings differ from the checkpoint's: (key, was, now).
+    case resumeMismatch(output: String, differences: [(key: String, was: String, now: String)])
 
     public var description: String {
         switch self {
@@ -18,6 +22,10 @@ public enum DreamVideoError: Error, CustomStringConvertible {
         case .invalidArgument(let s): return s
         case .outputExists(let p): return "\(p): already exists (pass --overwrite to replace it)"
         case .interrupted(let s): return s
+        case .busy(let s): return s
+        case .resumeMismatch(let output, let diffs):
+            let list = diffs.prefix(4).map { "\($0.key) was \($0.was), now \($0.now)" }.joined(separator: "; ")
+            return "\(output): cannot resume: settings differ from the interrupted render (\(list)\(diffs.count > 4 ? "; …" : "")); use the original settings with --resume, or --overwrite to start over"
         }
     }
 }

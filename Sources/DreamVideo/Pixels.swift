@@ -34,3 +34,8 @@ public extension Tensor {
         return RGBImage(width: shape.w, height: shape.h, pixels: out)
     }
 }
+
+/// Writes a tensor image atomically as PNG or JPEG.
+public func writeImage(_ t: Tensor, to path: String) throws {
+    try ImageIO.write(t.rgbImage(), to: path)
+}

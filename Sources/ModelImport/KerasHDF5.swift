@@ -12,7 +12,7 @@ public final class HDF5File {
         dv_h5_quiet()
         guard FileManager.default.isReadableFile(atPath: path) else { throw ImportError.unreadable(path, "no such file or not readable") }
         let f = H5Fopen(path, dv_h5f_acc_rdonly(), dv_h5p_default())
-        guard f >= 0 else { throw ImportError.invalidFile(path, "not an HDF5 file") }
+        guard f >= 0 else { dv_h5_clear_errors(); throw ImportError.invalidFile(path, "not an HDF5 file") }
         id = f
     }
 
@@ -21,7 +21,7 @@ public final class HDF5File {
     /// The dataset at `name` as float32 values with its shape.
     public func dataset(_ name: String) throws -> NamedArray {
         let d = H5Dopen2(id, name, dv_h5p_default())
-        guard d >= 0 else { throw ImportError.invalidFile(path, "dataset '\(name)' is missing") }
+        guard d >= 0 else { dv_h5_clear_errors(); throw ImportError.invalidFile(path, "dataset '\(name)' is missing") }
         defer { H5Dclose(d) }
         let space = H5Dget_space(d)
         defer { H5Sclose(space) }

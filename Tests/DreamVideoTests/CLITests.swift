@@ -1,3 +1,4 @@
+import DreamVideo
 import Foundation
 import MediaIO
 import Testing
@@ -9,17 +10,21 @@ struct CLI {
         var candidates = [here.appendingPathComponent("dreamvideo").path]
         var dir = here
         for _ in 0..<4 { dir = dir.deletingLastPathComponent(); candidates.append(dir.appendingPathComponent("dreamvideo").path) }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        candidates += [root.appendingPathComponent(".build/release/dreamvideo").path, root.appendingPathComponent(".build/debug/dreamvideo").path]
+        candidates += [root + "/.build/release/dreamvideo", root + "/.build/debug/dreamvideo"]
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates.last!
     }()
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
-    struct Result { let status: Int32; let stdout: String; let stderr: String }
+    /// Whether a model's weights are installed (tests that dream with real weights need them).
+    static func installed(_ model: String) -> Bool { ModelStore().isInstalled(model) }
 
-    /// Runs with `args`; `shell` wraps it in /bin/sh (for ulimit); `signalAfter` sends a signal once a file exists.
+    struct Result { let status: Int32; let stdout: String; let stderr: String; let signalled: Bool }
+
+    /// Runs with `args`. `shellPrefix` wraps it in /bin/sh (for ulimit); `signal` sends a signal once a file
+    /// exists. Waiting ends when the process exits (whatever the trigger file does) or after `timeout` seconds.
     @discardableResult
-    static func run(_ args: [String], shellPrefix: String? = nil, signal: (Int32, whenExists: String)? = nil, timeout: Double = 300) throws -> Result {
+    static func run(_ args: [String], shellPrefix: String? = nil, signal: (Int32, whenExists: String)? = nil,
+                    environment: [String: String] = [:], timeout: Double = 300) throws -> Result {
         let p = Process()
         if let shellPrefix {
             p.executableURL = URL(fileURLWithPath: "/bin/sh")
@@ -28,6 +33,7 @@ struct CLI {
             p.executableURL = URL(fileURLWithPath: binary)
             p.arguments = args
         }
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
         p.currentDirectoryURL = URL(fileURLWithPath: root)
         let outFile = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString).out")
         let errFile = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString).err")
@@ -36,32 +42,39 @@ struct CLI {
         defer { try? FileManager.default.removeItem(at: outFile); try? FileManager.default.removeItem(at: errFile) }
         p.standardOutput = try FileHandle(forWritingTo: outFile)
         p.standardError = try FileHandle(forWritingTo: errFile)
+        let exited = DispatchSemaphore(value: 0)
+        p.terminationHandler = { _ in exited.signal() }
         try p.run()
-        let start = Date()
+        let deadline = Date().addingTimeInterval(timeout)
+        var done = false
         if let (sig, path) = signal {
-            // Wait for the trigger file, then signal the process (polling isRunning is unreliable right after launch).
-            while !FileManager.default.fileExists(atPath: path) && Date().timeIntervalSince(start) < timeout { usleep(5_000) }
-            kill(p.processIdentifier, sig)
+            // Poll for the trigger file, but stop as soon as the process has exited.
+            while !done && !FileManager.default.fileExists(atPath: path) && Date() < deadline {
+                done = exited.wait(timeout: .now() + .milliseconds(5)) == .success
+            }
+            if !done { kill(p.processIdentifier, sig) }
         }
-        while p.isRunning {
-            if Date().timeIntervalSince(start) > timeout { p.terminate(); Issue.record("timed out: \(args)"); break }
-            usleep(20_000)
+        if !done && exited.wait(timeout: .now() + max(0, deadline.timeIntervalSinceNow)) == .timedOut {
+            kill(p.processIdentifier, SIGKILL)
+            Issue.record("timed out after \(timeout) s: \(args)")
+            exited.wait()
         }
-        p.waitUntilExit()
         return Result(status: p.terminationStatus,
                       stdout: (try? String(contentsOf: outFile, encoding: .utf8)) ?? "",
-                      stderr: (try? String(contentsOf: errFile, encoding: .utf8)) ?? "")
+                      stderr: (try? String(contentsOf: errFile, encoding: .utf8)) ?? "",
+                      signalled: p.terminationReason == .uncaughtSignal)
     }
 
-    /// Asserts a failure with exactly one line on stderr containing every `fragment`.
-    static func expectFailure(_ args: [String], _ fragments: [String], shellPrefix: String? = nil,
-                              sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let r = try run(args, shellPrefix: shellPrefix)
-        #expect(r.status != 0, "\(args) should fail", sourceLocation: sourceLocation)
-        let lines = r.stderr.split(separator: "\n").filter { !$0.hasPrefix("Usage:") && !$0.hasPrefix("  See '") && !$0.isEmpty }
+    /// Asserts a failure with exactly one line on stderr containing every `fragment`, and the exit status.
+    static func expectFailure(_ args: [String], _ fragments: [String], status: Int32? = nil, shellPrefix: String? = nil,
+                              environment: [String: String] = [:], sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let r = try run(args, shellPrefix: shellPrefix, environment: environment)
+        #expect(r.status != 0 && !r.signalled, "\(args) should fail cleanly (status \(r.status))", sourceLocation: sourceLocation)
+        if let status { #expect(r.status == status, "\(args): status \(r.status), expected \(status): \(r.stderr)", sourceLocation: sourceLocation) }
+        let lines = r.stderr.split(separator: "\n").filter { !$0.isEmpty }
         #expect(lines.count == 1, "stderr: \(r.stderr)", sourceLocation: sourceLocation)
         for f in fragments { #expect(r.stderr.contains(f), "'\(f)' missing from: \(r.stderr)", sourceLocation: sourceLocation) }
-        #expect(!r.stderr.contains("Fatal error"), sourceLocation: sourceLocation)
+        #expect(!r.stderr.contains("Fatal error") && !r.stderr.contains("NSCocoaErrorDomain"), sourceLocation: sourceLocation)
     }
 }
 
@@ -73,21 +86,77 @@ struct CLITests {
         let dir = try tempDir("cli")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let out = dir + "/o.png"
-        try CLI.expectFailure(["image", dir + "/missing.png", "-o", out], [dir + "/missing.png", "no such file"])
+        try CLI.expectFailure(["image", dir + "/missing.png", "-o", out], [dir + "/missing.png", "no such file"], status: 1)
         try "hello".write(toFile: dir + "/notes.txt", atomically: true, encoding: .utf8)
-        try CLI.expectFailure(["image", dir + "/notes.txt", "-o", out], [dir + "/notes.txt"])
-        try CLI.expectFailure(["image", "samples/chelsea.png", "-o", out, "--model", "resnet"], ["unknown model 'resnet'"])
-        try CLI.expectFailure(["image", "samples/chelsea.png", "-o", out, "--layer", "blocks.100"], ["blocks.100", "blocks.10"])
-        try CLI.expectFailure(["image", "samples/chelsea.png", "-o", out, "--layer", "blocks.10:lots"], ["'lots'", "not a number"])
-        try CLI.expectFailure(["image", "samples/chelsea.png", "-o", out, "--iterations", "0"], ["--iterations"])
-        try CLI.expectFailure(["image", "samples/chelsea.png", "-o", out, "--octave-scale", "1"], ["--octave-scale"])
-        try CLI.expectFailure(["image", "samples/chelsea.png", "-o", dir + "/nope/o.png"], ["does not exist"])
+        try CLI.expectFailure(["image", dir + "/notes.txt", "-o", out], [dir + "/notes.txt"], status: 1)
+        try CLI.expectFailure(["image", "samples/chelsea.png", "-o", out, "--model", "resnet"], ["--model must be", "got 'resnet'"], status: 64)
+        try CLI.expectFailure(["image", "samples/chelsea.png", "-o", out, "--layer", "blocks.100"], ["blocks.100", "did you mean blocks.10?"], status: 64)
+        try CLI.expectFailure(["image", "samples/chelsea.png", "-o", out, "--layer", "blocks.10:lots"], ["'lots' is not a number"], status: 64)
+        try CLI.expectFailure(["image", "samples/chelsea.png", "-o", out, "--iterations", "0"], ["--iterations must be"], status: 64)
+        try CLI.expectFailure(["image", "samples/chelsea.png", "-o", out, "--octave-scale", "1"], ["--octave-scale must be"], status: 64)
+        try CLI.expectFailure(["image", "samples/chelsea.png", "-o", dir + "/nope/o.png"], ["does not exist"], status: 1)
         try CLI.expectFailure(["image", "samples/chelsea.png", "-o", "/proc/dreamvideo-test.png"] + small, ["/proc/dreamvideo-test.png"])
-        try CLI.expectFailure(["image", "white", "-o", out], ["--size"])
+        try CLI.expectFailure(["image", "white", "-o", out], ["--size"], status: 64)
+        try CLI.expectFailure(["image", "samples/chelsea.png", "-o", dir + "/o.gif"], [".png or .jpg"], status: 1)
+        try CLI.expectFailure(["image", "samples/chelsea.png", "-o", out, "--size", "64x64", "--max-side", "100"], ["--max-side", "size"], status: 64)
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0 != "notes.txt" }.isEmpty, "no partial output")
     }
 
-    @Test func imageIsDeterministic() throws {
+    /// Every setting, through the library and through the CLI, refuses hostile values with the same message and exit status 64.
+    @Test func everySettingRefusesHostileValuesAlike() throws {
+        let dir = try tempDir("hostile")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let hostile = ["nan", "inf", "-inf", "1e40", "-1e40", "99999999999999999999", "abc", ""]
+        var checked = 0
+        for kind in [JobKind.image, .zoom] {
+            for setting in SettingsTable.settings(for: kind) where !setting.isFlag && setting.key != "frames-dir" {
+                for value in hostile {
+                    guard let library = refusal(kind, setting, value) else {
+                        Issue.record("\(kind) --\(setting.key) '\(value)' accepted by the library")
+                        continue
+                    }
+                    #expect(library.key == setting.key)
+                    let cmd = kind == .image ? ["image", "samples/chelsea.png", "-o", dir + "/o.png"] : ["zoom", "samples/chelsea.png", "-o", dir + "/o.mp4"]
+                    let r = try CLI.run(cmd + ["--\(setting.key)", value])
+                    #expect(r.status == 64, "\(kind) --\(setting.key) '\(value)': status \(r.status) \(r.stderr)")
+                    #expect(r.stderr == "dreamvideo: error: \(library.description)\n", "\(kind) --\(setting.key) '\(value)'")
+                    checked += 1
+                }
+            }
+        }
+        #expect(checked > 150)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty, "nothing written")
+    }
+
+    func refusal(_ kind: JobKind, _ setting: Setting, _ value: String) -> SettingError? {
+        do {
+            _ = try JobSettings.resolve(kind: kind, sources: [.flags([(setting.key, setting.repeatable ? .list([.text(value)]) : .text(value))])])
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    /// Every flag of a render command is a settings key (or one of the few run controls), and every key is a flag.
+    @Test func flagsAndSettingsKeysAreTheSame() throws {
+        let controls: Set<String> = ["output", "resume", "overwrite", "quiet", "verbose", "help", "version", "preset"]
+        for (command, kind) in [("image", JobKind.image), ("zoom", .zoom)] {
+            let r = try CLI.run([command, "--experimental-dump-help"])
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+            let args = ((json["command"] as? [String: Any])?["arguments"] as? [[String: Any]]) ?? []
+            var flags = Set<String>()
+            for a in args {
+                for n in (a["names"] as? [[String: Any]]) ?? [] where n["kind"] as? String == "long" {
+                    if let name = n["name"] as? String, !name.hasPrefix("no-") { flags.insert(name) }
+                }
+            }
+            let keys = Set(SettingsTable.settings(for: kind).map(\.key))
+            #expect(flags.subtracting(controls) == keys, "\(command): flags without a key \(flags.subtracting(controls).subtracting(keys)), keys without a flag \(keys.subtracting(flags))")
+        }
+    }
+
+    @Test(.enabled(if: CLI.installed("efficientnet-lite0"), "needs efficientnet-lite0 (scripts/test.sh installs it)"))
+    func imageIsDeterministic() throws {
         let dir = try tempDir("det")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let args = ["image", "samples/chelsea.png", "--max-side", "160", "--iterations", "3", "--octaves", "2", "--seed", "5", "-q"]
@@ -95,21 +164,26 @@ struct CLITests {
         #expect(try CLI.run(args + ["-o", dir + "/b.png"]).status == 0)
         let a = FileManager.default.contents(atPath: dir + "/a.png"), b = FileManager.default.contents(atPath: dir + "/b.png")
         #expect(a != nil && a == b)
-        try CLI.expectFailure(args + ["-o", dir + "/a.png"], ["already exists", "--overwrite"])
+        try CLI.expectFailure(args + ["-o", dir + "/a.png"], ["already exists", "--overwrite"], status: 1)
         let r = try CLI.run(["image", "noise", "--size", "96x64", "-o", dir + "/n.jpg", "-q"] + small)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(try ImageIO.read(dir + "/n.jpg").width == 96)
     }
 
-    @Test func classifyAndModels() throws {
+    @Test(.enabled(if: CLI.installed("efficientnet-lite0"), "needs efficientnet-lite0 (scripts/test.sh installs it)"))
+    func classifyAndModels() throws {
         let r = try CLI.run(["classify", "samples/coffee.png", "--top", "1"])
         #expect(r.status == 0 && r.stdout.contains("967") && r.stdout.contains("espresso"), "\(r.stdout + r.stderr)")
+        let i = try CLI.run(["models", "inspect", "samples/chelsea.png", "--layer", "blocks.10"])
+        #expect(i.status == 0 && i.stdout.contains("112×19×29") && i.stdout.contains("grad_l2"), "\(i.stdout + i.stderr)")
+    }
+
+    @Test func modelLayersNeedNoWeights() throws {
         let l = try CLI.run(["models", "layers", "efficientnet-lite0", "--size", "512x512"])
         #expect(l.stdout.contains("blocks.10") && l.stdout.contains("112×32×32"), "\(l.stdout)")
         let g = try CLI.run(["models", "layers", "googlenet"])
         #expect(g.stdout.contains("inception4c") && g.stdout.contains("512×14×14"), "\(g.stdout)")
-        let i = try CLI.run(["models", "inspect", "samples/chelsea.png", "--layer", "blocks.10"])
-        #expect(i.status == 0 && i.stdout.contains("112×19×29") && i.stdout.contains("grad_l2"), "\(i.stdout + i.stderr)")
+        try CLI.expectFailure(["models", "layers", "efficientnet-lite0", "--size", "0x0"], ["--size"], status: 64)
     }
 
     @Test func zoomBadInputs() throws {
@@ -117,29 +191,43 @@ struct CLITests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let out = dir + "/z.mp4"
         let base = ["zoom", "samples/chelsea.png", "-o", out, "--size", "96x64"] + small
-        try CLI.expectFailure(base + ["--zoom", "0"], ["--zoom"])
-        try CLI.expectFailure(base + ["--fps", "0"], ["frame rate"])
-        try CLI.expectFailure(base + ["--frames", "0"], ["--frames"])
-        try CLI.expectFailure(["zoom", "samples/chelsea.png", "-o", out, "--size", "0x0"], ["too small"])
-        try CLI.expectFailure(["zoom", "samples/chelsea.png", "-o", out, "--size", "99998x100"], ["too large"])
-        try CLI.expectFailure(["zoom", "samples/chelsea.png", "-o", out, "--size", "97x64"], ["even"])
-        try CLI.expectFailure(["zoom", "samples/chelsea.png", "-o", dir + "/missing/z.mp4"] + small, ["does not exist"])
+        for (flag, value) in [("--zoom", "0"), ("--zoom", "5"), ("--octave-scale", "1"), ("--octave-scale", "5"), ("--fps", "0"),
+                              ("--fps", "1/1000000"), ("--frames", "0"), ("--duration", "inf"), ("--duration", "1e18"), ("--crf", "52")] {
+            try CLI.expectFailure(base + [flag, value], [flag + " must be"], status: 64)
+        }
+        try CLI.expectFailure(base + ["--frames", "3", "--duration", "2"], ["cannot be used together"], status: 64)
+        try CLI.expectFailure(base + ["--translate", "500,0"], ["--translate", "96x64"], status: 64)
+        try CLI.expectFailure(["zoom", "samples/chelsea.png", "-o", out, "--size", "0x0"], ["--size must be"], status: 64)
+        try CLI.expectFailure(["zoom", "samples/chelsea.png", "-o", out, "--size", "99998x100"], ["--size must be"], status: 64)
+        try CLI.expectFailure(["zoom", "samples/chelsea.png", "-o", out, "--size", "97x64"], ["even"], status: 64)
+        try CLI.expectFailure(["zoom", "samples/chelsea.png", "-o", dir + "/missing/z.mp4"] + small, ["does not exist"], status: 1)
+        try CLI.expectFailure(["zoom", "samples/chelsea.png", "-o", dir + "/z.mov"] + small, [".mp4"], status: 1)
+        try CLI.expectFailure(["zoom", "samples/chelsea.png", "-o", "samples/chelsea.png"] + small, [".mp4"], status: 1)
         FileManager.default.createFile(atPath: out, contents: Data("x".utf8))
-        try CLI.expectFailure(base + ["--frames", "2"], ["already exists"])
+        try CLI.expectFailure(base + ["--frames", "2"], ["already exists"], status: 1)
         try FileManager.default.removeItem(atPath: out)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty, "nothing written")
+    }
+
+    @Test(.enabled(if: CLI.installed("efficientnet-lite0"), "needs efficientnet-lite0 (scripts/test.sh installs it)"))
+    func zoomOnAFullDiskFailsCleanly() throws {
+        let dir = try tempDir("zfull")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let out = dir + "/z.mp4"
         // A full disk (a 64 KiB file-size limit stands in): a clear error, and no file posing as complete.
-        try CLI.expectFailure(base + ["--frames", "30", "--size", "320x240", "--checkpoint-every", "100"], ["z.mp4"], shellPrefix: "ulimit -f 64")
+        try CLI.expectFailure(["zoom", "samples/chelsea.png", "-o", out, "--frames", "30", "--size", "320x240", "--checkpoint-every", "100"] + small,
+                              ["z.mp4", "file size limit"], status: 1, shellPrefix: "ulimit -f 64")
         #expect(!FileManager.default.fileExists(atPath: out))
     }
 
-    @Test func zoomInterruptWithSIGINTThenResume() throws {
+    @Test(.enabled(if: CLI.installed("efficientnet-lite0"), "needs efficientnet-lite0 (scripts/test.sh installs it)"))
+    func zoomInterruptWithSIGINTThenResume() throws {
         let dir = try tempDir("zsig")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let common = ["zoom", "samples/chelsea.png", "--size", "192x128", "--frames", "30", "--checkpoint-every", "4", "--seed", "3",
                       "--zoom", "1.1", "--rotate", "2", "-q", "--encoder-preset", "ultrafast", "--iterations", "2", "--octaves", "1"]
         #expect(try CLI.run(common + ["-o", dir + "/full.mp4", "--frames-dir", dir + "/full"]).status == 0)
-        let r = try CLI.run(common + ["-o", dir + "/r.mp4", "--frames-dir", dir + "/r"],
-                            signal: (SIGINT, whenExists: dir + "/r/frame_000002.png"))
+        let r = try CLI.run(common + ["-o", dir + "/r.mp4", "--frames-dir", dir + "/r"], signal: (SIGINT, whenExists: dir + "/r/frame_000002.png"))
         #expect(r.status == 130, "status \(r.status): \(r.stderr)")
         #expect(r.stderr.contains("--resume"))
         #expect(!FileManager.default.fileExists(atPath: dir + "/r.mp4"))
@@ -148,7 +236,8 @@ struct CLITests {
         let k = try CLI.run(common + ["-o", dir + "/r.mp4", "--frames-dir", dir + "/r", "--resume"],
                             signal: (SIGKILL, whenExists: dir + "/r/frame_000014.png"))
         #expect(k.status != 0)
-        let done = try CLI.run(common + ["-o", dir + "/r.mp4", "--frames-dir", dir + "/r", "--resume"])
+        // The same input spelled differently still resumes.
+        let done = try CLI.run(common.map { $0 == "samples/chelsea.png" ? "./samples/../samples/chelsea.png" : $0 } + ["-o", dir + "/r.mp4", "--frames-dir", dir + "/r", "--resume"])
         #expect(done.status == 0, "\(done.stderr)")
         for i in 0..<30 {
             let name = String(format: "frame_%06d.png", i)
@@ -156,5 +245,23 @@ struct CLITests {
         }
         #expect(try VideoReader(path: dir + "/r.mp4").readAll().count == 30)
         #expect(!FileManager.default.fileExists(atPath: dir + "/r.partial.mp4"))
+    }
+
+    /// The library and the CLI, given the same settings, make the same frames.
+    @Test(.enabled(if: CLI.installed("efficientnet-lite0"), "needs efficientnet-lite0 (scripts/test.sh installs it)"))
+    func libraryAndCLIRenderTheSameFrames() throws {
+        let dir = try tempDir("same")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try CLI.run(["zoom", "samples/chelsea.png", "-o", dir + "/cli.mp4", "--frames", "6", "--size", "128x96", "--iterations", "2",
+                             "--octaves", "2", "--zoom", "1.1", "--frames-dir", dir + "/cli", "-q"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let job = try ZoomJob.resolve(input: "samples/chelsea.png", output: dir + "/lib.mp4", sources: [.api([
+            "frames": .number(6), "size": .text("128x96"), "iterations": .number(2), "octaves": .number(2), "zoom": .number(1.1),
+            "frames-dir": .text(dir + "/lib"),
+        ])])
+        let s = try job.run(shouldStop: { false })
+        #expect(s.framesRendered == 6)
+        #expect(try pngs(dir + "/cli").count == 6)
+        #expect(try pngs(dir + "/cli") == pngs(dir + "/lib"))
     }
 }

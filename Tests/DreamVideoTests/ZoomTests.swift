@@ -10,121 +10,265 @@ func tempDir(_ tag: String) throws -> String {
     return p
 }
 
+/// A model store holding GoogLeNet on synthetic weights: renders without any download.
+let syntheticStore: ModelStore = {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("dv-store-\(UUID().uuidString)")
+    return ModelStore(root: root, networks: ["googlenet": try! Network(definition: GoogLeNet.definition, weights: .synthetic())])
+}()
+
+func pngs(_ dir: String) throws -> [String: Data] {
+    var out: [String: Data] = [:]
+    for f in try FileManager.default.contentsOfDirectory(atPath: dir) where f.hasSuffix(".png") {
+        out[f] = FileManager.default.contents(atPath: dir + "/" + f)
+    }
+    return out
+}
+
+/// Zoom jobs on the synthetic model, small and fast.
+struct ZoomFixture {
+    let dir: String
+    init(_ tag: String) throws { dir = try tempDir(tag) }
+
+    func job(_ name: String, frames: Int = 9, every: Int = 3, _ extra: [String: SettingValue] = [:]) throws -> ZoomJob {
+        var values: [String: SettingValue] = [
+            "model": .text("googlenet"), "layer": .list([.text("inception3a")]), "iterations": .number(2), "octaves": .number(1),
+            "step": .number(2), "zoom": .number(1.05), "rotate": .number(1), "translate": .text("0.5,0"), "frames": .number(Double(frames)),
+            "fps": .text("30000/1001"), "size": .text("96x64"), "seed": .text("7"), "encoder-preset": .text("ultrafast"),
+            "checkpoint-every": .number(Double(every)), "frames-dir": .text(dir + "/" + name),
+        ]
+        values.merge(extra) { _, new in new }
+        return try ZoomJob.resolve(input: "noise", output: dir + "/" + name + ".mp4", sources: [.api(values)])
+    }
+
+    func frames(_ name: String) throws -> [String: Data] { try pngs(dir + "/" + name) }
+    func path(_ name: String) -> String { dir + "/" + name }
+    func remove() { try? FileManager.default.removeItem(atPath: dir) }
+}
+
+struct Crash: Error {}
+
 @Suite("Zoom pipeline", .serialized)
 struct ZoomPipelineTests {
-    static let network = try! Network(definition: GoogLeNet.definition, weights: .synthetic())
-
-    func settings(frames: Int = 9) -> ZoomSettings {
-        ZoomSettings(model: "googlenet",
-                     dream: DreamSettings(layers: [LayerWeight("inception3a")], iterations: 2, octaves: 1, octaveScale: 1.4, step: 2),
-                     transform: FrameTransform(zoom: 1.05, rotate: 1, dx: 0.5, dy: 0), frames: frames, fps: FrameRate(30000, 1001),
-                     size: FrameSize(width: 96, height: 64), seed: 7, encoder: EncoderSettings(crf: 18, preset: "ultrafast"), input: "noise")
-    }
-
-    func seedImage() -> Tensor {
-        var rng = SeededGenerator(seed: 99)
-        var t = Tensor(zeros: Shape(3, 64, 96))
-        for i in 0..<t.count { t.data[i] = 128 + 30 * rng.gaussian() }
-        return t
-    }
-
-    func pngs(_ dir: String) throws -> [String: Data] {
-        var out: [String: Data] = [:]
-        for f in try FileManager.default.contentsOfDirectory(atPath: dir) where f.hasSuffix(".png") {
-            out[f] = FileManager.default.contents(atPath: dir + "/" + f)
-        }
-        return out
-    }
-
     @Test func interruptedAndResumedRenderMatchesAnUninterruptedOne() throws {
-        let dir = try tempDir("zoom")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        // Reference: one go.
-        let full = try ZoomRenderer(settings: settings(), network: Self.network, output: dir + "/full.mp4", framesDir: dir + "/full", checkpointEvery: 3)
-        let stats = try full.run(seedImage: seedImage(), shouldStop: { false })
-        #expect(stats.frames == 9)
-        #expect(!FileManager.default.fileExists(atPath: ZoomRenderer.workFolder(for: dir + "/full.mp4")))
+        let f = try ZoomFixture("zoom")
+        defer { f.remove() }
+        let full = try f.job("full").run(store: syntheticStore, shouldStop: { false })
+        #expect(full.framesRendered == 9)
+        #expect(!FileManager.default.fileExists(atPath: f.path("full.mp4.dreamvideo")), "the work folder is removed when done")
 
         // Interrupted after frame 5 (between checkpoints), then resumed.
         var count = 0
-        let part = try ZoomRenderer(settings: settings(), network: Self.network, output: dir + "/resumed.mp4", framesDir: dir + "/resumed", checkpointEvery: 3)
         do {
-            _ = try part.run(seedImage: seedImage(), shouldStop: { count += 1; return count == 5 })
+            _ = try f.job("r").run(store: syntheticStore, shouldStop: { count += 1; return count == 5 })
             Issue.record("expected an interruption")
         } catch let e as DreamVideoError {
             guard case .interrupted(let msg) = e else { throw e }
             #expect(msg.contains("--resume"))
         }
-        #expect(!FileManager.default.fileExists(atPath: dir + "/resumed.mp4"), "an unfinished render must not claim the final name")
-        let partial = ZoomRenderer.partialPath(for: dir + "/resumed.mp4")
-        #expect(try VideoReader(path: partial).readAll().count == 5, "the partial file plays what exists")
-        // Resuming with different settings is refused.
-        var other = settings(); other.dream.iterations = 3
-        let wrong = try ZoomRenderer(settings: other, network: Self.network, output: dir + "/resumed.mp4", checkpointEvery: 3)
-        #expect(throws: DreamVideoError.self) { try wrong.run(seedImage: seedImage(), resume: true, shouldStop: { false }) }
-        // Starting afresh without --overwrite is refused too.
-        #expect(throws: DreamVideoError.self) { try part.run(seedImage: seedImage(), shouldStop: { false }) }
+        #expect(!FileManager.default.fileExists(atPath: f.path("r.mp4")), "an unfinished render must not claim the final name")
+        #expect(try VideoReader(path: f.path("r.partial.mp4")).readAll().count == 5, "the partial file plays what exists")
+        // Resuming with other settings is refused, naming the setting.
+        do {
+            _ = try f.job("r", ["iterations": .number(3)]).run(store: syntheticStore, policy: OutputPolicy(resume: true), shouldStop: { false })
+            Issue.record("a resume with other settings was accepted")
+        } catch let e as DreamVideoError {
+            #expect("\(e)".contains("iterations was 2, now 3"), "\(e)")
+        }
+        // Starting afresh without --resume or --overwrite is refused too.
+        #expect(throws: DreamVideoError.self) { try f.job("r").run(store: syntheticStore, shouldStop: { false }) }
 
-        let resumed = try ZoomRenderer(settings: settings(), network: Self.network, output: dir + "/resumed.mp4", framesDir: dir + "/resumed", checkpointEvery: 3)
-        let s2 = try resumed.run(seedImage: seedImage(), resume: true, shouldStop: { false })
-        #expect(s2.frames == 4)
-        #expect(try pngs(dir + "/full") == pngs(dir + "/resumed"), "dreamed frames must be identical")
-        #expect(try pngs(dir + "/full").count == 9)
-        let a = try VideoReader(path: dir + "/full.mp4").readAll(), b = try VideoReader(path: dir + "/resumed.mp4").readAll()
+        var notes: [String] = []
+        var observer = RenderObserver()
+        observer.note = { notes.append($0) }
+        let resumed = try f.job("r").run(store: syntheticStore, policy: OutputPolicy(resume: true), progress: observer, shouldStop: { false })
+        #expect(resumed.framesRendered == 4)
+        #expect(notes.contains { $0.contains("resuming at frame 6") }, "\(notes)")
+        #expect(try f.frames("full") == f.frames("r"), "dreamed frames must be identical")
+        #expect(try f.frames("full").count == 9)
+        let a = try VideoReader(path: f.path("full.mp4")).readAll(), b = try VideoReader(path: f.path("r.mp4")).readAll()
         #expect(a.count == 9 && b.count == 9)
         for (x, y) in zip(a, b) {
-            let d = Double(zip(x.pixels, y.pixels).map { abs(Int($0) - Int($1)) }.reduce(0, +)) / Double(x.pixels.count)
-            // Same pictures, encoded once in one segment and once in two: only codec noise differs.
-            #expect(d < 6, "decoded frames differ by \(d)")
+            // Same pictures, encoded once in one segment and once in several: only codec noise differs.
+            #expect(meanAbsDiff(x, y) < 6, "decoded frames differ by \(meanAbsDiff(x, y))")
         }
-        #expect(!FileManager.default.fileExists(atPath: partial))
+        #expect(!FileManager.default.fileExists(atPath: f.path("r.partial.mp4")), "the partial file goes when the render is done")
     }
 
     @Test func crashLosesAtMostTheFramesSinceTheLastCheckpoint() throws {
-        let dir = try tempDir("crash")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        struct Crash: Error {}
-        let out = dir + "/c.mp4"
-        let r = try ZoomRenderer(settings: settings(), network: Self.network, output: out, framesDir: dir + "/c", checkpointEvery: 2)
-        var frames = 0
-        r.onFrame = { _, _, _ in frames += 1 }
+        let f = try ZoomFixture("crash")
+        defer { f.remove() }
         // A failure after frame 5 (frames 0-3 checkpointed, frame 4 in an open segment).
         var count = 0
         #expect(throws: Crash.self) {
-            _ = try r.run(seedImage: self.seedImage(), shouldStop: { count += 1; if count == 5 { throw Crash() }; return false })
+            _ = try f.job("c", every: 2).run(store: syntheticStore, shouldStop: { count += 1; if count == 5 { throw Crash() }; return false })
         }
-        let cp = try JSONDecoder().decode(ZoomCheckpoint.self, from: Data(contentsOf: URL(fileURLWithPath: ZoomRenderer.workFolder(for: out) + "/checkpoint.json")))
-        #expect(cp.nextFrame == 4)
-        let resumed = try ZoomRenderer(settings: settings(), network: Self.network, output: out, framesDir: dir + "/c", checkpointEvery: 2)
-        _ = try resumed.run(seedImage: seedImage(), resume: true, shouldStop: { false })
-        #expect(try VideoReader(path: out).readAll().count == 9)
-        let full = try ZoomRenderer(settings: settings(), network: Self.network, output: dir + "/f.mp4", framesDir: dir + "/f", checkpointEvery: 100)
-        _ = try full.run(seedImage: seedImage(), shouldStop: { false })
-        #expect(try pngs(dir + "/c") == pngs(dir + "/f"))
+        let resumed = try f.job("c", every: 2).run(store: syntheticStore, policy: OutputPolicy(resume: true), shouldStop: { false })
+        #expect(resumed.framesRendered == 5, "frames 4…8 again")
+        #expect(try VideoReader(path: f.path("c.mp4")).readAll().count == 9)
+        _ = try f.job("f", every: 100).run(store: syntheticStore, shouldStop: { false })
+        #expect(try f.frames("c") == f.frames("f"))
     }
 
     @Test func oneFrameVideoAndExistingOutputs() throws {
-        let dir = try tempDir("one")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let out = dir + "/one.mp4"
-        _ = try ZoomRenderer(settings: settings(frames: 1), network: Self.network, output: out).run(seedImage: seedImage(), shouldStop: { false })
-        #expect(try VideoReader(path: out).readAll().count == 1)
-        #expect(throws: DreamVideoError.self) {
-            try ZoomRenderer(settings: settings(frames: 1), network: Self.network, output: out).run(seedImage: seedImage(), shouldStop: { false })
-        }
-        _ = try ZoomRenderer(settings: settings(frames: 2), network: Self.network, output: out).run(seedImage: seedImage(), overwrite: true, shouldStop: { false })
-        #expect(try VideoReader(path: out).readAll().count == 2)
+        let f = try ZoomFixture("one")
+        defer { f.remove() }
+        _ = try f.job("one", frames: 1).run(store: syntheticStore, shouldStop: { false })
+        #expect(try VideoReader(path: f.path("one.mp4")).readAll().count == 1)
+        #expect(throws: DreamVideoError.self) { try f.job("one", frames: 1).run(store: syntheticStore, shouldStop: { false }) }
+        _ = try f.job("one", frames: 2).run(store: syntheticStore, policy: OutputPolicy(overwrite: true), shouldStop: { false })
+        #expect(try VideoReader(path: f.path("one.mp4")).readAll().count == 2)
     }
 
-    @Test func invalidSettings() throws {
-        var s = settings(); s.transform.zoom = 0
-        #expect(throws: DreamVideoError.self) { try s.validate() }
-        s = settings(); s.frames = 0
-        #expect(throws: DreamVideoError.self) { try s.validate() }
-        s = settings(); s.size = FrameSize(width: 95, height: 64)
-        #expect(throws: DreamVideoError.self) { try s.validate() }
-        #expect(throws: (any Error).self) { try FrameSize(parsing: "0x0") }
-        #expect(throws: (any Error).self) { try FrameSize(parsing: "100000x10") }
-        #expect(throws: (any Error).self) { try FrameSize(parsing: "12by4") }
+    @Test func jobsRoundTripThroughJSON() throws {
+        let f = try ZoomFixture("json")
+        defer { f.remove() }
+        let job = try f.job("j", ["zoom": .text("0:(1.05), 2:(1.1) smooth, 8:(1)"), "layer": .list([.text("inception3a:0:(1), 8:(0)"), .text("inception3b:0.5")])])
+        let data = try JSONEncoder().encode(job)
+        #expect(try JSONDecoder().decode(ZoomJob.self, from: data) == job)
+        let image = try ImageJob.resolve(input: "samples/chelsea.png", output: "x.png", sources: [.api(["max-side": .number(128), "step": .number(2)])])
+        #expect(try JSONDecoder().decode(ImageJob.self, from: JSONEncoder().encode(image)) == image)
     }
+
+    @Test func schedulesChangeTheFramesAndResumeContinuesThem() throws {
+        let f = try ZoomFixture("sched")
+        defer { f.remove() }
+        let keyed: [String: SettingValue] = ["zoom": .text("0:(1), 4:(1.2) smooth, 8:(1)"), "rotate": .text("0:(0), 8:(5)")]
+        _ = try f.job("k", keyed).run(store: syntheticStore, shouldStop: { false })
+        var count = 0
+        #expect(throws: DreamVideoError.self) { try f.job("kr", keyed).run(store: syntheticStore, shouldStop: { count += 1; return count == 4 }) }
+        _ = try f.job("kr", keyed).run(store: syntheticStore, policy: OutputPolicy(resume: true), shouldStop: { false })
+        #expect(try f.frames("k") == f.frames("kr"))
+        _ = try f.job("c").run(store: syntheticStore, shouldStop: { false })
+        #expect(try f.frames("k") != f.frames("c"))
+    }
+}
+
+@Suite("Work folder that cannot be fooled", .serialized)
+struct WorkFolderTests {
+    /// Interrupts a render after `after` frames, leaving its work folder.
+    func interrupted(_ f: ZoomFixture, _ name: String, after: Int, every: Int = 3) throws {
+        var count = 0
+        #expect(throws: DreamVideoError.self) {
+            try f.job(name, every: every).run(store: syntheticStore, shouldStop: { count += 1; return count == after })
+        }
+    }
+
+    func resume(_ f: ZoomFixture, _ name: String, every: Int = 3) throws -> (RenderSummary, [String]) {
+        var notes: [String] = []
+        var o = RenderObserver()
+        o.note = { notes.append($0) }
+        let s = try f.job(name, every: every).run(store: syntheticStore, policy: OutputPolicy(resume: true), progress: o, shouldStop: { false })
+        return (s, notes)
+    }
+
+    func checkpointPath(_ f: ZoomFixture, _ name: String) -> String { f.path(name + ".mp4.dreamvideo/checkpoint.json") }
+
+    @Test func editedCheckpointFallsBackToThePreviousOne() throws {
+        let f = try ZoomFixture("edit")
+        defer { f.remove() }
+        _ = try f.job("ref").run(store: syntheticStore, shouldStop: { false })
+        try interrupted(f, "e", after: 7)  // checkpoints at 3, 6 and 7
+        let cp = checkpointPath(f, "e")
+        var text = try String(contentsOfFile: cp, encoding: .utf8)
+        text = text.replacingOccurrences(of: "\"nextFrame\" : 7", with: "\"nextFrame\" : 101")
+        try text.write(toFile: cp, atomically: true, encoding: .utf8)
+        let (s, notes) = try resume(f, "e")
+        #expect(notes.contains { $0.contains("checksum") && $0.contains("previous checkpoint") }, "\(notes)")
+        #expect(s.framesRendered == 3, "resumed at frame 6")
+        #expect(try VideoReader(path: f.path("e.mp4")).readAll().count == 9)
+        #expect(try f.frames("ref") == f.frames("e"))
+    }
+
+    @Test func truncatedOrEmptySegmentIsRenderedAgain() throws {
+        let f = try ZoomFixture("trunc")
+        defer { f.remove() }
+        _ = try f.job("ref").run(store: syntheticStore, shouldStop: { false })
+        for (name, cut) in [("t", 2), ("z", 0)] {
+            try interrupted(f, name, after: 7)
+            let seg = f.path(name + ".mp4.dreamvideo/segment-000006.mp4")
+            let data = try Data(contentsOf: URL(fileURLWithPath: seg))
+            try data.prefix(cut == 0 ? 0 : data.count / cut).write(to: URL(fileURLWithPath: seg))
+            let (s, notes) = try resume(f, name)
+            #expect(notes.contains { $0.contains("segment-000006.mp4") }, "\(notes)")
+            #expect(s.framesRendered == 3, "the damaged segment's frames are rendered again")
+            #expect(try VideoReader(path: f.path(name + ".mp4")).readAll().count == 9)
+            #expect(try f.frames("ref") == f.frames(name))
+        }
+    }
+
+    @Test func workFolderWithoutCheckpointRestartsCleanly() throws {
+        let f = try ZoomFixture("nocp")
+        defer { f.remove() }
+        // A crash before the first checkpoint leaves a work folder with a marker and no checkpoint.
+        var count = 0
+        #expect(throws: Crash.self) {
+            _ = try f.job("n", every: 100).run(store: syntheticStore, shouldStop: { count += 1; if count == 2 { throw Crash() }; return false })
+        }
+        #expect(FileManager.default.fileExists(atPath: f.path("n.mp4.dreamvideo")))
+        for policy in [OutputPolicy(), OutputPolicy(resume: true)] {
+            var notes: [String] = []
+            var o = RenderObserver()
+            o.note = { notes.append($0) }
+            try? FileManager.default.removeItem(atPath: f.path("n.mp4"))
+            let s = try f.job("n", every: 100).run(store: syntheticStore, policy: policy, progress: o, shouldStop: { false })
+            #expect(s.framesRendered == 9)
+            #expect(notes.contains { $0.contains("before its first checkpoint; starting from the beginning") }, "\(notes)")
+            // Make the dead end again for the --resume case.
+            count = 0
+            if !policy.resume {
+                try FileManager.default.removeItem(atPath: f.path("n.mp4"))
+                #expect(throws: Crash.self) {
+                    _ = try f.job("n", every: 100).run(store: syntheticStore, shouldStop: { count += 1; if count == 2 { throw Crash() }; return false })
+                }
+            }
+        }
+    }
+
+    @Test func filesItDidNotCreateAreNeverTouched() throws {
+        let f = try ZoomFixture("user")
+        defer { f.remove() }
+        let fm = FileManager.default
+        // A folder of the work folder's name, with the user's files in it.
+        try fm.createDirectory(atPath: f.path("u.mp4.dreamvideo"), withIntermediateDirectories: true)
+        try Data("mine".utf8).write(to: URL(fileURLWithPath: f.path("u.mp4.dreamvideo/notes.txt")))
+        for policy in [OutputPolicy(), OutputPolicy(overwrite: true), OutputPolicy(resume: true)] {
+            do { _ = try f.job("u").run(store: syntheticStore, policy: policy, shouldStop: { false }); Issue.record("accepted \(policy)") } catch {
+                #expect("\(error)".contains("not made by dreamvideo"), "\(error)")
+            }
+        }
+        #expect(fm.contents(atPath: f.path("u.mp4.dreamvideo/notes.txt")) == Data("mine".utf8))
+        // A file of the partial video's name.
+        try Data("my partial".utf8).write(to: URL(fileURLWithPath: f.path("p.partial.mp4")))
+        do { _ = try f.job("p").run(store: syntheticStore, shouldStop: { false }); Issue.record("partial clobbered") } catch {
+            #expect("\(error)".contains("p.partial.mp4"), "\(error)")
+        }
+        #expect(fm.contents(atPath: f.path("p.partial.mp4")) == Data("my partial".utf8))
+        // With --overwrite it may be replaced.
+        _ = try f.job("p").run(store: syntheticStore, policy: OutputPolicy(overwrite: true), shouldStop: { false })
+        #expect(!fm.fileExists(atPath: f.path("p.partial.mp4")))
+    }
+
+    @Test func twoRendersOfOneOutputCannotMix() throws {
+        let f = try ZoomFixture("lock")
+        defer { f.remove() }
+        // The first render holds the output; a second one (even with --overwrite) is refused while it runs.
+        var second: Error? = nil
+        var count = 0
+        let first = try f.job("l", frames: 6).run(store: syntheticStore, shouldStop: {
+            count += 1
+            if count == 2 {
+                do { _ = try f.job("l", frames: 6, ["zoom": .number(1.2)]).run(store: syntheticStore, policy: OutputPolicy(overwrite: true), shouldStop: { false }) }
+                catch { second = error }
+            }
+            return false
+        })
+        #expect(first.framesRendered == 6)
+        #expect(second.map { "\($0)".contains("another dreamvideo render") } == true, "\(String(describing: second))")
+        _ = try f.job("ref", frames: 6).run(store: syntheticStore, shouldStop: { false })
+        #expect(try f.frames("l") == f.frames("ref"), "the first render's frames are its own")
+    }
+}
+
+func meanAbsDiff(_ a: RGBImage, _ b: RGBImage) -> Double {
+    Double(zip(a.pixels, b.pixels).map { abs(Int($0) - Int($1)) }.reduce(0, +)) / Double(a.pixels.count)
 }

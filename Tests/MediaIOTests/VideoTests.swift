@@ -145,8 +145,13 @@ struct VideoTests {
     @Test func frameRateParsing() throws {
         #expect(try FrameRate(parsing: "30") == FrameRate(30))
         #expect(try FrameRate(parsing: "30000/1001") == FrameRate(30000, 1001))
-        #expect(try FrameRate(parsing: "29.97") == FrameRate(29970, 1000))
-        for bad in ["0", "-5", "abc", "30/0", "1000"] { #expect(throws: MediaError.self) { try FrameRate(parsing: bad) } }
+        #expect(try FrameRate(parsing: "29.97") == FrameRate(30000, 1001), "NTSC rates are read as what they stand for")
+        #expect(try FrameRate(parsing: "23.976") == FrameRate(24000, 1001))
+        #expect(try FrameRate(parsing: "12.5") == FrameRate(25, 2))
+        #expect(try FrameRate(parsing: "29.97").decimal == "29.97")
+        for bad in ["0", "-5", "abc", "30/0", "1000", "nan", "inf", "1e40", "-1e40", "99999999999999999999", "1/0", "", "0.0000001"] {
+            #expect(throws: MediaError.self) { try FrameRate(parsing: bad) }
+        }
     }
 }
 

@@ -41,15 +41,15 @@ public struct Conv2D: Layer {
 
     public init(inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1, padding: Padding = .symmetric(0),
                 dilation: Int = 1, groups: Int = 1, activation: Activation = .none,
-                weight: [Float], bias: [Float]? = nil) throws(EngineError) {
+                weight: [Float], bias: [Float]? = nil, prepareFastPaths: Bool = true) throws(EngineError) {
         try self.init(inChannels: inChannels, outChannels: outChannels, kernel: (kernel, kernel), stride: (stride, stride),
                       padding: padding, dilation: (dilation, dilation), groups: groups, activation: activation,
-                      weight: weight, bias: bias)
+                      weight: weight, bias: bias, prepareFastPaths: prepareFastPaths)
     }
 
     public init(inChannels: Int, outChannels: Int, kernel: (Int, Int), stride: (Int, Int), padding: Padding,
                 dilation: (Int, Int), groups: Int, activation: Activation,
-                weight: [Float], bias: [Float]?) throws(EngineError) {
+                weight: [Float], bias: [Float]?, prepareFastPaths: Bool = true) throws(EngineError) {
         guard groups >= 1, inChannels % groups == 0, outChannels % groups == 0 else {
             throw .invalidArgument("conv: channels \(inChannels)→\(outChannels) not divisible by groups \(groups)")
         }
@@ -67,7 +67,7 @@ public struct Conv2D: Layer {
         self.kernel = (kernel.0, kernel.1); self.stride = (stride.0, stride.1); self.dilation = (dilation.0, dilation.1)
         self.groups = groups; self.padding = padding; self.activation = activation
         self.weight = weight; self.bias = bias ?? [Float](repeating: 0, count: outChannels)
-        if kernel == (1, 1) && stride == (1, 1) && groups == 1 && padding == .symmetric(0) {
+        if prepareFastPaths && kernel == (1, 1) && stride == (1, 1) && groups == 1 && padding == .symmetric(0) {
             var t = [Float](repeating: 0, count: weight.count)
             for o in 0..<outChannels { for i in 0..<inChannels { t[i * outChannels + o] = weight[o * inChannels + i] } }
             weightTransposed = t
@@ -75,7 +75,7 @@ public struct Conv2D: Layer {
             weightTransposed = nil
         }
         let padOne = padding == .symmetric(1) || (padding == .same && stride == (1, 1))
-        if kernel == (3, 3) && stride == (1, 1) && dilation == (1, 1) && groups == 1 && padOne && inChannels >= 8 && outChannels >= 8 {
+        if prepareFastPaths && kernel == (3, 3) && stride == (1, 1) && dilation == (1, 1) && groups == 1 && padOne && inChannels >= 8 && outChannels >= 8 {
             winograd = Winograd3x3(weight: weight, inChannels: inChannels, outChannels: outChannels)
         } else {
             winograd = nil

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A layer of the objective and its weight ("blocks.10" or "blocks.10:0.5" on the command line).
 public struct LayerWeight: Sendable, Equatable, Codable, CustomStringConvertible {
     public var name: String
@@ -60,6 +62,20 @@ public enum ModelZoo {
     public static let all: [ModelDefinition] = [EfficientNetLite0.definition, VGG16HED.definition, GoogLeNet.definition]
     public static let defaultName = EfficientNetLite0.definition.name
 
+    /// The model's graph on placeholder weights: layer names and shapes without loading anything.
+    /// Built once per model and kept.
+    public static func architecture(_ name: String) throws(EngineError) -> Graph {
+        let def = try definition(name)
+        architectureLock.lock()
+        defer { architectureLock.unlock() }
+        if let g = architectures[name] { return g }
+        let g = try def.build(.placeholder)
+        architectures[name] = g
+        return g
+    }
+    nonisolated(unsafe) private static var architectures: [String: Graph] = [:]
+    private static let architectureLock = NSLock()
+
     public static func definition(_ name: String) throws(EngineError) -> ModelDefinition {
         guard let d = all.first(where: { $0.name == name }) else {
             let near = Graph.nearest(name, in: all.map(\.name), count: 3)
@@ -82,7 +98,8 @@ extension Graph {
         var bias = try biasKey.map { k throws(EngineError) in try w.array(k, shape: [cout]) } ?? [Float](repeating: 0, count: cout)
         if let bn { try w.foldBatchNorm(bn, into: &weight, bias: &bias, channels: cout, eps: bnEps) }
         let layer = try Conv2D(inChannels: cin, outChannels: cout, kernel: kernel, stride: stride, padding: padding,
-                               groups: groups, activation: activation, weight: weight, bias: bias)
+                               groups: groups, activation: activation, weight: weight, bias: bias,
+                               prepareFastPaths: !w.isPlaceholder)
         return try add(name, layer, inputs: inputs, isPublic: isPublic)
     }
 }

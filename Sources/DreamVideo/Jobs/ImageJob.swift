@@ -1,0 +1,76 @@
+import DreamEngine
+import Foundation
+import MediaIO
+
+/// Dream one picture.
+public struct ImageJob: RenderJob, Equatable {
+    public static let kind = JobKind.image
+    public var input: String
+    public var output: String
+    public var settings: JobSettings
+
+    public init(input: String, output: String, settings: JobSettings) {
+        self.input = input; self.output = output; self.settings = settings
+    }
+
+    /// Built-in defaults ← the model's image defaults ← `sources` (a preset, then flags).
+    public static func resolve(input: String, output: String, sources: [SettingSource]) throws -> ImageJob {
+        let r = try JobSettings.resolve(kind: .image, sources: sources)
+        if StartImage.isSynthetic(input) && r.settings.size == nil {
+            throw SettingError(key: "size", value: "", problem: .invalid("is needed for the synthetic input '\(input)' (e.g. 512x512)"),
+                               origin: sources.last?.origin ?? .api)
+        }
+        return ImageJob(input: input, output: output, settings: r.settings)
+    }
+
+    public func preflight(policy: OutputPolicy) throws {
+        let ext = (output as NSString).pathExtension.lowercased()
+        guard ["png", "jpg", "jpeg"].contains(ext) else {
+            throw DreamVideoError.invalidArgument("\(output): the output must end in .png or .jpg")
+        }
+        try checkInputReadable()
+        try checkOutputIsNotInput()
+        try AtomicFile.checkWritableFolder(for: output)
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: output, isDirectory: &isDir) {
+            if isDir.boolValue { throw DreamVideoError.invalidArgument("\(output): is a folder") }
+            if !policy.overwrite { throw DreamVideoError.outputExists(output) }
+        }
+    }
+
+    /// The start picture, at the size the settings ask for.
+    public func startImage(rng: inout SeededGenerator) throws -> Tensor {
+        try StartImage.load(input, size: settings.size, maxSide: settings.maxSide, rng: &rng)
+    }
+
+    public func run(store: ModelStore = ModelStore(), policy: OutputPolicy = OutputPolicy(), progress: RenderObserver = RenderObserver(),
+                    shouldStop: () throws -> Bool = { false }) throws -> RenderSummary {
+        let t0 = Date()
+        try preflight(policy: policy)
+        var rng = SeededGenerator(seed: settings.seed)
+        let start = try startImage(rng: &rng)
+        let network = try store.load(settings.model, log: progress.note)
+        let dreamer = try Dreamer(network: network, settings: settings.frameSettings(at: 0).dream)
+        noteShortPyramid(dreamer, height: start.shape.h, width: start.shape.w, note: progress.note)
+        let td = Date()
+        let result = try dreamer.dream(start, rng: &rng, progress: progress.step)
+        var summary = RenderSummary(output: output)
+        summary.dreamSeconds = Date().timeIntervalSince(td)
+        let te = Date()
+        try writeImage(result, to: output)
+        summary.encodeSeconds = Date().timeIntervalSince(te)
+        summary.width = result.shape.w; summary.height = result.shape.h
+        summary.framesRendered = 1; summary.totalFrames = 1
+        summary.outputBytes = fileSize(output) ?? 0
+        summary.wallSeconds = Date().timeIntervalSince(t0)
+        return summary
+    }
+}
+
+/// Tells the user when the octave pyramid has fewer levels than asked (the picture got too small).
+func noteShortPyramid(_ d: Dreamer, height: Int, width: Int, note: (String) -> Void) {
+    let n = d.octaveSizes(height: height, width: width).count
+    if n < d.settings.octaves {
+        note("note: \(n) of \(d.settings.octaves) octaves fit: at octave scale \(formatNumber(Double(d.settings.octaveScale))) a smaller one would be under the \(d.minimumSide) px that \(d.settings.layers.map(\.name).joined(separator: ", ")) needs")
+    }
+}

@@ -1,0 +1,108 @@
+import DreamEngine
+import Foundation
+import MediaIO
+
+/// A render described completely by values: what to read, where to write, and every setting.
+/// Jobs are Codable, so presets and batch files can hold them; `run` does the work.
+public protocol RenderJob: Codable, Sendable {
+    static var kind: JobKind { get }
+    /// The input: an image or video file, or `white`/`gray`/`noise`.
+    var input: String { get }
+    var output: String { get }
+    var settings: JobSettings { get }
+
+    /// Checks that need no model (input readable, output folder writable, an existing output without
+    /// `overwrite`…). `run` calls it before loading or installing a model.
+    func preflight(policy: OutputPolicy) throws
+
+    /// Renders. `shouldStop` is polled between frames: when it returns true the render checkpoints,
+    /// leaves a playable partial video and throws `DreamVideoError.interrupted`.
+    func run(store: ModelStore, policy: OutputPolicy, progress: RenderObserver,
+             shouldStop: () throws -> Bool) throws -> RenderSummary
+}
+
+/// Where a render reports what it is doing. Every callback is optional.
+public struct RenderObserver {
+    /// After each video frame.
+    public var frame: (FrameProgress) -> Void = { _ in }
+    /// After each gradient-ascent step (images) — video frames report only the end of each octave.
+    public var step: (DreamProgress) -> Void = { _ in }
+    /// Notes worth a line on the terminal (resuming, a fallback encoder, an octave pyramid cut short…).
+    public var note: (String) -> Void = { _ in }
+    public init() {}
+}
+
+/// Progress after a frame.
+public struct FrameProgress: Sendable {
+    /// Index of the frame just finished (0-based) and the frame count.
+    public var index: Int
+    public var count: Int
+    /// Seconds this frame took, all told.
+    public var seconds: Double
+}
+
+/// What a render did, for the summary line and the README's figures.
+public struct RenderSummary: Sendable {
+    public var output: String
+    public var width = 0, height = 0
+    public var frameRate: FrameRate? = nil
+    /// Frames rendered by this run (a resumed run renders only the rest) and in the whole video.
+    public var framesRendered = 0
+    public var totalFrames = 0
+    public var wallSeconds = 0.0
+    public var decodeSeconds = 0.0, flowSeconds = 0.0, dreamSeconds = 0.0, warpSeconds = 0.0, encodeSeconds = 0.0
+    public var outputBytes: Int64 = 0
+    /// Lines worth showing after the summary (audio re-encoded, damaged packets skipped…).
+    public var notes: [String] = []
+
+    public init(output: String) { self.output = output }
+}
+
+extension RenderJob {
+    /// The input as it identifies a render (absolute, normalised), so `./x.png` and `x.png` resume alike.
+    var canonicalInput: String {
+        StartImage.isSynthetic(input) ? input : URL(fileURLWithPath: input).standardizedFileURL.resolvingSymlinksInPath().path
+    }
+
+    /// The settings that must match for a resume, by key, plus the input.
+    func identity(extra: [String: String] = [:]) -> [String: String] {
+        var id: [String: String] = ["input": canonicalInput]
+        for s in SettingsTable.settings(for: Self.kind) where s.affectsFrames {
+            if let v = s.format(settings) { id[s.key] = v.description }
+        }
+        id.merge(extra) { _, new in new }
+        return id
+    }
+
+    /// Checks that the input exists and is readable (a picture or video is decoded later).
+    func checkInputReadable() throws {
+        if StartImage.isSynthetic(input) { return }
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: input, isDirectory: &isDir) else {
+            throw MediaError.cannotOpen(path: input, reason: "no such file")
+        }
+        guard !isDir.boolValue else { throw MediaError.cannotOpen(path: input, reason: "is a folder") }
+        guard access(input, R_OK) == 0 else { throw MediaError.cannotOpen(path: input, reason: "permission denied") }
+    }
+
+    /// Checks the input is not the output (a render must never overwrite what it reads).
+    func checkOutputIsNotInput() throws {
+        guard !StartImage.isSynthetic(input) else { return }
+        let a = URL(fileURLWithPath: input).standardizedFileURL.resolvingSymlinksInPath().path
+        let b = URL(fileURLWithPath: output).standardizedFileURL.resolvingSymlinksInPath().path
+        if a == b { throw DreamVideoError.invalidArgument("\(output): the output is the input; choose another output name") }
+    }
+}
+
+/// A `Dreamer` reused across frames while the frame settings stay the same (schedules change them).
+final class DreamerCache {
+    private let network: Network
+    private var current: (settings: DreamSettings, dreamer: Dreamer)?
+    init(network: Network) { self.network = network }
+    func dreamer(for s: DreamSettings) throws -> Dreamer {
+        if let c = current, c.settings == s { return c.dreamer }
+        let d = try Dreamer(network: network, settings: s)
+        current = (s, d)
+        return d
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import MediaIO
+
+/// What a pipeline needs to continue from a frame: the index of the next frame, its own Codable
+/// payload (random-generator state, flow state…) and named images (the last frame…).
+public struct Checkpoint<Payload: Codable & Sendable>: Sendable {
+    public var nextFrame: Int
+    public var payload: Payload
+    public var images: [String: RGBImage]
+    public init(nextFrame: Int, payload: Payload, images: [String: RGBImage]) {
+        self.nextFrame = nextFrame; self.payload = payload; self.images = images
+    }
+}
+
+/// A finished segment of the video in the work folder.
+struct SegmentRecord: Codable, Equatable {
+    var file: String
+    var firstFrame: Int
+    var frames: Int
+    /// Presentation time of its first frame in the output, in the output's time base.
+    var offset: Int64
+    /// End of its last frame (time + duration), in the output's time base.
+    var end: Int64
+    var bytes: Int64
+    var sha256: String
+}
+
+/// A file the checkpoint depends on, with its size and digest.
+struct StoredFile: Codable, Equatable {
+    var file: String
+    var bytes: Int64
+    var sha256: String
+}
+
+/// The checkpoint file as written: versioned, and sealed with a SHA-256 of its content so that an edit or
+/// a torn write is recognised rather than trusted.
+struct CheckpointFile<Payload: Codable & Sendable>: Codable {
+    static var currentVersion: Int { 2 }
+    var format = "dreamvideo checkpoint"
+    var version = currentVersion
+    var pipeline: String
+    /// The settings that determine the frames, as text by key; a resume must match them.
+    var settings: [String: String]
+    var nextFrame: Int
+    var timeBase: TimeBase
+    var segments: [SegmentRecord]
+    var images: [String: StoredFile]
+    var payload: Payload
+}
+
+struct SealedCheckpoint<Payload: Codable & Sendable>: Codable {
+    var checkpoint: CheckpointFile<Payload>
+    var sha256: String
+
+    static func canonical(_ c: CheckpointFile<Payload>) throws -> Data {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return try e.encode(c)
+    }
+
+    init(_ c: CheckpointFile<Payload>) throws {
+        checkpoint = c
+        sha256 = SHA256.hex(of: try SealedCheckpoint.canonical(c))
+    }
+
+    func encoded() throws -> Data {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .prettyPrinted]
+        return try e.encode(self)
+    }
+
+    /// Reads and checks a checkpoint file; the error says what is wrong with it.
+    static func read(_ path: String) throws(CheckpointDamage) -> CheckpointFile<Payload> {
+        guard let data = FileManager.default.contents(atPath: path) else { throw CheckpointDamage("cannot be read") }
+        guard data.count < 64 << 20 else { throw CheckpointDamage("is too large (\(data.count) bytes)") }
+        guard let header = try? JSONDecoder().decode(CheckpointHeader.self, from: data) else { throw CheckpointDamage("is not a dreamvideo checkpoint (not valid JSON)") }
+        guard header.checkpoint.format == "dreamvideo checkpoint" else { throw CheckpointDamage("is not a dreamvideo checkpoint") }
+        guard header.checkpoint.version == CheckpointFile<Payload>.currentVersion else {
+            throw CheckpointDamage("has version \(header.checkpoint.version.map(String.init) ?? "?"), this dreamvideo reads version \(CheckpointFile<Payload>.currentVersion)")
+        }
+        let sealed: SealedCheckpoint
+        do { sealed = try JSONDecoder().decode(SealedCheckpoint.self, from: data) } catch {
+            throw CheckpointDamage("is malformed (\(error))")
+        }
+        guard let canon = try? canonical(sealed.checkpoint), SHA256.hex(of: canon) == sealed.sha256 else {
+            throw CheckpointDamage("fails its checksum (edited or damaged)")
+        }
+        let c = sealed.checkpoint
+        // Structure: segments contiguous from frame 0, covering exactly the frames before nextFrame.
+        var next = 0
+        for s in c.segments {
+            guard s.firstFrame == next, s.frames > 0, WorkFolder.isOurs(s.file), !s.file.contains("/") else {
+                throw CheckpointDamage("lists segments that do not follow each other")
+            }
+            next += s.frames
+        }
+        guard next == c.nextFrame, c.nextFrame >= 0 else { throw CheckpointDamage("frame count does not match its segments") }
+        guard c.images.values.allSatisfy({ WorkFolder.isOurs($0.file) && !$0.file.contains("/") }) else {
+            throw CheckpointDamage("names files that are not dreamvideo's")
+        }
+        return c
+    }
+}
+
+/// Why a checkpoint cannot be used.
+struct CheckpointDamage: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
+
+/// The first fields of a checkpoint file, read before trusting the rest.
+private struct CheckpointHeader: Decodable {
+    struct Version: Decodable { var format: String?; var version: Int? }
+    var checkpoint: Version
+}

@@ -1,0 +1,333 @@
+import Foundation
+import MediaIO
+
+/// How a render treats an output that exists or an unfinished render of it.
+public struct OutputPolicy: Sendable, Equatable, Codable {
+    /// Continue an interrupted render (from its last good checkpoint); without one, start from the beginning.
+    public var resume: Bool
+    /// Replace an existing output, an unfinished render of it and a partial file.
+    public var overwrite: Bool
+    public init(resume: Bool = false, overwrite: Bool = false) { self.resume = resume; self.overwrite = overwrite }
+}
+
+/// Format and behaviour of a video output.
+public struct VideoOutputOptions: Sendable {
+    public var width: Int, height: Int
+    public var frameRate: FrameRate
+    /// Time base of frame times (1/fps for constant frame rate).
+    public var timeBase: TimeBase
+    public var encoder: EncoderSettings
+    public var checkpointEvery: Int
+    public var framesDir: String?
+    /// Audio to carry into the output (cut to the video's length).
+    public var audio: AudioSource?
+    public var policy: OutputPolicy
+
+    public init(width: Int, height: Int, frameRate: FrameRate, timeBase: TimeBase? = nil, encoder: EncoderSettings,
+                checkpointEvery: Int, framesDir: String? = nil, audio: AudioSource? = nil, policy: OutputPolicy) {
+        self.width = width; self.height = height; self.frameRate = frameRate
+        self.timeBase = timeBase ?? TimeBase(frameRate: frameRate)
+        self.encoder = encoder; self.checkpointEvery = checkpointEvery; self.framesDir = framesDir
+        self.audio = audio; self.policy = policy
+    }
+}
+
+/// The video output every pipeline shares: frames go into MP4 segments in a locked work folder beside
+/// the output, with a checkpoint (the pipeline's payload and images) every few frames; an interrupted
+/// render leaves a playable `OUT.partial.mp4`; a resumed one continues from the last good checkpoint
+/// and refuses, naming the setting, if its settings differ; the end joins the segments by stream copy,
+/// with the audio. It never touches a file it did not create.
+public final class ResumableVideoOutput<Payload: Codable & Sendable> {
+    public let output: String
+    public let options: VideoOutputOptions
+    /// `OUT.partial.mp4`: what an interrupted render leaves to watch.
+    public let partialPath: String
+    let pipeline: String
+    let identity: [String: String]
+    var log: (String) -> Void
+
+    private var folder: WorkFolder?
+    private var segments: [SegmentRecord] = []
+    private var writer: VideoWriter?
+    private var segmentFirstFrame = 0
+    private var segmentOffset: Int64 = 0
+    private var segmentName = ""
+    private var framesDone = 0
+    /// The end of the last frame written (pts + duration), for cutting the audio.
+    private var videoEnd: Int64 = 0
+    private var lastImages: [String: StoredFile] = [:]
+
+    /// `identity`: every setting that determines the frames, as text by key (input, model, layers…).
+    public init(output: String, pipeline: String, identity: [String: String], options: VideoOutputOptions,
+                log: @escaping (String) -> Void = { _ in }) {
+        self.output = output; self.pipeline = pipeline; self.identity = identity; self.options = options; self.log = log
+        partialPath = ResumableVideoOutput.partialPath(for: output)
+    }
+
+    deinit { writer = nil; folder?.unlock() }
+
+    public static func workFolderPath(for output: String) -> String { output + ".dreamvideo" }
+    public static func partialPath(for output: String) -> String {
+        let u = URL(fileURLWithPath: output)
+        return u.deletingPathExtension().path + ".partial." + (u.pathExtension.isEmpty ? "mp4" : u.pathExtension)
+    }
+
+    // MARK: checks before anything is loaded
+
+    /// Checks that need nothing but the file system: the output's folder is writable, the output is
+    /// not in the way (or may be replaced), the work folder and partial file are ours, and the frames
+    /// folder is usable. Changes nothing.
+    public static func preflight(output: String, framesDir: String?, policy: OutputPolicy) throws {
+        let fm = FileManager.default
+        try AtomicFile.checkWritableFolder(for: output)
+        var isDir: ObjCBool = false
+        if fm.fileExists(atPath: output, isDirectory: &isDir) {
+            if isDir.boolValue { throw DreamVideoError.invalidArgument("\(output): is a folder") }
+            if (try? fm.attributesOfItem(atPath: output))?[.type] as? FileAttributeType != .typeRegular {
+                throw DreamVideoError.invalidArgument("\(output): is not a regular file")
+            }
+            if !policy.overwrite {
+                throw DreamVideoError.outputExists(output)
+            }
+        }
+        let work = workFolderPath(for: output)
+        if fm.fileExists(atPath: work, isDirectory: &isDir) {
+            let empty = isDir.boolValue && ((try? fm.contentsOfDirectory(atPath: work))?.isEmpty ?? false)
+            guard isDir.boolValue && (WorkFolder.isWorkFolder(work) || empty) else { throw WorkFolder.notOurs(work) }
+        }
+        let partial = partialPath(for: output)
+        if fm.fileExists(atPath: partial) && !policy.overwrite && WorkFolder.readOwner(work)?.wrotePartial != true {
+            throw DreamVideoError.invalidArgument("\(partial): exists and was not written by this render (dreamvideo writes its partial video there); move it away or pass --overwrite")
+        }
+        if let framesDir { try checkFramesDir(framesDir) }
+    }
+
+    static func checkFramesDir(_ dir: String) throws {
+        let fm = FileManager.default
+        guard !dir.isEmpty else { throw DreamVideoError.invalidArgument("--frames-dir is empty; give a folder") }
+        var isDir: ObjCBool = false
+        if fm.fileExists(atPath: dir, isDirectory: &isDir) {
+            guard isDir.boolValue else { throw DreamVideoError.invalidArgument("\(dir): --frames-dir must be a folder, and this is a file") }
+            guard access(dir, W_OK) == 0 else { throw DreamVideoError.invalidArgument("\(dir): the frames folder is not writable") }
+        } else {
+            let parent = URL(fileURLWithPath: dir).deletingLastPathComponent().path
+            guard fm.fileExists(atPath: parent, isDirectory: &isDir), isDir.boolValue else {
+                throw DreamVideoError.invalidArgument("\(dir): cannot create the frames folder: \(parent) does not exist")
+            }
+            guard access(parent, W_OK) == 0 else { throw DreamVideoError.invalidArgument("\(dir): cannot create the frames folder: \(parent) is not writable") }
+        }
+    }
+
+    // MARK: opening
+
+    /// Takes the output: locks its work folder and, when resuming, returns the last good checkpoint
+    /// (nil: start from frame 0). Damaged checkpoints and segments fall back to the previous checkpoint,
+    /// or to a fresh start, with a message.
+    public func open() throws -> Checkpoint<Payload>? {
+        try ResumableVideoOutput.preflight(output: output, framesDir: options.framesDir, policy: options.policy)
+        let hadFolder = FileManager.default.fileExists(atPath: ResumableVideoOutput.workFolderPath(for: output))
+        let folder = try WorkFolder(output: output)
+        self.folder = folder
+        if let dir = options.framesDir {
+            do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+                throw DreamVideoError.invalidArgument("\(dir): cannot create the frames folder (\((error as NSError).localizedFailureReason ?? error.localizedDescription))")
+            }
+        }
+        var resumed: Checkpoint<Payload>? = nil
+        if hadFolder && !options.policy.overwrite {
+            switch loadBestCheckpoint() {
+            case .found(let cp, let file, let note):
+                if let note {
+                    log(note)
+                    // The newer checkpoint is damaged: the previous one becomes the current one.
+                    _ = rename(folder.file("checkpoint-prev.json"), folder.file("checkpoint.json"))
+                }
+                guard options.policy.resume else {
+                    throw DreamVideoError.invalidArgument("\(output): an interrupted render exists (\(folder.path), \(file.nextFrame) frames done); pass --resume to continue it or --overwrite to start over")
+                }
+                let diffs = differences(file.settings)
+                guard diffs.isEmpty else { throw DreamVideoError.resumeMismatch(output: output, differences: diffs) }
+                segments = file.segments
+                lastImages = file.images
+                framesDone = file.nextFrame
+                videoEnd = segments.last?.end ?? 0
+                resumed = cp
+                let keep = Set(file.segments.map(\.file) + file.images.values.map(\.file) + ["checkpoint.json", "checkpoint-prev.json"])
+                folder.removeOurFiles(except: keep)
+                log("resuming at frame \(file.nextFrame + 1)")
+            case .none(let reason):
+                if let reason { log("\(folder.path): \(reason); starting from the beginning") }
+                folder.removeOurFiles()
+            }
+        } else {
+            if options.policy.resume && !hadFolder { log("\(output): nothing to resume; starting from the beginning") }
+            folder.removeOurFiles()
+        }
+        if !folder.owner.wrotePartial && options.policy.overwrite && FileManager.default.fileExists(atPath: partialPath) {
+            // --overwrite: a partial file in the way is replaced when one is written; remove the stale one now.
+            unlink(partialPath)
+        }
+        if resumed == nil, folder.owner.wrotePartial { unlink(partialPath) }
+        return resumed
+    }
+
+    private enum Found {
+        case found(Checkpoint<Payload>, CheckpointFile<Payload>, note: String?)
+        case none(reason: String?)
+    }
+
+    /// The newest checkpoint whose files are all intact.
+    private func loadBestCheckpoint() -> Found {
+        guard let folder else { return .none(reason: nil) }
+        var problems: [String] = []
+        for name in ["checkpoint.json", "checkpoint-prev.json"] {
+            let path = folder.file(name)
+            guard FileManager.default.fileExists(atPath: path) else { continue }
+            do {
+                let file = try SealedCheckpoint<Payload>.read(path)
+                guard file.pipeline == pipeline else { throw CheckpointDamage("belongs to a \(file.pipeline) render, not \(pipeline)") }
+                guard file.timeBase == options.timeBase else { throw CheckpointDamage("has another time base") }
+                let cp = try verify(file)
+                let note = problems.isEmpty ? nil : "\(problems.joined(separator: "; ")); resuming from the previous checkpoint"
+                return .found(cp, file, note: note)
+            } catch {
+                problems.append("\(name) \(error)")
+            }
+        }
+        if problems.isEmpty { return .none(reason: "the interrupted render stopped before its first checkpoint") }
+        return .none(reason: "no usable checkpoint (\(problems.joined(separator: "; ")))")
+    }
+
+    /// Checks every segment and image the checkpoint names (size, digest, frame count) and loads the images.
+    private func verify(_ file: CheckpointFile<Payload>) throws -> Checkpoint<Payload> {
+        guard let folder else { throw CheckpointDamage("no work folder") }
+        for s in file.segments {
+            let path = folder.file(s.file)
+            guard let size = fileSize(path) else { throw CheckpointDamage("segment \(s.file) is missing") }
+            guard size == s.bytes else { throw CheckpointDamage("segment \(s.file) has \(size) bytes, expected \(s.bytes)") }
+            guard (try? SHA256.hex(ofFile: path)) == s.sha256 else { throw CheckpointDamage("segment \(s.file) is damaged (checksum)") }
+            let info: SegmentInfo
+            do { info = try SegmentInfo(path: path) } catch { throw CheckpointDamage("segment \(s.file) cannot be read (\(error))") }
+            guard info.packets == s.frames, info.width == options.width, info.height == options.height else {
+                throw CheckpointDamage("segment \(s.file) holds \(info.packets) frames of \(info.width)×\(info.height), expected \(s.frames) of \(options.width)×\(options.height)")
+            }
+        }
+        var images: [String: RGBImage] = [:]
+        for (name, f) in file.images {
+            let path = folder.file(f.file)
+            guard fileSize(path) == f.bytes, (try? SHA256.hex(ofFile: path)) == f.sha256 else { throw CheckpointDamage("state image \(f.file) is missing or damaged") }
+            do { images[name] = try ImageIO.read(path) } catch { throw CheckpointDamage("state image \(f.file) cannot be read (\(error))") }
+        }
+        return Checkpoint(nextFrame: file.nextFrame, payload: file.payload, images: images)
+    }
+
+    private func differences(_ saved: [String: String]) -> [(key: String, was: String, now: String)] {
+        Set(saved.keys).union(identity.keys).sorted().compactMap { k in
+            saved[k] == identity[k] ? nil : (k, saved[k] ?? "(unset)", identity[k] ?? "(unset)")
+        }
+    }
+
+    // MARK: writing
+
+    /// Encodes frame `frame` (frames arrive in order) shown at `pts` (output time base) for `duration`.
+    public func write(_ image: RGBImage, frame: Int, pts: Int64, duration: Int64? = nil) throws {
+        guard let folder else { throw DreamVideoError.invalidArgument("\(output): output not opened") }
+        guard frame == framesDone else { throw DreamVideoError.invalidArgument("\(output): frame \(frame) out of order (expected \(framesDone))") }
+        if writer == nil {
+            segmentName = String(format: "segment-%06d.mp4", frame)
+            segmentFirstFrame = frame
+            segmentOffset = pts
+            writer = try VideoWriter(path: folder.file(segmentName), width: options.width, height: options.height,
+                                     frameRate: options.frameRate, timeBase: options.timeBase, settings: options.encoder)
+        }
+        try writer!.write(image, pts: pts - segmentOffset, duration: duration)
+        if let dir = options.framesDir { try ImageIO.write(image, to: String(format: "%@/frame_%06d.png", dir, frame)) }
+        framesDone += 1
+        videoEnd = pts + (duration ?? 1)
+    }
+
+    /// Whether a checkpoint is due after `nextFrame` frames.
+    public func isCheckpointDue(nextFrame: Int) -> Bool { nextFrame % options.checkpointEvery == 0 }
+
+    /// Closes the open segment and writes a checkpoint: the pipeline's payload and images for frame `nextFrame`.
+    public func checkpoint(_ cp: Checkpoint<Payload>) throws {
+        guard let folder else { throw DreamVideoError.invalidArgument("\(output): output not opened") }
+        guard cp.nextFrame == framesDone else { throw DreamVideoError.invalidArgument("\(output): checkpoint at frame \(cp.nextFrame) but \(framesDone) frames written") }
+        try closeSegment()
+        var stored: [String: StoredFile] = [:]
+        for (name, image) in cp.images.sorted(by: { $0.key < $1.key }) {
+            let file = String(format: "state-%06d-%@.png", cp.nextFrame, name)
+            let path = folder.file(file)
+            try ImageIO.write(image, to: path)
+            stored[name] = StoredFile(file: file, bytes: fileSize(path) ?? 0, sha256: try SHA256.hex(ofFile: path))
+        }
+        let file = CheckpointFile(pipeline: pipeline, settings: identity, nextFrame: cp.nextFrame, timeBase: options.timeBase,
+                                  segments: segments, images: stored, payload: cp.payload)
+        let data = try SealedCheckpoint(file).encoded()
+        let current = folder.file("checkpoint.json"), previous = folder.file("checkpoint-prev.json")
+        if FileManager.default.fileExists(atPath: current) {
+            guard rename(current, previous) == 0 else { throw DreamVideoError.invalidArgument("\(previous): cannot write (\(AtomicFile.describeErrno(errno)))") }
+        }
+        try AtomicFile.write(data, to: current)
+        // Files neither checkpoint needs any more.
+        var keep = Set(segments.map(\.file) + stored.values.map(\.file) + ["checkpoint.json", "checkpoint-prev.json"])
+        keep.formUnion(lastImages.values.map(\.file))
+        folder.removeOurFiles(except: keep)
+        lastImages = stored
+    }
+
+    private func closeSegment() throws {
+        guard let w = writer else { return }
+        writer = nil
+        try w.finish()
+        let path = folder!.file(segmentName)
+        segments.append(SegmentRecord(file: segmentName, firstFrame: segmentFirstFrame, frames: w.framesWritten, offset: segmentOffset,
+                                      end: videoEnd, bytes: fileSize(path) ?? 0, sha256: try SHA256.hex(ofFile: path)))
+    }
+
+    /// After a checkpoint: joins what exists into `OUT.partial.mp4` (with the audio so far) and returns its path.
+    public func writePartial() throws -> String {
+        guard let folder, !segments.isEmpty else { throw DreamVideoError.invalidArgument("\(output): nothing rendered yet") }
+        try folder.markPartialWritten()
+        _ = try join(to: partialPath)
+        return partialPath
+    }
+
+    /// Closes the last segment, joins every segment (with the audio) into the output, checks its frame
+    /// count, removes the partial file and the work folder. Returns the output's size in bytes.
+    @discardableResult
+    public func finish(expectedFrames: Int) throws -> JoinReport {
+        guard let folder else { throw DreamVideoError.invalidArgument("\(output): output not opened") }
+        try closeSegment()
+        let report = try join(to: output)
+        let info = try SegmentInfo(path: output)
+        guard info.packets == expectedFrames else {
+            unlink(output)
+            throw DreamVideoError.invalidArgument("\(output): the joined video has \(info.packets) frames, expected \(expectedFrames); the segments stay in \(folder.path)")
+        }
+        if folder.owner.wrotePartial { unlink(partialPath) }
+        if !folder.removeAll() {
+            log("note: \(folder.path) holds files dreamvideo did not write; left in place")
+        }
+        self.folder = nil
+        return report
+    }
+
+    private func join(to path: String) throws -> JoinReport {
+        let tb = options.timeBase
+        let parts = segments.map { JoinSegment(path: folder!.file($0.file), offset: $0.offset, timeBase: tb) }
+        var audio = options.audio
+        if audio != nil {
+            audio!.end = audio!.start + Double(videoEnd) * tb.seconds
+        }
+        return try VideoJoiner.join(parts, audio: audio, to: path)
+    }
+
+    public var framesWritten: Int { framesDone }
+}
+
+func fileSize(_ path: String) -> Int64? {
+    var st = stat()
+    guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+    return Int64(st.st_size)
+}

@@ -1,0 +1,114 @@
+import DreamEngine
+import MediaIO
+
+/// The kinds of render.
+public enum JobKind: String, Sendable, Codable, CaseIterable, CustomStringConvertible {
+    case image, zoom, redream
+    public var description: String { rawValue }
+    public var isVideo: Bool { self != .image }
+}
+
+/// A layer in the objective, with its weight (which may follow a schedule, to cross-fade layers).
+/// Text form: `NAME` or `NAME:WEIGHT`, WEIGHT a number or a schedule (`blocks.4:0:(0), 5s:(1)`).
+public struct LayerTerm: Sendable, Equatable, Codable, CustomStringConvertible {
+    public var name: String
+    public var weight: Schedule
+    public init(_ name: String, weight: Schedule = Schedule(1)) { self.name = name; self.weight = weight }
+
+    public init(parsing text: String) throws(ScheduleError) {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        if let colon = t.firstIndex(of: ":") {
+            name = t[..<colon].trimmingCharacters(in: .whitespaces)
+            weight = try Schedule(parsing: String(t[t.index(after: colon)...]))
+        } else {
+            name = t; weight = Schedule(1)
+        }
+        guard !name.isEmpty else { throw ScheduleError("has an empty layer name (use NAME or NAME:WEIGHT, e.g. blocks.10:0.5)") }
+    }
+
+    public var description: String { weight == Schedule(1) ? name : "\(name):\(weight)" }
+
+    public init(from decoder: any Decoder) throws {
+        let s = try decoder.singleValueContainer().decode(String.self)
+        do { try self.init(parsing: s) } catch {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "layer '\(s)' \(error.message)"))
+        }
+    }
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(description)
+    }
+}
+
+/// Every setting of a render, resolved: one field per key of `SettingsTable`. Fields a job kind does not
+/// use keep their defaults. Schedules are evaluated per frame by `frameSettings(at:)`.
+public struct JobSettings: Sendable, Equatable, Codable {
+    // Dream
+    public var model = ModelZoo.defaultName
+    public var layers: [LayerTerm] = []
+    public var objective = ObjectiveKind.l2
+    public var octaves = Schedule(4)
+    public var octaveScale = Schedule(1.4)
+    public var iterations = Schedule(10)
+    public var step = Schedule(1.5)
+    public var jitter = 32
+    public var smooth = Schedule(0)
+    public var tile = 0
+    public var seed: UInt64 = 0
+    // Picture size
+    public var size: FrameSize? = nil
+    public var maxSide: Int? = nil
+    // Video
+    public var frames: Int? = nil
+    public var duration: Double? = nil
+    public var fps = FrameRate(30)
+    public var zoom = Schedule(1.05)
+    public var rotate = Schedule(0)
+    public var translate = Schedule(pair: 0, 0)
+    public var crf = 18
+    public var encoderPreset = "medium"
+    public var mpeg4 = false
+    public var framesDir: String? = nil
+    public var checkpointEvery = 10
+
+    public init() {}
+
+    /// The encoder options.
+    public var encoder: EncoderSettings { EncoderSettings(crf: crf, preset: encoderPreset, forceMPEG4: mpeg4) }
+
+    /// The number of frames of a zoom video: `frames`, or `duration` × fps, or four seconds.
+    public var frameCount: Int {
+        if let frames { return frames }
+        let seconds = duration ?? 4
+        return Swift.max(1, Int((seconds * fps.value).rounded()))
+    }
+
+    /// The settings for one frame (`frame` counted from 0), schedules evaluated.
+    public func frameSettings(at frame: Int) -> FrameSettings {
+        let f = Double(frame), r = fps.value
+        func int(_ s: Schedule) -> Int { Int(s.value(at: f, fps: r).rounded()) }
+        func float(_ s: Schedule) -> Float { Float(s.value(at: f, fps: r)) }
+        let weighted = layers.map { LayerWeight($0.name, weight: float($0.weight)) }
+        var active = weighted.filter { $0.weight != 0 }
+        if active.isEmpty { active = [weighted[0]] }  // keyframes that fade every layer out: keep the first at weight 0
+        let dream = DreamSettings(layers: active, objective: objective, iterations: int(iterations), octaves: int(octaves),
+                                  octaveScale: float(octaveScale), step: float(step), jitter: jitter, smooth: float(smooth),
+                                  tileSize: tile)
+        let t = translate.values(at: f, fps: r)
+        return FrameSettings(dream: dream, transform: FrameTransform(zoom: float(zoom), rotate: float(rotate),
+                                                                   dx: Float(t[0]), dy: Float(t[1])))
+    }
+
+    /// All schedules with the key they belong to (for checks that apply to every schedule).
+    var schedules: [(key: String, schedule: Schedule)] {
+        [("octaves", octaves), ("octave-scale", octaveScale), ("iterations", iterations), ("step", step), ("smooth", smooth),
+         ("zoom", zoom), ("rotate", rotate), ("translate", translate)] + layers.map { ("layer", $0.weight) }
+    }
+}
+
+/// What one frame is dreamed with.
+public struct FrameSettings: Sendable, Equatable {
+    public var dream: DreamSettings
+    /// The camera move that makes the next frame's start image (zoom videos).
+    public var transform: FrameTransform
+}

@@ -1,0 +1,170 @@
+import DreamEngine
+import Foundation
+
+/// Values for settings from one place: a preset file, the command line, or code.
+public struct SettingSource: Sendable {
+    public struct Entry: Sendable {
+        public var key: String
+        public var value: SettingValue
+        public var origin: SettingOrigin
+        public init(key: String, value: SettingValue, origin: SettingOrigin) { self.key = key; self.value = value; self.origin = origin }
+    }
+    public var entries: [Entry]
+    /// Whether keys that do not apply to the job kind are ignored (a zoom preset used for an image)
+    /// rather than refused.
+    public var ignoresOtherJobKeys: Bool
+    /// Where the values come from, for errors about settings the source left out.
+    public var origin: SettingOrigin
+
+    public init(entries: [Entry], origin: SettingOrigin, ignoresOtherJobKeys: Bool = false) {
+        self.entries = entries; self.origin = origin; self.ignoresOtherJobKeys = ignoresOtherJobKeys
+    }
+
+    /// Command-line values (`--key value`).
+    public static func flags(_ values: [(String, SettingValue)]) -> SettingSource {
+        SettingSource(entries: values.map { Entry(key: $0.0, value: $0.1, origin: .flag) }, origin: .flag)
+    }
+
+    /// Values set from code.
+    public static func api(_ values: [String: SettingValue]) -> SettingSource {
+        SettingSource(entries: values.sorted { $0.key < $1.key }.map { Entry(key: $0.key, value: $0.value, origin: .api) }, origin: .api)
+    }
+}
+
+/// Resolved settings and where each value came from.
+public struct ResolvedSettings: Sendable {
+    public var settings: JobSettings
+    public var origins: [String: SettingOrigin]
+    public let kind: JobKind
+
+    func origin(_ key: String) -> SettingOrigin { origins[key] ?? .defaults }
+    func error(_ key: String, _ message: String) -> SettingError {
+        let v = SettingsTable.setting(key)?.format(settings)?.description ?? ""
+        return SettingError(key: key, value: v, problem: .invalid(message), origin: origin(key))
+    }
+}
+
+extension JobSettings {
+    /// Built-in defaults ← the model's defaults ← each source in order (a preset, then flags).
+    /// Checks every value against the table, then the settings against each other.
+    public static func resolve(kind: JobKind, sources: [SettingSource]) throws(SettingError) -> ResolvedSettings {
+        // Known keys only; flags for another kind of job are refused, preset keys for one are skipped.
+        var entries: [SettingSource.Entry] = []
+        for source in sources {
+            for e in source.entries {
+                guard let setting = SettingsTable.setting(e.key) else {
+                    throw SettingError(key: e.key, value: e.value.description,
+                                       problem: .unknownKey(suggestion: suggestKey(e.key)), origin: e.origin)
+                }
+                if !setting.jobs.contains(kind) {
+                    if source.ignoresOtherJobKeys { continue }
+                    throw SettingError(key: e.key, value: e.value.description,
+                                       problem: .invalid("does not apply to \(kind) jobs (it is for \(setting.jobs.map(\.rawValue).sorted().joined(separator: ", ")))"),
+                                       origin: e.origin)
+                }
+                entries.append(e)
+            }
+        }
+        // The model first: its defaults sit under every source.
+        var probe = JobSettings()
+        var modelOrigin = SettingOrigin.defaults
+        for e in entries where e.key == "model" {
+            try SettingsTable.setting("model")!.apply(e.value, to: &probe, origin: e.origin)
+            modelOrigin = e.origin
+        }
+        let model = try? ModelZoo.definition(probe.model)
+        var r = ResolvedSettings(settings: JobSettings(), origins: [:], kind: kind)
+        for setting in SettingsTable.settings(for: kind) {
+            guard let text = setting.defaultText(for: kind, model: model) else { continue }
+            let value: SettingValue = setting.repeatable ? .list(text.split(separator: "\n").map { .text(String($0)) }) : .text(text)
+            try setting.apply(value, to: &r.settings, origin: .defaults)
+        }
+        r.settings.model = probe.model
+        r.origins["model"] = modelOrigin
+        // Sources in order; `frames` and `duration` replace each other across sources.
+        for e in entries where e.key != "model" {
+            let setting = SettingsTable.setting(e.key)!
+            if let prior = r.origins[e.key], prior != .defaults, sameSource(prior, e.origin), !setting.repeatable {
+                throw SettingError(key: e.key, value: e.value.description, problem: .invalid("is given twice"), origin: e.origin)
+            }
+            try setting.apply(e.value, to: &r.settings, origin: e.origin)
+            if e.key == "frames" || e.key == "duration" {
+                let other = e.key == "frames" ? "duration" : "frames"
+                if let o = r.origins[other], sameSource(o, e.origin) {
+                    throw SettingError(key: e.key, value: e.value.description, problem: .invalid("cannot be used together with \(other == "frames" ? "frames" : "duration"); give one of them"), origin: e.origin)
+                }
+                if other == "duration" { r.settings.duration = nil } else { r.settings.frames = nil }
+                r.origins[other] = nil
+            }
+            r.origins[e.key] = e.origin
+        }
+        try r.check()
+        return r
+    }
+
+    /// The closest known key, if close enough to be a likely typo.
+    static func suggestKey(_ key: String) -> String? {
+        closeMatch(key, in: SettingsTable.all.map(\.key))
+    }
+}
+
+/// The nearest of `names` to `name`, if it is a plausible typo (edit distance at most a third of the length).
+func closeMatch(_ name: String, in names: [String]) -> String? {
+    guard let best = Graph.nearest(name, in: names, count: 1).first else { return nil }
+    return editDistance(name.lowercased(), best.lowercased()) <= max(1, min(name.count, best.count) / 3) ? best : nil
+}
+
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    if a.isEmpty { return b.count }
+    if b.isEmpty { return a.count }
+    var prev = Array(0...b.count)
+    for i in 1...a.count {
+        var cur = [i] + Array(repeating: 0, count: b.count)
+        for j in 1...b.count { cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)) }
+        prev = cur
+    }
+    return prev[b.count]
+}
+
+private func sameSource(_ a: SettingOrigin, _ b: SettingOrigin) -> Bool {
+    switch (a, b) {
+    case (.flag, .flag), (.api, .api): return true
+    case (.file(let p, _), .file(let q, _)): return p == q
+    default: return false
+    }
+}
+
+extension ResolvedSettings {
+    /// Checks that involve several settings or the model's architecture (needs no weights).
+    func check() throws(SettingError) {
+        let s = settings
+        if kind.isVideo, let size = s.size, size.width % 2 != 0 || size.height % 2 != 0 {
+            throw error("size", "must have even width and height for a video (yuv420p)")
+        }
+        if kind == .image, s.size != nil, s.maxSide != nil {
+            throw error("max-side", "cannot be used together with size; give one of them")
+        }
+        if kind == .zoom {
+            let n = s.frameCount
+            guard n >= 1, n <= 1_000_000 else {
+                throw error(s.frames != nil ? "frames" : "duration", "gives \(n) frames at \(s.fps) fps; allowed 1…1000000")
+            }
+            for (key, sch) in s.schedules {
+                do { try sch.checkTimes(fps: s.fps.value, frames: n) } catch { throw self.error(key, error.message) }
+            }
+        }
+        // Layers must exist in the model.
+        let arch: Graph
+        do { arch = try ModelZoo.architecture(s.model) } catch {
+            throw SettingError(key: "model", value: s.model, problem: .invalid("\(error)"), origin: origin("model"))
+        }
+        for l in s.layers {
+            do { _ = try arch.nodeIndex(l.name) } catch {
+                let names = arch.nodes.filter(\.isPublic).map(\.name)
+                let hint = closeMatch(l.name, in: names).map { " (did you mean \($0)?)" } ?? ""
+                throw self.error("layer", "'\(l.name)' is not a layer of \(s.model)\(hint); list them with `dreamvideo models layers \(s.model)`")
+            }
+        }
+    }
+}

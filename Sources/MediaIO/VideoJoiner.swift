@@ -1,0 +1,167 @@
+import CFFmpeg
+import Foundation
+
+/// One piece of a joined video: a file and where its time zero lands in the result.
+public struct JoinSegment: Sendable, Equatable {
+    public var path: String
+    /// Start of the segment in the joined video, in `timeBase` units.
+    public var offset: Int64
+    public var timeBase: TimeBase
+    public init(path: String, offset: Int64, timeBase: TimeBase) { self.path = path; self.offset = offset; self.timeBase = timeBase }
+}
+
+/// The audio to carry into a joined video: every audio stream of `path` between `start` and `end`
+/// (seconds on the source's clock), shifted so that `start` lands at time zero.
+public struct AudioSource: Sendable, Equatable, Codable {
+    public var path: String
+    public var start: Double
+    public var end: Double?
+    public init(path: String, start: Double = 0, end: Double? = nil) { self.path = path; self.start = start; self.end = end }
+}
+
+/// What a join did with the audio.
+public struct JoinReport: Sendable, Equatable {
+    /// Audio streams copied packet for packet, by codec name.
+    public var copiedAudio: [String] = []
+    /// Audio streams the MP4 container cannot hold, re-encoded to AAC, by original codec name.
+    public var transcodedAudio: [String] = []
+    public var videoPackets = 0
+    public var audioPackets = 0
+}
+
+/// Joins MP4 files with identical video parameters into one by stream copy (no re-encoding), with the
+/// audio of another file copied alongside.
+public enum VideoJoiner {
+    /// Writes `inputs` back to back to `path` (atomically, `+faststart`).
+    public static func join(_ inputs: [String], to path: String) throws(MediaError) {
+        guard !inputs.isEmpty else { throw .invalidArgument("\(path): nothing to join") }
+        // Each next file starts where the previous one ends.
+        var segments: [JoinSegment] = []
+        var offset: Int64 = 0
+        var tb = TimeBase(1, 1)
+        for (i, file) in inputs.enumerated() {
+            let info = try SegmentInfo(path: file)
+            if i == 0 { tb = info.timeBase }
+            segments.append(JoinSegment(path: file, offset: offset, timeBase: tb))
+            offset += av_rescale_q(info.end, info.timeBase.rational, tb.rational)
+        }
+        _ = try join(segments, audio: nil, to: path)
+    }
+
+    /// Writes `segments` at their offsets to `path`, with the audio of `audio` if given.
+    @discardableResult
+    public static func join(_ segments: [JoinSegment], audio: AudioSource?, to path: String) throws(MediaError) -> JoinReport {
+        guard !segments.isEmpty else { throw .invalidArgument("\(path): nothing to join") }
+        Media.configureLogging()
+        let out = try FormatOutput(path: path)
+        var report = JoinReport()
+
+        // Video: one output stream with the first segment's parameters.
+        let first = try FormatInput(path: segments[0].path)
+        let (firstIdx, firstStream) = try videoStream(of: first)
+        let vst = try out.addStream()
+        let par = firstStream.pointee.codecpar!
+        try check(avcodec_parameters_copy(vst.pointee.codecpar, par)) { .writeFailed(path: path, reason: $0) }
+        vst.pointee.codecpar.pointee.codec_tag = 0
+        vst.pointee.time_base = firstStream.pointee.time_base
+        vst.pointee.avg_frame_rate = firstStream.pointee.avg_frame_rate
+        let params = (par.pointee.width, par.pointee.height, par.pointee.codec_id.rawValue)
+        _ = firstIdx
+
+        // Audio: every audio stream of the source.
+        var audioReader: AudioPacketReader? = nil
+        if let audio {
+            let reader = try AudioPacketReader(source: audio, output: out)
+            audioReader = reader.streamCount > 0 ? reader : nil
+            report.copiedAudio = reader.copiedCodecs
+            report.transcodedAudio = reader.transcodedCodecs
+        }
+        try out.start()
+        let outVideoTB = vst.pointee.time_base
+
+        var pendingAudio: Packet? = try audioReader?.next()
+        let packet = Packet()
+        for (i, seg) in segments.enumerated() {
+            let input = i == 0 ? first : try FormatInput(path: seg.path)
+            let (idx, inStream) = try videoStream(of: input)
+            let p = inStream.pointee.codecpar!
+            guard (p.pointee.width, p.pointee.height, p.pointee.codec_id.rawValue) == params else {
+                throw .unsupported(path: seg.path, reason: "cannot be joined: its size or codec differs from \(segments[0].path)")
+            }
+            let inTB = inStream.pointee.time_base
+            let offset = av_rescale_q(seg.offset, seg.timeBase.rational, outVideoTB)
+            while true {
+                let r = av_read_frame(input.ctx, packet.ptr)
+                if r == dv_averror_eof() { break }
+                try check(r) { .decodeFailed(path: seg.path, reason: $0) }
+                defer { av_packet_unref(packet.ptr) }
+                guard packet.ptr.pointee.stream_index == idx else { continue }
+                av_packet_rescale_ts(packet.ptr, inTB, outVideoTB)
+                if packet.ptr.pointee.pts != dv_nopts_value() { packet.ptr.pointee.pts += offset }
+                if packet.ptr.pointee.dts != dv_nopts_value() { packet.ptr.pointee.dts += offset }
+                packet.ptr.pointee.stream_index = vst.pointee.index
+                packet.ptr.pointee.pos = -1
+                // Audio that plays before this video packet goes first.
+                let vdts = packet.ptr.pointee.dts != dv_nopts_value() ? packet.ptr.pointee.dts : packet.ptr.pointee.pts
+                while let a = pendingAudio, let reader = audioReader,
+                      av_compare_ts(a.ptr.pointee.dts, reader.timeBase(of: a), vdts, outVideoTB) <= 0 {
+                    try out.write(a.ptr)
+                    report.audioPackets += 1
+                    pendingAudio = try reader.next()
+                }
+                try out.write(packet.ptr)
+                report.videoPackets += 1
+            }
+        }
+        while let a = pendingAudio, let reader = audioReader {
+            try out.write(a.ptr)
+            report.audioPackets += 1
+            pendingAudio = try reader.next()
+        }
+        try audioReader?.flush { (p: UnsafeMutablePointer<AVPacket>) throws(MediaError) in
+            try out.write(p); report.audioPackets += 1
+        }
+        try out.finish()
+        return report
+    }
+
+    static func videoStream(of input: FormatInput) throws(MediaError) -> (Int32, UnsafeMutablePointer<AVStream>) {
+        let idx = av_find_best_stream(input.ctx, AVMEDIA_TYPE_VIDEO, -1, -1, nil, 0)
+        guard idx >= 0, let st = input.ctx!.pointee.streams[Int(idx)] else { throw .noVideoStream(path: input.path) }
+        return (idx, st)
+    }
+}
+
+/// Frame count and end time of a video file's video stream, by reading its packets (no decoding).
+public struct SegmentInfo: Sendable {
+    public let path: String
+    public let packets: Int
+    /// End of the last packet (pts + duration), in `timeBase`.
+    public let end: Int64
+    public let timeBase: TimeBase
+    public let width: Int, height: Int
+
+    public init(path: String) throws(MediaError) {
+        Media.configureLogging()
+        self.path = path
+        let input = try FormatInput(path: path)
+        let (idx, st) = try VideoJoiner.videoStream(of: input)
+        timeBase = TimeBase(Int(st.pointee.time_base.num), Int(st.pointee.time_base.den))
+        width = Int(st.pointee.codecpar.pointee.width); height = Int(st.pointee.codecpar.pointee.height)
+        let packet = Packet()
+        var n = 0
+        var end: Int64 = 0
+        while true {
+            let r = av_read_frame(input.ctx, packet.ptr)
+            if r == dv_averror_eof() { break }
+            try check(r) { .decodeFailed(path: path, reason: $0) }
+            defer { av_packet_unref(packet.ptr) }
+            guard packet.ptr.pointee.stream_index == idx else { continue }
+            n += 1
+            let t = packet.ptr.pointee.pts != dv_nopts_value() ? packet.ptr.pointee.pts : packet.ptr.pointee.dts
+            if t != dv_nopts_value() { end = max(end, t + max(0, packet.ptr.pointee.duration)) }
+        }
+        packets = n
+        self.end = end
+    }
+}

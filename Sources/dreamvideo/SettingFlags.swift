@@ -1,0 +1,93 @@
+import ArgumentParser
+import DreamVideo
+
+// The options below are the settings table's keys, one `--key` each, taken as text: parsing, ranges
+// and messages come from the table (`SettingsTable`), so a flag and a preset key behave the same.
+// A property `fooBar` is the flag `--foo-bar` and the key `foo-bar`.
+
+/// Help for a setting, from the table.
+func help(_ key: String) -> ArgumentHelp {
+    guard let s = SettingsTable.setting(key) else { return ArgumentHelp("(no such setting: \(key))") }
+    var text = s.help
+    text += " Allowed: \(s.allowed)\(s.unit.isEmpty || s.allowed.hasSuffix(s.unit) ? "" : " (\(s.unit))")."
+    if s.schedulable { text += " May be keyframed." }
+    if let d = s.defaultDescription, !s.isFlag { text += " Default: \(d)." }
+    return ArgumentHelp(text, valueName: valueName(s))
+}
+
+private func valueName(_ s: Setting) -> String {
+    switch s.key {
+    case "size": return "WxH"
+    case "translate": return "dx,dy"
+    case "layer": return "name[:weight]"
+    case "fps": return "rate"
+    case "frames-dir": return "dir"
+    case "model": return "name"
+    default: return s.schedulable ? "value|keyframes" : "value"
+    }
+}
+
+/// Dream options shared by every command that dreams.
+struct DreamFlags: ParsableArguments {
+    @Option(parsing: .unconditional, help: help("model")) var model: String?
+    @Option(name: .customLong("layer"), parsing: .unconditionalSingleValue, help: help("layer")) var layer: [String] = []
+    @Option(parsing: .unconditional, help: help("objective")) var objective: String?
+    @Option(parsing: .unconditional, help: help("octaves")) var octaves: String?
+    @Option(parsing: .unconditional, help: help("octave-scale")) var octaveScale: String?
+    @Option(parsing: .unconditional, help: help("iterations")) var iterations: String?
+    @Option(parsing: .unconditional, help: help("step")) var step: String?
+    @Option(parsing: .unconditional, help: help("jitter")) var jitter: String?
+    @Option(parsing: .unconditional, help: help("smooth")) var smooth: String?
+    @Option(parsing: .unconditional, help: help("tile")) var tile: String?
+    @Option(parsing: .unconditional, help: help("seed")) var seed: String?
+}
+
+/// The camera and length of a zoom video.
+struct ZoomFlags: ParsableArguments {
+    @Option(parsing: .unconditional, help: help("size")) var size: String?
+    @Option(parsing: .unconditional, help: help("frames")) var frames: String?
+    @Option(parsing: .unconditional, help: help("duration")) var duration: String?
+    @Option(parsing: .unconditional, help: help("fps")) var fps: String?
+    @Option(parsing: .unconditional, help: help("zoom")) var zoom: String?
+    @Option(parsing: .unconditional, help: help("rotate")) var rotate: String?
+    @Option(parsing: .unconditional, help: help("translate")) var translate: String?
+}
+
+/// Encoding and checkpoints of a video.
+struct EncodeFlags: ParsableArguments {
+    @Option(parsing: .unconditional, help: help("crf")) var crf: String?
+    @Option(parsing: .unconditional, help: help("encoder-preset")) var encoderPreset: String?
+    @Flag(inversion: .prefixedNo, help: help("mpeg4")) var mpeg4: Bool?
+    @Option(parsing: .unconditional, help: help("frames-dir")) var framesDir: String?
+    @Option(parsing: .unconditional, help: help("checkpoint-every")) var checkpointEvery: String?
+}
+
+/// Picture size of an image job.
+struct ImageSizeFlags: ParsableArguments {
+    @Option(parsing: .unconditional, help: help("size")) var size: String?
+    @Option(parsing: .unconditional, help: help("max-side")) var maxSide: String?
+}
+
+/// The settings given on the command line, by key, read off option groups: every `@Option` and
+/// `@Flag` property whose name is a key (camelCase → kebab-case).
+func settingFlags(_ groups: any ParsableArguments...) -> SettingSource {
+    var values: [(String, SettingValue)] = []
+    for group in groups {
+        for child in Mirror(reflecting: group).children {
+            guard let label = child.label, label.hasPrefix("_") else { continue }
+            let key = kebab(String(label.dropFirst()))
+            if let o = child.value as? Option<String?>, let v = o.wrappedValue {
+                values.append((key, .text(v)))
+            } else if let o = child.value as? Option<[String]>, !o.wrappedValue.isEmpty {
+                values.append((key, .list(o.wrappedValue.map { .text($0) })))
+            } else if let f = child.value as? Flag<Bool?>, let v = f.wrappedValue {
+                values.append((key, .bool(v)))
+            }
+        }
+    }
+    return .flags(values)
+}
+
+func kebab(_ camel: String) -> String {
+    camel.reduce(into: "") { out, ch in if ch.isUppercase { out += "-" + ch.lowercased() } else { out.append(ch) } }
+}
