@@ -87,7 +87,7 @@ public struct Dreamer: Sendable {
 
     /// Objective value and its gradient w.r.t. the RGB 0–255 image `x` (one forward + backward).
     public func objectiveAndGradient(_ x: Tensor) throws(EngineError) -> (Double, Tensor) {
-        let acts = try network.graph.forward(x, upTo: last)
+        let acts = try network.graph.forward(x, upTo: last, options: network.options)
         var seeds: [Int: Tensor] = [:]
         var total = 0.0
         for (i, w) in targets {
@@ -98,15 +98,14 @@ public struct Dreamer: Sendable {
             case .l2:
                 total += Double(w) * 0.5 * a.sumOfSquares() / Double(n)
                 g = a
-                let f = w / n
-                g.data.withUnsafeMutableBufferPointer { p in for j in 0..<p.count { p[j] *= f } }
+                g.scale(by: w / n)
             case .mean:
                 total += Double(w) * a.mean()
                 g = Tensor(repeating: w / n, shape: a.shape)
             }
             if seeds[i] == nil { seeds[i] = g } else { seeds[i]!.add(g) }
         }
-        return (total, network.graph.backward(acts, seeds: seeds))
+        return (total, network.graph.backward(acts, seeds: seeds, options: network.options))
     }
 
     /// The gradient of the image rolled by `shift` (the jitter), returned in the image's own coordinates.
@@ -146,11 +145,8 @@ public struct Dreamer: Sendable {
         var (value, g) = try jitteredGradient(x, shift: (oy, ox), rng: &rng)
         if settings.smooth > 0 { g = ImageOps.gaussianBlur(g, sigma: settings.smooth) }
         let scale = settings.step / Float(Swift.max(g.meanAbs(), 1e-8))
-        x.data.withUnsafeMutableBufferPointer { xp in
-            g.data.withUnsafeBufferPointer { gp in
-                for i in 0..<xp.count { xp[i] = Swift.min(Swift.max(xp[i] + scale * gp[i], 0), 255) }
-            }
-        }
+        x.add(g, scaledBy: scale)
+        x.clamp(0, 255)
         return value
     }
 
@@ -194,9 +190,7 @@ public struct Dreamer: Sendable {
                                         size: (base.shape.h, base.shape.w), objective: v))
             }
             detail = x
-            detail.data.withUnsafeMutableBufferPointer { d in
-                base.data.withUnsafeBufferPointer { b in for k in 0..<d.count { d[k] -= b[k] } }
-            }
+            detail.subtract(base)
         }
         return x
     }

@@ -84,20 +84,20 @@ public struct Graph: Sendable {
     }
 
     /// Runs the nodes 0…`last` on `input`.
-    public func forward(_ input: Tensor, upTo last: Int) throws(EngineError) -> Activations {
+    public func forward(_ input: Tensor, upTo last: Int, options: EngineOptions = EngineOptions()) throws(EngineError) -> Activations {
         _ = try shapes(height: input.shape.h, width: input.shape.w)  // validate once, before any kernel runs
         var acts = Activations(input: input, outputs: Array(repeating: nil, count: nodes.count), last: last)
         for i in 0...last {
             let node = nodes[i]
-            let t = Graph.profiling ? DispatchTime.now().uptimeNanoseconds : 0
-            acts.outputs[i] = node.layer.forward(node.inputs.map { acts.output($0) })
-            if Graph.profiling { Graph.record(node, forward: true, since: t) }
+            let t = options.profiler != nil ? DispatchTime.now().uptimeNanoseconds : 0
+            acts.outputs[i] = node.layer.forward(node.inputs.map { acts.output($0) }, options: options)
+            if let p = options.profiler { Graph.record(node, forward: true, since: t, into: p, options) }
         }
         return acts
     }
 
     /// Back-propagates `seeds` (gradients w.r.t. some node outputs) to the input image.
-    public func backward(_ acts: Activations, seeds: [Int: Tensor]) -> Tensor {
+    public func backward(_ acts: Activations, seeds: [Int: Tensor], options: EngineOptions = EngineOptions()) -> Tensor {
         var grads: [Tensor?] = Array(repeating: nil, count: nodes.count)
         for (i, g) in seeds { grads[i] = g }
         var inputGrad = Tensor(zeros: acts.input.shape)
@@ -107,9 +107,9 @@ public struct Graph: Sendable {
             guard let g = grads[i].take() else { continue }
             let node = nodes[i]
             // `g` is the only reference to this gradient: the layer may reuse its storage.
-            let t = Graph.profiling ? DispatchTime.now().uptimeNanoseconds : 0
-            let gins = node.layer.backward(node.inputs.map { acts.output($0) }, output: acts.output(i), gradOutput: consume g)
-            if Graph.profiling { Graph.record(node, forward: false, since: t) }
+            let t = options.profiler != nil ? DispatchTime.now().uptimeNanoseconds : 0
+            let gins = node.layer.backward(node.inputs.map { acts.output($0) }, output: acts.output(i), gradOutput: consume g, options: options)
+            if let p = options.profiler { Graph.record(node, forward: false, since: t, into: p, options) }
             for (src, gi) in zip(node.inputs, gins) {
                 if src < 0 {
                     inputGrad.add(gi)
@@ -125,20 +125,14 @@ public struct Graph: Sendable {
 
     // MARK: profiling (for dreamvideo-bench --profile)
 
-    /// When set, forward and backward times are accumulated per layer kind and shape class.
-    nonisolated(unsafe) public static var profiling = false
-    nonisolated(unsafe) public static var profile: [String: (forward: Double, backward: Double, calls: Int)] = [:]
-
-    static func record(_ node: Node, forward: Bool, since t: UInt64) {
+    static func record(_ node: Node, forward: Bool, since t: UInt64, into profiler: LayerProfiler, _ options: EngineOptions) {
         let ms = Double(DispatchTime.now().uptimeNanoseconds - t) / 1e6
         var key = node.layer.kind
         if let c = node.layer as? Conv2D {
-            key += " \(c.kernel.h)x\(c.kernel.w)/\(c.stride.h)" + (c.winograd != nil && Conv2D.useWinograd ? " winograd" : "")
+            key += " \(c.kernel.h)x\(c.kernel.w)/\(c.stride.h)" + (c.activeWinograd(options) != nil ? " winograd" : "")
             if ProcessInfo.processInfo.environment["DREAMVIDEO_PROFILE_DETAIL"] != nil { key += " \(c.inChannels)→\(c.outChannels)" }
         }
-        var e = profile[key] ?? (0, 0, 0)
-        if forward { e.forward += ms; e.calls += 1 } else { e.backward += ms }
-        profile[key] = e
+        profiler.record(key, forward: forward, milliseconds: ms)
     }
 
     /// Names closest to `name` by edit distance, for "did you mean" messages.

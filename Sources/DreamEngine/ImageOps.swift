@@ -130,9 +130,5 @@ public enum ImageOps {
     }
 
     /// Clamps every value to lo…hi.
-    public static func clip(_ x: inout Tensor, _ lo: Float, _ hi: Float) {
-        x.data.withUnsafeMutableBufferPointer { p in
-            for i in 0..<p.count { p[i] = Swift.min(Swift.max(p[i], lo), hi) }
-        }
-    }
+    public static func clip(_ x: inout Tensor, _ lo: Float, _ hi: Float) { x.clamp(lo, hi) }
 }

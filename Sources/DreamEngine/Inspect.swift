@@ -30,7 +30,7 @@ extension Dreamer {
             for tx in 0..<nx {
                 let x0 = s.w * tx / nx, x1 = s.w * (tx + 1) / nx
                 let part = ny * nx == 1 ? x : ImageOps.crop(x, y: y0, x: x0, height: y1 - y0, width: x1 - x0)
-                let acts = try network.graph.forward(part, upTo: node)
+                let acts = try network.graph.forward(part, upTo: node, options: network.options)
                 let a = acts.output(node)
                 for c in 0..<a.shape.c { sums[c] += a.channels(c..<(c + 1)).sum() }
                 count += a.shape.plane

@@ -18,6 +18,30 @@ func axpy(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ a: 
     while i < n { dst[i] += a * src[i]; i += 1 }
 }
 
+/// dst[i] *= a for i < n.
+@inline(__always)
+func scaleInPlace(_ dst: UnsafeMutablePointer<Float>, _ a: Float, _ n: Int) {
+    var i = 0
+    let av = F16(repeating: a)
+    while i + 16 <= n { store16(load16(dst + i) * av, dst + i); i += 16 }
+    while i < n { dst[i] *= a; i += 1 }
+}
+
+/// dst[i] = min(max(dst[i], lo), hi) for i < n; NaN becomes lo.
+@inline(__always)
+func clampInPlace(_ dst: UnsafeMutablePointer<Float>, _ lo: Float, _ hi: Float, _ n: Int) {
+    var i = 0
+    let l = F16(repeating: lo), h = F16(repeating: hi)
+    while i + 16 <= n {
+        let v = load16(dst + i)
+        // pointwiseMax/Min return the non-NaN operand when one is NaN; replace NaN with lo explicitly.
+        let c = v.replacing(with: l, where: .!(v .== v))
+        store16(c.clamped(lowerBound: l, upperBound: h), dst + i)
+        i += 16
+    }
+    while i < n { let v = dst[i]; dst[i] = v.isNaN ? lo : Swift.min(Swift.max(v, lo), hi); i += 1 }
+}
+
 /// dst[i] += src[i] for i < n.
 @inline(__always)
 func addInPlace(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ n: Int) {

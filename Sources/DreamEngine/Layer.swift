@@ -9,9 +9,9 @@ public protocol Layer: Sendable {
     /// The output shape for the given input shapes, or an error if they do not fit.
     func outputShape(_ inputs: [Shape]) throws(EngineError) -> Shape
     /// Computes the output.
-    func forward(_ inputs: [Tensor]) -> Tensor
+    func forward(_ inputs: [Tensor], options: EngineOptions) -> Tensor
     /// Gradients of the objective with respect to each input, given the gradient w.r.t. the output.
-    func backward(_ inputs: [Tensor], output: Tensor, gradOutput: consuming Tensor) -> [Tensor]
+    func backward(_ inputs: [Tensor], output: Tensor, gradOutput: consuming Tensor, options: EngineOptions) -> [Tensor]
     /// Multiply–accumulates of one forward pass (for benchmarks).
     func macs(_ inputs: [Shape]) -> Int
 }

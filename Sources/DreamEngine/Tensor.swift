@@ -57,6 +57,45 @@ public struct Tensor: Sendable {
         }
     }
 
+    /// Adds `scale` × `other` element-wise (shapes must match).
+    public mutating func add(_ other: Tensor, scaledBy scale: Float) {
+        precondition(shape == other.shape)
+        data.withUnsafeMutableBufferPointer { d in
+            other.data.withUnsafeBufferPointer { o in
+                let db = d.baseAddress!, ob = o.baseAddress!
+                parallelChunks(d.count, minChunk: 1 << 16) { r in axpy(db + r.lowerBound, ob + r.lowerBound, scale, r.count) }
+            }
+        }
+    }
+
+    /// Subtracts `other` element-wise (shapes must match).
+    public mutating func subtract(_ other: Tensor) { add(other, scaledBy: -1) }
+
+    /// Multiplies every element by `factor`.
+    public mutating func scale(by factor: Float) {
+        data.withUnsafeMutableBufferPointer { d in
+            let db = d.baseAddress!
+            parallelChunks(d.count, minChunk: 1 << 16) { r in scaleInPlace(db + r.lowerBound, factor, r.count) }
+        }
+    }
+
+    /// Clamps every element to lo…hi (NaN becomes lo).
+    public mutating func clamp(_ lo: Float, _ hi: Float) {
+        data.withUnsafeMutableBufferPointer { d in
+            let db = d.baseAddress!
+            parallelChunks(d.count, minChunk: 1 << 16) { r in clampInPlace(db + r.lowerBound, lo, hi, r.count) }
+        }
+    }
+
+    /// Whether every element is finite.
+    public var isFinite: Bool {
+        data.withUnsafeBufferPointer { p in
+            var acc: Float = 0
+            for v in p { acc += v * 0 }  // NaN or ±inf makes the sum NaN
+            return acc == 0
+        }
+    }
+
     /// Sum of all elements, accumulated in double precision.
     public func sum() -> Double {
         var s = 0.0

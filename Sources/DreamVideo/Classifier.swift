@@ -24,7 +24,7 @@ public struct Classifier {
         let resized = StartImage.resize(image, width: w, height: h)
         let crop = ImageOps.crop(resized, y: (h - 224) / 2, x: (w - 224) / 2, height: 224, width: 224)
         let idx = try network.graph.nodeIndex(network.definition.logits!)
-        let logits = try network.graph.forward(crop, upTo: idx).output(idx).data.map(Double.init)
+        let logits = try network.graph.forward(crop, upTo: idx, options: network.options).output(idx).data.map(Double.init)
         let m = logits.max() ?? 0
         let e = logits.map { Foundation.exp($0 - m) }
         let z = e.reduce(0, +)

@@ -18,6 +18,7 @@ var json = false
 var zoomFrame = false
 var tiled = false
 var profile = false
+var options = EngineOptions()
 var args = CommandLine.arguments.dropFirst().makeIterator()
 while let a = args.next() {
     switch a {
@@ -30,8 +31,8 @@ while let a = args.next() {
     case "--zoom-frame": zoomFrame = true
     case "--tiled": tiled = true
     case "--profile": profile = true
-    case "--no-winograd": Conv2D.useWinograd = false
-    case "--no-pointwise": Conv2D.usePointwiseKernel = false
+    case "--no-winograd": options.winograd = false
+    case "--no-pointwise": options.pointwiseKernel = false
     case "-h", "--help":
         print("""
         usage: dreamvideo-bench [--runs N] [--warmup N] [--models a,b] [--sizes WxH,…] [--layer NAME] [--tiled] [--zoom-frame] [--profile] [--no-winograd] [--no-pointwise] [--json]
@@ -55,10 +56,13 @@ func runBenchmarks() throws {
     var results: [[String: Any]] = []
     if !json { print("model                layer           size        ms/step (median)   min      GFLOP/s") }
     for m in models {
-        let network: Network
+        var network: Network
         do { network = try ModelStore().load(m, autoInstall: true) } catch {
             FileHandle.standardError.write(Data("dreamvideo-bench: \(error)\n".utf8)); exit(1)
         }
+        let profiler = LayerProfiler()
+        network.options = options
+        if profile { network.options.profiler = profiler }
         let layer = layerOverride ?? (zoomFrame ? network.definition.videoDefaults : network.definition.defaults).layers[0].name
         for s in sizes {
             let size = try FrameSize(parsing: s)
@@ -73,7 +77,7 @@ func runBenchmarks() throws {
             for i in 0..<x.count { x.data[i] = 128 + 40 * rng.gaussian() }
             var times: [Double] = []
             for i in 0..<(warmup + runs) {
-                if profile && i == warmup { Graph.profile = [:]; Graph.profiling = true }
+                if profile && i == warmup { profiler.reset() }
                 let t = DispatchTime.now().uptimeNanoseconds
                 if zoomFrame {
                 var frameRNG = SeededGenerator(seed: UInt64(i))
@@ -90,12 +94,11 @@ func runBenchmarks() throws {
             }
             times.sort()
             if profile {
-                Graph.profiling = false
-                let rows = Graph.profile.sorted { $0.value.forward + $0.value.backward > $1.value.forward + $1.value.backward }
+                let rows = profiler.entries.sorted { $0.forward + $0.backward > $1.forward + $1.backward }
                 print("  per step, by layer kind (ms): forward  backward  nodes")
-                for (k, v) in rows {
+                for v in rows {
                     let per = Double(runs)
-                    print("  " + k.padding(toLength: 26, withPad: " ", startingAt: 0)
+                    print("  " + v.key.padding(toLength: 26, withPad: " ", startingAt: 0)
                           + String(format: "%8.1f %9.1f %6d", v.forward / per, v.backward / per, v.calls / runs))
                 }
             }
@@ -110,10 +113,10 @@ func runBenchmarks() throws {
         }
     }
     if json {
-        let d = try JSONSerialization.data(withJSONObject: ["results": results, "peak_rss_kib": peakRSSKiB(), "threads": Engine.threads], options: [.sortedKeys])
+        let d = try JSONSerialization.data(withJSONObject: ["results": results, "peak_rss_kib": peakRSSKiB(), "threads": options.threads], options: [.sortedKeys])
         print(String(decoding: d, as: UTF8.self))
     } else {
-        print("peak RSS \(peakRSSKiB() / 1024) MiB, \(Engine.threads) threads")
+        print("peak RSS \(peakRSSKiB() / 1024) MiB, \(options.threads) threads")
     }
 }
 

@@ -69,13 +69,12 @@ struct ConvReferenceTests {
         let c = try Conv2D(inChannels: 4, outChannels: 5, kernel: 3, stride: 1, padding: .symmetric(1),
                            weight: (0..<180).map { _ in rng.gaussian() })
         let x = GradientChecker.random(Shape(4, 23, 19), &rng)
-        let saved = Conv2D.maxColumnFloats
-        defer { Conv2D.maxColumnFloats = saved }
         let whole = c.forward([x])
         let gWhole = c.backward([x], output: whole, gradOutput: whole)[0]
-        Conv2D.maxColumnFloats = 36 * 19 * 2  // two output rows per band
-        let banded = c.forward([x])
-        let gBanded = c.backward([x], output: banded, gradOutput: banded)[0]
+        var small = EngineOptions()
+        small.maxColumnFloats = 36 * 19 * 2  // two output rows per band
+        let banded = c.forward([x], options: small)
+        let gBanded = c.backward([x], output: banded, gradOutput: banded, options: small)[0]
         #expect(zip(whole.data, banded.data).allSatisfy { abs($0 - $1) < 1e-5 })
         #expect(zip(gWhole.data, gBanded.data).allSatisfy { abs($0 - $1) < 1e-4 })
     }

@@ -130,3 +130,11 @@ struct LayerGradientTests {
         try checker.check(Preprocess(order: [2, 1, 0], mean: [10, 20, 30], scale: [0.5, 2, 1]), inputs: [input(3, 4, 5)])
     }
 }
+
+/// Layers called directly in tests run with the default engine options.
+extension Layer {
+    func forward(_ inputs: [Tensor]) -> Tensor { forward(inputs, options: EngineOptions()) }
+    func backward(_ inputs: [Tensor], output: Tensor, gradOutput: Tensor) -> [Tensor] {
+        backward(inputs, output: output, gradOutput: gradOutput, options: EngineOptions())
+    }
+}

@@ -11,10 +11,10 @@ struct GraphAsLayer: Layer {
     func outputShape(_ inputs: [Shape]) throws(EngineError) -> Shape {
         try graph.shapes(height: inputs[0].h, width: inputs[0].w)[target]
     }
-    func forward(_ inputs: [Tensor]) -> Tensor { try! graph.forward(inputs[0], upTo: target).output(target) }
-    func backward(_ inputs: [Tensor], output: Tensor, gradOutput: consuming Tensor) -> [Tensor] {
-        let acts = try! graph.forward(inputs[0], upTo: target)
-        return [graph.backward(acts, seeds: [target: gradOutput])]
+    func forward(_ inputs: [Tensor], options: EngineOptions) -> Tensor { try! graph.forward(inputs[0], upTo: target, options: options).output(target) }
+    func backward(_ inputs: [Tensor], output: Tensor, gradOutput: consuming Tensor, options: EngineOptions) -> [Tensor] {
+        let acts = try! graph.forward(inputs[0], upTo: target, options: options)
+        return [graph.backward(acts, seeds: [target: gradOutput], options: options)]
     }
 }
 

@@ -9,21 +9,21 @@ public struct ActivationLayer: Layer {
         return inputs[0]
     }
 
-    public func forward(_ inputs: [Tensor]) -> Tensor {
+    public func forward(_ inputs: [Tensor], options o: EngineOptions) -> Tensor {
         var y = inputs[0]
         y.data.withUnsafeMutableBufferPointer { p in
             let b = p.baseAddress!
-            parallelChunks(p.count, minChunk: 1 << 15) { r in activation.applyWithBias(b + r.lowerBound, r.count, bias: 0) }
+            parallelChunks(p.count, minChunk: 1 << 15, threads: o.threads) { r in activation.applyWithBias(b + r.lowerBound, r.count, bias: 0) }
         }
         return y
     }
 
-    public func backward(_ inputs: [Tensor], output: Tensor, gradOutput: consuming Tensor) -> [Tensor] {
+    public func backward(_ inputs: [Tensor], output: Tensor, gradOutput: consuming Tensor, options o: EngineOptions) -> [Tensor] {
         var g = gradOutput
         g.data.withUnsafeMutableBufferPointer { gp in
             output.data.withUnsafeBufferPointer { yp in
                 let gb = gp.baseAddress!, yb = yp.baseAddress!
-                parallelChunks(gp.count, minChunk: 1 << 15) { r in
+                parallelChunks(gp.count, minChunk: 1 << 15, threads: o.threads) { r in
                     activation.maskGradientFast(gb + r.lowerBound, output: yb + r.lowerBound, r.count)
                 }
             }

@@ -31,12 +31,6 @@ public struct Conv2D: Layer {
     /// Transformed kernels when the Winograd F(4×4, 3×3) path applies (3×3, stride 1, pad 1, no groups).
     let winograd: Winograd3x3?
 
-    /// Use the fused pointwise kernel for 1×1 forward passes (benchmarks switch it off to compare).
-    nonisolated(unsafe) public static var usePointwiseKernel = true
-
-    /// Use Winograd for eligible convolutions (tests and benchmarks switch it off to compare).
-    nonisolated(unsafe) public static var useWinograd = true
-
     public var kind: String { isDepthwise ? "dwconv" : "conv" }
 
     public init(inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1, padding: Padding = .symmetric(0),
@@ -82,8 +76,8 @@ public struct Conv2D: Layer {
         }
     }
 
-    /// The Winograd kernels, if this convolution uses them now.
-    var activeWinograd: Winograd3x3? { Conv2D.useWinograd ? winograd : nil }
+    /// The Winograd kernels, if this convolution uses them with `o`.
+    func activeWinograd(_ o: EngineOptions) -> Winograd3x3? { o.winograd ? winograd : nil }
 
     var isDepthwise: Bool { groups > 1 && groups == inChannels && groups == outChannels }
     var isPointwise: Bool {
@@ -124,7 +118,7 @@ public struct Conv2D: Layer {
 
     // MARK: forward
 
-    public func forward(_ inputs: [Tensor]) -> Tensor {
+    public func forward(_ inputs: [Tensor], options o: EngineOptions) -> Tensor {
         let x = inputs[0]
         let os = checkedOutputShape([x.shape])
         // Only the depthwise path accumulates into its output; the others overwrite every element.
@@ -132,35 +126,35 @@ public struct Conv2D: Layer {
         var out = isDepthwise && !paddedDepthwiseForward ? Tensor(zeros: os) : Tensor(uninitialized: os)
         x.data.withUnsafeBufferPointer { xp in
             out.data.withUnsafeMutableBufferPointer { op in
-                if let wg = activeWinograd {
+                if let wg = activeWinograd(o) {
                     wg.forwardU.withUnsafeBufferPointer { up in
                         Winograd3x3.convolve(xp.baseAddress!, inCh: inChannels, h: x.shape.h, w: x.shape.w,
-                                             u: up.baseAddress!, outCh: outChannels, out: op.baseAddress!)
+                                             u: up.baseAddress!, outCh: outChannels, out: op.baseAddress!, options: o)
                     }
                 } else if paddedDepthwiseForward {
-                    depthwiseForwardPadded(xp.baseAddress!, x.shape, op.baseAddress!, os)
+                    depthwiseForwardPadded(xp.baseAddress!, x.shape, op.baseAddress!, os, o)
                 } else if isDepthwise {
-                    depthwiseForward(xp.baseAddress!, x.shape, op.baseAddress!, os)
-                } else if isPointwise && Conv2D.usePointwiseKernel {
+                    depthwiseForward(xp.baseAddress!, x.shape, op.baseAddress!, os, o)
+                } else if isPointwise && o.pointwiseKernel {
                     weight.withUnsafeBufferPointer { wp in
                         bias.withUnsafeBufferPointer { bp in
                             PointwiseKernel.forward(wp.baseAddress!, m: outChannels, k: inChannels, xp.baseAddress!, n: os.plane,
-                                                    bias: bp.baseAddress!, activation: activation, op.baseAddress!)
+                                                    bias: bp.baseAddress!, activation: activation, op.baseAddress!, threads: o.threads)
                         }
                     }
                     return  // bias and activation are fused
                 } else if isPointwise {
                     weight.withUnsafeBufferPointer { wp in
                         gemm(transA: false, m: outChannels, n: os.plane, k: inChannels,
-                             wp.baseAddress!, lda: inChannels, xp.baseAddress!, ldb: os.plane, op.baseAddress!, ldc: os.plane)
+                             wp.baseAddress!, lda: inChannels, xp.baseAddress!, ldb: os.plane, op.baseAddress!, ldc: os.plane, threads: o.threads)
                     }
                 } else {
-                    im2colForward(xp.baseAddress!, x.shape, op.baseAddress!, os)
+                    im2colForward(xp.baseAddress!, x.shape, op.baseAddress!, os, o)
                 }
                 let base = op.baseAddress!
                 let plane = os.plane
                 bias.withUnsafeBufferPointer { bp in
-                    parallelFor(outChannels, minPerThread: 4) { c in
+                    parallelFor(outChannels, minPerThread: 4, threads: o.threads) { c in
                         activation.applyWithBias(base + c * plane, plane, bias: bp[c])
                     }
                 }
@@ -169,17 +163,15 @@ public struct Conv2D: Layer {
         return out
     }
 
-    /// Largest im2col buffer, in floats; output rows are processed in bands that fit it.
-    nonisolated(unsafe) public static var maxColumnFloats = 1 << 22
-
-    private func bandRows(k: Int, ow: Int, oh: Int) -> Int {
-        Swift.max(1, Swift.min(oh, Conv2D.maxColumnFloats / Swift.max(1, k * ow)))
+    /// Output rows per im2col band, so the column buffer stays within `o.maxColumnFloats`.
+    private func bandRows(k: Int, ow: Int, oh: Int, _ o: EngineOptions) -> Int {
+        Swift.max(1, Swift.min(oh, o.maxColumnFloats / Swift.max(1, k * ow)))
     }
 
-    private func im2colForward(_ x: UnsafePointer<Float>, _ xs: Shape, _ out: UnsafeMutablePointer<Float>, _ os: Shape) {
+    private func im2colForward(_ x: UnsafePointer<Float>, _ xs: Shape, _ out: UnsafeMutablePointer<Float>, _ os: Shape, _ o: EngineOptions) {
         let cig = inChannels / groups, cog = outChannels / groups
         let k = cig * kernel.h * kernel.w
-        let rows = bandRows(k: k, ow: os.w, oh: os.h)
+        let rows = bandRows(k: k, ow: os.w, oh: os.h, o)
         var col = [Float](repeating: 0, count: k * rows * os.w)
         let p = pads(h: xs.h, w: xs.w)
         col.withUnsafeMutableBufferPointer { cp in
@@ -188,10 +180,10 @@ public struct Conv2D: Layer {
                     var y0 = 0
                     while y0 < os.h {
                         let n = Swift.min(rows, os.h - y0)
-                        im2col(x + g * cig * xs.plane, channels: cig, xs, y0: y0, rows: n, ow: os.w, pads: p, col: cp.baseAddress!)
+                        im2col(x + g * cig * xs.plane, channels: cig, xs, y0: y0, rows: n, ow: os.w, pads: p, col: cp.baseAddress!, o)
                         gemm(transA: false, m: cog, n: n * os.w, k: k,
                              wp.baseAddress! + g * cog * k, lda: k, cp.baseAddress!, ldb: n * os.w,
-                             out + g * cog * os.plane + y0 * os.w, ldc: os.plane)
+                             out + g * cog * os.plane + y0 * os.w, ldc: os.plane, threads: o.threads)
                         y0 += n
                     }
                 }
@@ -201,11 +193,11 @@ public struct Conv2D: Layer {
 
     /// Fills col[(c·KH·KW + ky·KW + kx) × (rows·Wo)] for output rows y0..<y0+rows.
     private func im2col(_ x: UnsafePointer<Float>, channels: Int, _ xs: Shape, y0: Int, rows: Int, ow: Int,
-                        pads p: (top: Int, left: Int, bottom: Int, right: Int), col: UnsafeMutablePointer<Float>) {
+                        pads p: (top: Int, left: Int, bottom: Int, right: Int), col: UnsafeMutablePointer<Float>, _ o: EngineOptions) {
         let kh = kernel.h, kw = kernel.w, sh = stride.h, sw = stride.w, dh = dilation.h, dw = dilation.w
         let n = rows * ow
         let (lo, hi) = validRange(ow: ow, inW: xs.w, sw: sw, dw: dw, padLeft: p.left)
-        parallelFor(channels, minPerThread: 2) { c in
+        parallelFor(channels, minPerThread: 2, threads: o.threads) { c in
             let xc = x + c * xs.plane
             for ky in 0..<kh {
                 for kx in 0..<kw {
@@ -249,13 +241,13 @@ public struct Conv2D: Layer {
         return (lo, hi)
     }
 
-    private func depthwiseForward(_ x: UnsafePointer<Float>, _ xs: Shape, _ out: UnsafeMutablePointer<Float>, _ os: Shape) {
+    private func depthwiseForward(_ x: UnsafePointer<Float>, _ xs: Shape, _ out: UnsafeMutablePointer<Float>, _ os: Shape, _ o: EngineOptions) {
         let kh = kernel.h, kw = kernel.w, sh = stride.h, sw = stride.w, dh = dilation.h, dw = dilation.w
         let p = pads(h: xs.h, w: xs.w)
         let (lo, hi) = validRange(ow: os.w, inW: xs.w, sw: sw, dw: dw, padLeft: p.left)
         weight.withUnsafeBufferPointer { wp in
             let wbase = wp.baseAddress!
-            parallelFor(inChannels, minPerThread: 2) { c in
+            parallelFor(inChannels, minPerThread: 2, threads: o.threads) { c in
                 let xc = x + c * xs.plane
                 let oc = out + c * os.plane
                 let wc = wbase + c * kh * kw
@@ -286,29 +278,29 @@ public struct Conv2D: Layer {
 
     // MARK: backward (input gradient only)
 
-    public func backward(_ inputs: [Tensor], output: Tensor, gradOutput: consuming Tensor) -> [Tensor] {
+    public func backward(_ inputs: [Tensor], output: Tensor, gradOutput: consuming Tensor, options o: EngineOptions) -> [Tensor] {
         let xs = inputs[0].shape, os = output.shape
         var g = gradOutput
         // The padded depthwise path applies the activation's mask while it copies the gradient.
         let paddedDepthwiseBackward = isDepthwise && dilation == (1, 1) && stride == (1, 1)
-        let fusedPointwise = isPointwise && Conv2D.usePointwiseKernel && weightTransposed != nil
+        let fusedPointwise = isPointwise && o.pointwiseKernel && weightTransposed != nil
         if activation != .none && !paddedDepthwiseBackward && !fusedPointwise {
             g.data.withUnsafeMutableBufferPointer { gp in
                 output.data.withUnsafeBufferPointer { yp in
                     let gb = gp.baseAddress!, yb = yp.baseAddress!
-                    parallelChunks(gp.count, minChunk: 1 << 14) { r in
+                    parallelChunks(gp.count, minChunk: 1 << 14, threads: o.threads) { r in
                         activation.maskGradientFast(gb + r.lowerBound, output: yb + r.lowerBound, r.count)
                     }
                 }
             }
         }
-        var gin = activeWinograd != nil || isPointwise || paddedDepthwiseBackward ? Tensor(uninitialized: xs) : Tensor(zeros: xs)
+        var gin = activeWinograd(o) != nil || isPointwise || paddedDepthwiseBackward ? Tensor(uninitialized: xs) : Tensor(zeros: xs)
         g.data.withUnsafeBufferPointer { gp in
             gin.data.withUnsafeMutableBufferPointer { ip in
-                if let wg = activeWinograd {
+                if let wg = activeWinograd(o) {
                     wg.backwardU.withUnsafeBufferPointer { up in
                         Winograd3x3.convolve(gp.baseAddress!, inCh: outChannels, h: os.h, w: os.w,
-                                             u: up.baseAddress!, outCh: inChannels, out: ip.baseAddress!)
+                                             u: up.baseAddress!, outCh: inChannels, out: ip.baseAddress!, options: o)
                     }
                 } else if fusedPointwise {
                     // gin = Wᵀ · (g ⊙ act'(y)), the mask applied while packing g.
@@ -316,32 +308,32 @@ public struct Conv2D: Layer {
                         output.data.withUnsafeBufferPointer { yp in
                             PointwiseKernel.forward(wp.baseAddress!, m: inChannels, k: outChannels, gp.baseAddress!, n: os.plane,
                                                     bias: nil, activation: .none, ip.baseAddress!,
-                                                    mask: activation == .none ? nil : (activation, yp.baseAddress!))
+                                                    mask: activation == .none ? nil : (activation, yp.baseAddress!), threads: o.threads)
                         }
                     }
                 } else if paddedDepthwiseBackward {
                     output.data.withUnsafeBufferPointer { yp in
-                        depthwiseBackwardPadded(gp.baseAddress!, os, ip.baseAddress!, xs, maskingWith: yp.baseAddress!)
+                        depthwiseBackwardPadded(gp.baseAddress!, os, ip.baseAddress!, xs, maskingWith: yp.baseAddress!, o)
                     }
                 } else if isDepthwise {
-                    depthwiseBackward(gp.baseAddress!, os, ip.baseAddress!, xs)
+                    depthwiseBackward(gp.baseAddress!, os, ip.baseAddress!, xs, o)
                 } else if isPointwise {
                     weight.withUnsafeBufferPointer { wp in
                         gemm(transA: true, m: inChannels, n: os.plane, k: outChannels,
-                             wp.baseAddress!, lda: inChannels, gp.baseAddress!, ldb: os.plane, ip.baseAddress!, ldc: os.plane)
+                             wp.baseAddress!, lda: inChannels, gp.baseAddress!, ldb: os.plane, ip.baseAddress!, ldc: os.plane, threads: o.threads)
                     }
                 } else {
-                    im2colBackward(gp.baseAddress!, os, ip.baseAddress!, xs)
+                    im2colBackward(gp.baseAddress!, os, ip.baseAddress!, xs, o)
                 }
             }
         }
         return [gin]
     }
 
-    private func im2colBackward(_ g: UnsafePointer<Float>, _ os: Shape, _ gin: UnsafeMutablePointer<Float>, _ xs: Shape) {
+    private func im2colBackward(_ g: UnsafePointer<Float>, _ os: Shape, _ gin: UnsafeMutablePointer<Float>, _ xs: Shape, _ o: EngineOptions) {
         let cig = inChannels / groups, cog = outChannels / groups
         let k = cig * kernel.h * kernel.w
-        let rows = bandRows(k: k, ow: os.w, oh: os.h)
+        let rows = bandRows(k: k, ow: os.w, oh: os.h, o)
         var col = [Float](repeating: 0, count: k * rows * os.w)
         let p = pads(h: xs.h, w: xs.w)
         col.withUnsafeMutableBufferPointer { cp in
@@ -353,9 +345,9 @@ public struct Conv2D: Layer {
                         // col[K × n] = Wgᵀ[K × cog] · g[cog × n]
                         gemm(transA: true, m: k, n: n * os.w, k: cog,
                              wp.baseAddress! + gi * cog * k, lda: k, g + gi * cog * os.plane + y0 * os.w, ldb: os.plane,
-                             cp.baseAddress!, ldc: n * os.w)
+                             cp.baseAddress!, ldc: n * os.w, threads: o.threads)
                         col2im(cp.baseAddress!, channels: cig, xs, y0: y0, rows: n, ow: os.w, pads: p,
-                               gin: gin + gi * cig * xs.plane)
+                               gin: gin + gi * cig * xs.plane, o)
                         y0 += n
                     }
                 }
@@ -365,11 +357,11 @@ public struct Conv2D: Layer {
 
     /// Accumulates col back into the input gradient (the adjoint of `im2col`).
     private func col2im(_ col: UnsafePointer<Float>, channels: Int, _ xs: Shape, y0: Int, rows: Int, ow: Int,
-                        pads p: (top: Int, left: Int, bottom: Int, right: Int), gin: UnsafeMutablePointer<Float>) {
+                        pads p: (top: Int, left: Int, bottom: Int, right: Int), gin: UnsafeMutablePointer<Float>, _ o: EngineOptions) {
         let kh = kernel.h, kw = kernel.w, sh = stride.h, sw = stride.w, dh = dilation.h, dw = dilation.w
         let n = rows * ow
         let (lo, hi) = validRange(ow: ow, inW: xs.w, sw: sw, dw: dw, padLeft: p.left)
-        parallelFor(channels, minPerThread: 2) { c in
+        parallelFor(channels, minPerThread: 2, threads: o.threads) { c in
             let gc = gin + c * xs.plane
             for ky in 0..<kh {
                 for kx in 0..<kw {
@@ -392,13 +384,13 @@ public struct Conv2D: Layer {
         }
     }
 
-    private func depthwiseBackward(_ g: UnsafePointer<Float>, _ os: Shape, _ gin: UnsafeMutablePointer<Float>, _ xs: Shape) {
+    private func depthwiseBackward(_ g: UnsafePointer<Float>, _ os: Shape, _ gin: UnsafeMutablePointer<Float>, _ xs: Shape, _ o: EngineOptions) {
         let kh = kernel.h, kw = kernel.w, sh = stride.h, sw = stride.w, dh = dilation.h, dw = dilation.w
         let p = pads(h: xs.h, w: xs.w)
         let (lo, hi) = validRange(ow: os.w, inW: xs.w, sw: sw, dw: dw, padLeft: p.left)
         weight.withUnsafeBufferPointer { wp in
             let wbase = wp.baseAddress!
-            parallelFor(inChannels, minPerThread: 2) { c in
+            parallelFor(inChannels, minPerThread: 2, threads: o.threads) { c in
                 let gc = g + c * os.plane
                 let ic = gin + c * xs.plane
                 let wc = wbase + c * kh * kw

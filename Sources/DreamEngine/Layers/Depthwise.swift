@@ -52,14 +52,14 @@ enum DepthwiseKernel {
 
 extension Conv2D {
     /// Depthwise forward for stride 1 or 2 without dilation, on padded planes.
-    func depthwiseForwardPadded(_ x: UnsafePointer<Float>, _ xs: Shape, _ out: UnsafeMutablePointer<Float>, _ os: Shape) {
+    func depthwiseForwardPadded(_ x: UnsafePointer<Float>, _ xs: Shape, _ out: UnsafeMutablePointer<Float>, _ os: Shape, _ o: EngineOptions) {
         let kh = kernel.h, kw = kernel.w, s = stride.h
         let p = pads(h: xs.h, w: xs.w)
         let padW = ((os.w + 15) / 16) * 16 * s + kw + 32
         let padH = Swift.max((os.h - 1) * s + kh, p.top + xs.h) + 1
         weight.withUnsafeBufferPointer { wp in
             let wbase = wp.baseAddress!
-            parallelFor(inChannels, minPerThread: 2) { c in
+            parallelFor(inChannels, minPerThread: 2, threads: o.threads) { c in
                 let buf = UnsafeMutablePointer<Float>.allocate(capacity: padW * padH + 16)
                 defer { buf.deallocate() }
                 DepthwiseKernel.pad(x + c * xs.plane, h: xs.h, w: xs.w, into: buf, dstW: padW, dstH: padH, top: p.top, left: p.left)
@@ -72,7 +72,7 @@ extension Conv2D {
     /// Depthwise input gradient for stride 1 without dilation: the rotated kernel over the padded gradient,
     /// which is multiplied by the fused activation's derivative (read off the forward output `y`) as it is copied.
     func depthwiseBackwardPadded(_ g: UnsafePointer<Float>, _ os: Shape, _ gin: UnsafeMutablePointer<Float>, _ xs: Shape,
-                                 maskingWith y: UnsafePointer<Float>) {
+                                 maskingWith y: UnsafePointer<Float>, _ o: EngineOptions) {
         let kh = kernel.h, kw = kernel.w
         let p = pads(h: xs.h, w: xs.w)
         let top = kh - 1 - p.top, left = kw - 1 - p.left
@@ -80,7 +80,7 @@ extension Conv2D {
         let padH = Swift.max(xs.h + kh, top + os.h) + 1
         weight.withUnsafeBufferPointer { wp in
             let wbase = wp.baseAddress!
-            parallelFor(inChannels, minPerThread: 2) { c in
+            parallelFor(inChannels, minPerThread: 2, threads: o.threads) { c in
                 let buf = UnsafeMutablePointer<Float>.allocate(capacity: padW * padH + 16 + kh * kw)
                 defer { buf.deallocate() }
                 let rotated = buf + padW * padH + 16

@@ -19,7 +19,7 @@ public struct LRN: Layer {
     }
 
     /// s[c, i] = k + α/n · Σ x²  (the denominator before the power)
-    private func scale(_ x: Tensor) -> [Float] {
+    private func scale(_ x: Tensor, threads: Int) -> [Float] {
         let s = x.shape
         var sq = [Float](repeating: 0, count: s.count)
         var out = [Float](repeating: 0, count: s.count)
@@ -32,7 +32,7 @@ public struct LRN: Layer {
         sq.withUnsafeBufferPointer { qp in
             out.withUnsafeMutableBufferPointer { op in
                 let qb = qp.baseAddress!, ob = op.baseAddress!
-                parallelFor(s.c, minPerThread: 4) { c in
+                parallelFor(s.c, minPerThread: 4, threads: threads) { c in
                     let o = ob + c * s.plane
                     for i in 0..<s.plane { o[i] = 0 }
                     for j in window(c, s.c) {
@@ -46,17 +46,17 @@ public struct LRN: Layer {
         return out
     }
 
-    public func forward(_ inputs: [Tensor]) -> Tensor {
+    public func forward(_ inputs: [Tensor], options o: EngineOptions) -> Tensor {
         let x = inputs[0]
-        let s = scale(x)
+        let s = scale(x, threads: o.threads)
         var y = x
         for i in 0..<y.count { y.data[i] = x.data[i] * powf(s[i], -beta) }
         return y
     }
 
-    public func backward(_ inputs: [Tensor], output: Tensor, gradOutput: consuming Tensor) -> [Tensor] {
+    public func backward(_ inputs: [Tensor], output: Tensor, gradOutput: consuming Tensor, options o: EngineOptions) -> [Tensor] {
         let x = inputs[0], sh = x.shape
-        let s = scale(x)
+        let s = scale(x, threads: o.threads)
         let g = gradOutput.data
         // t[c,i] = g·x·s^(−β−1), summed over the windows that contain each channel.
         var t = [Float](repeating: 0, count: sh.count)

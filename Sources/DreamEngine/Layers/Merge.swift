@@ -11,7 +11,7 @@ public struct Concat: Layer {
         return Shape(inputs.reduce(0) { $0 + $1.c }, first.h, first.w)
     }
 
-    public func forward(_ inputs: [Tensor]) -> Tensor {
+    public func forward(_ inputs: [Tensor], options o: EngineOptions) -> Tensor {
         let os = checkedOutputShape(inputs.map(\.shape))
         var data = [Float]()
         data.reserveCapacity(os.count)
@@ -19,7 +19,7 @@ public struct Concat: Layer {
         return Tensor(shape: os, data: data)
     }
 
-    public func backward(_ inputs: [Tensor], output: Tensor, gradOutput: consuming Tensor) -> [Tensor] {
+    public func backward(_ inputs: [Tensor], output: Tensor, gradOutput: consuming Tensor, options o: EngineOptions) -> [Tensor] {
         var c0 = 0
         return inputs.map { t in
             defer { c0 += t.shape.c }
@@ -40,13 +40,13 @@ public struct Add: Layer {
         return first
     }
 
-    public func forward(_ inputs: [Tensor]) -> Tensor {
+    public func forward(_ inputs: [Tensor], options o: EngineOptions) -> Tensor {
         var y = inputs[0]
         for t in inputs.dropFirst() { y.add(t) }
         return y
     }
 
-    public func backward(_ inputs: [Tensor], output: Tensor, gradOutput: consuming Tensor) -> [Tensor] {
+    public func backward(_ inputs: [Tensor], output: Tensor, gradOutput: consuming Tensor, options o: EngineOptions) -> [Tensor] {
         Array(repeating: gradOutput, count: inputs.count)
     }
 }
@@ -65,7 +65,7 @@ public struct Preprocess: Layer {
         return inputs[0]
     }
 
-    public func forward(_ inputs: [Tensor]) -> Tensor {
+    public func forward(_ inputs: [Tensor], options o: EngineOptions) -> Tensor {
         let x = inputs[0], p = x.shape.plane
         var y = Tensor(zeros: x.shape)
         for c in 0..<3 {
@@ -75,7 +75,7 @@ public struct Preprocess: Layer {
         return y
     }
 
-    public func backward(_ inputs: [Tensor], output: Tensor, gradOutput: consuming Tensor) -> [Tensor] {
+    public func backward(_ inputs: [Tensor], output: Tensor, gradOutput: consuming Tensor, options o: EngineOptions) -> [Tensor] {
         let p = output.shape.plane
         var g = Tensor(zeros: output.shape)
         for c in 0..<3 {

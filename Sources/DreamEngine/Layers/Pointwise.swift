@@ -14,9 +14,9 @@ enum PointwiseKernel {
     /// read off `mask.output` (same shape as X): the backward pass uses this to fuse the gradient mask.
     static func forward(_ w: UnsafePointer<Float>, m: Int, k: Int, _ x: UnsafePointer<Float>, n: Int,
                         bias: UnsafePointer<Float>?, activation: Activation, _ c: UnsafeMutablePointer<Float>,
-                        mask: (activation: Activation, output: UnsafePointer<Float>)? = nil) {
+                        mask: (activation: Activation, output: UnsafePointer<Float>)? = nil, threads: Int) {
         let blocks = (n + block - 1) / block
-        parallelChunks(blocks, minChunk: 4) { range in
+        parallelChunks(blocks, minChunk: 4, threads: threads) { range in
             let packed = UnsafeMutablePointer<Float>.allocate(capacity: k * block)
             defer { packed.deallocate() }
             for nb in range {

@@ -38,14 +38,14 @@ public struct MaxPool2D: Layer {
         return idx
     }
 
-    public func forward(_ inputs: [Tensor]) -> Tensor {
+    public func forward(_ inputs: [Tensor], options o: EngineOptions) -> Tensor {
         let x = inputs[0]
         let os = checkedOutputShape([x.shape])
         var out = Tensor(zeros: os)
         x.data.withUnsafeBufferPointer { xp in
             out.data.withUnsafeMutableBufferPointer { op in
                 let xb = xp.baseAddress!, ob = op.baseAddress!
-                parallelFor(os.c, minPerThread: 4) { c in
+                parallelFor(os.c, minPerThread: 4, threads: o.threads) { c in
                     let xc = xb + c * x.shape.plane, oc = ob + c * os.plane
                     for oy in 0..<os.h {
                         for ox in 0..<os.w {
@@ -59,14 +59,14 @@ public struct MaxPool2D: Layer {
         return out
     }
 
-    public func backward(_ inputs: [Tensor], output: Tensor, gradOutput: consuming Tensor) -> [Tensor] {
+    public func backward(_ inputs: [Tensor], output: Tensor, gradOutput: consuming Tensor, options o: EngineOptions) -> [Tensor] {
         let x = inputs[0], os = output.shape
         var gin = Tensor(zeros: x.shape)
         x.data.withUnsafeBufferPointer { xp in
             gin.data.withUnsafeMutableBufferPointer { gp in
                 gradOutput.data.withUnsafeBufferPointer { gop in
                     let xb = xp.baseAddress!, gb = gp.baseAddress!, gob = gop.baseAddress!
-                    parallelFor(os.c, minPerThread: 4) { c in
+                    parallelFor(os.c, minPerThread: 4, threads: o.threads) { c in
                         let xc = xb + c * x.shape.plane, gc = gb + c * x.shape.plane, goc = gob + c * os.plane
                         for oy in 0..<os.h {
                             for ox in 0..<os.w {
@@ -116,14 +116,14 @@ public struct AvgPool2D: Layer {
         return (ys, xs, Float(Swift.max(n, 1)))
     }
 
-    public func forward(_ inputs: [Tensor]) -> Tensor {
+    public func forward(_ inputs: [Tensor], options o: EngineOptions) -> Tensor {
         let x = inputs[0]
         let os = checkedOutputShape([x.shape])
         var out = Tensor(zeros: os)
         x.data.withUnsafeBufferPointer { xp in
             out.data.withUnsafeMutableBufferPointer { op in
                 let xb = xp.baseAddress!, ob = op.baseAddress!
-                parallelFor(os.c, minPerThread: 4) { c in
+                parallelFor(os.c, minPerThread: 4, threads: o.threads) { c in
                     let xc = xb + c * x.shape.plane
                     for oy in 0..<os.h {
                         for ox in 0..<os.w {
@@ -139,13 +139,13 @@ public struct AvgPool2D: Layer {
         return out
     }
 
-    public func backward(_ inputs: [Tensor], output: Tensor, gradOutput: consuming Tensor) -> [Tensor] {
+    public func backward(_ inputs: [Tensor], output: Tensor, gradOutput: consuming Tensor, options o: EngineOptions) -> [Tensor] {
         let xs0 = inputs[0].shape, os = output.shape
         var gin = Tensor(zeros: xs0)
         gin.data.withUnsafeMutableBufferPointer { gp in
             gradOutput.data.withUnsafeBufferPointer { gop in
                 let gb = gp.baseAddress!, gob = gop.baseAddress!
-                parallelFor(os.c, minPerThread: 4) { c in
+                parallelFor(os.c, minPerThread: 4, threads: o.threads) { c in
                     let gc = gb + c * xs0.plane
                     for oy in 0..<os.h {
                         for ox in 0..<os.w {

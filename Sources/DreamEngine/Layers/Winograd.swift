@@ -61,15 +61,12 @@ struct Winograd3x3: Sendable {
          g2]
     }
 
-    /// Largest scratch (V plus M) per chunk of tile rows, in floats.
-    nonisolated(unsafe) static var scratchFloats = 6 << 20
-
     /// out (outCh × H × W) = conv3x3(x (inCh × H × W)) with padding 1 using kernels `u` ([36][outCh][inCh]).
     static func convolve(_ x: UnsafePointer<Float>, inCh: Int, h: Int, w: Int,
-                         u: UnsafePointer<Float>, outCh: Int, out: UnsafeMutablePointer<Float>) {
+                         u: UnsafePointer<Float>, outCh: Int, out: UnsafeMutablePointer<Float>, options o: EngineOptions) {
         let tx = (w + 3) / 4, ty = (h + 3) / 4
         let perRow = 36 * (inCh + outCh) * tx
-        let rowsPerChunk = Swift.max(1, Swift.min(ty, scratchFloats / Swift.max(1, perRow)))
+        let rowsPerChunk = Swift.max(1, Swift.min(ty, o.winogradScratchFloats / Swift.max(1, perRow)))
         var v = [Float](repeating: 0, count: 36 * inCh * tx * rowsPerChunk)
         var m = [Float](repeating: 0, count: 36 * outCh * tx * rowsPerChunk)
         v.withUnsafeMutableBufferPointer { vp in
@@ -79,13 +76,13 @@ struct Winograd3x3: Sendable {
                 while row0 < ty {
                     let rows = Swift.min(rowsPerChunk, ty - row0)
                     let n = rows * tx
-                    inputTransform(x, inCh: inCh, h: h, w: w, tileRow0: row0, rows: rows, tx: tx, v: vb, n: n)
+                    inputTransform(x, inCh: inCh, h: h, w: w, tileRow0: row0, rows: rows, tx: tx, v: vb, n: n, threads: o.threads)
                     // 36 independent GEMMs, spread over the cores (each single-threaded).
-                    parallelFor(36) { xi in
+                    parallelFor(36, threads: o.threads) { xi in
                         cblasGemm(m: outCh, n: n, k: inCh, u + xi * outCh * inCh, lda: inCh,
                                   vb + xi * inCh * n, ldb: n, mb + xi * outCh * n, ldc: n)
                     }
-                    outputTransform(mb, outCh: outCh, h: h, w: w, tileRow0: row0, rows: rows, tx: tx, n: n, out: out)
+                    outputTransform(mb, outCh: outCh, h: h, w: w, tileRow0: row0, rows: rows, tx: tx, n: n, out: out, threads: o.threads)
                     row0 += rows
                 }
             }
@@ -94,9 +91,9 @@ struct Winograd3x3: Sendable {
 
     /// V[ξ][c][j] = (Bᵀ d B)[ξ] for the 6×6 input tile j of channel c (zero outside the image).
     private static func inputTransform(_ x: UnsafePointer<Float>, inCh: Int, h: Int, w: Int, tileRow0: Int, rows: Int,
-                                       tx: Int, v: UnsafeMutablePointer<Float>, n: Int) {
+                                       tx: Int, v: UnsafeMutablePointer<Float>, n: Int, threads: Int) {
         let paddedW = 4 * tx + 2
-        parallelFor(inCh, minPerThread: 2) { c in
+        parallelFor(inCh, minPerThread: 2, threads: threads) { c in
             // Per channel scratch: 6 padded input rows, and the row-transformed values hr[a][b][txi].
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 6 * paddedW + 36 * tx)
             defer { scratch.deallocate() }
@@ -164,8 +161,8 @@ struct Winograd3x3: Sendable {
 
     /// out tile = Aᵀ m A for each output channel and tile, cropped to the image.
     private static func outputTransform(_ m: UnsafePointer<Float>, outCh: Int, h: Int, w: Int, tileRow0: Int, rows: Int,
-                                        tx: Int, n: Int, out: UnsafeMutablePointer<Float>) {
-        parallelFor(outCh, minPerThread: 2) { k in
+                                        tx: Int, n: Int, out: UnsafeMutablePointer<Float>, threads: Int) {
+        parallelFor(outCh, minPerThread: 2, threads: threads) { k in
             // zr[r][b][txi] = (Aᵀ m)[r][b] for each tile of one tile row.
             let zr = UnsafeMutablePointer<Float>.allocate(capacity: 24 * tx + 16)
             defer { zr.deallocate() }

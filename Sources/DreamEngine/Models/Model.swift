@@ -48,13 +48,16 @@ public struct ModelDefinition: Sendable {
     public let build: @Sendable (WeightStore) throws(EngineError) -> Graph
 }
 
-/// A model ready to run: its definition and its graph.
+/// A model ready to run: its definition, its graph and how the engine computes it.
 public struct Network: Sendable {
     public let definition: ModelDefinition
     public let graph: Graph
-    public init(definition: ModelDefinition, weights: WeightStore) throws(EngineError) {
+    /// Engine switches for this network (threads, fast paths, profiling); change a copy to compare.
+    public var options: EngineOptions
+    public init(definition: ModelDefinition, weights: WeightStore, options: EngineOptions = EngineOptions()) throws(EngineError) {
         self.definition = definition
         self.graph = try definition.build(weights)
+        self.options = options
     }
 }
 
