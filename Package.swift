@@ -33,6 +33,12 @@ let package = Package(
                        providers: [.apt(["libavcodec-dev", "libavformat-dev", "libswscale-dev", "libavutil-dev"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
+        // Dense optical flow (OpenCV's DIS and Farneback) behind a plain-C header. Debian's
+        // libopencv-video-dev ships no pkg-config file (only the full libopencv-dev does), so the include
+        // path is given here; only core, imgproc and video are linked.
+        .target(name: "COpticalFlow",
+                cxxSettings: [.unsafeFlags(["-isystem", "/usr/include/opencv4"])],
+                linkerSettings: [.linkedLibrary("opencv_video"), .linkedLibrary("opencv_imgproc"), .linkedLibrary("opencv_core")]),
 
         // Networks, layers, the dream algorithm. Knows nothing of media or file formats but safetensors.
         .target(name: "DreamEngine", dependencies: ["CBLAS"], swiftSettings: engineSettings),
@@ -41,7 +47,7 @@ let package = Package(
         // The only Swift code that touches FFmpeg.
         .target(name: "MediaIO", dependencies: ["CFFmpeg"]),
         // Pipelines, model store, presets.
-        .target(name: "DreamVideo", dependencies: ["DreamEngine", "ModelImport", "MediaIO"],
+        .target(name: "DreamVideo", dependencies: ["DreamEngine", "ModelImport", "MediaIO", "COpticalFlow"],
                 resources: [.embedInCode("Resources/imagenet-labels.txt")]),
         .executableTarget(name: "dreamvideo", dependencies: [
             "DreamVideo",
@@ -54,5 +60,6 @@ let package = Package(
         .testTarget(name: "MediaIOTests", dependencies: ["MediaIO"]),
         .testTarget(name: "DreamVideoTests", dependencies: ["DreamVideo", "DreamEngine", "ModelImport", "MediaIO"]),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v5],
+    cxxLanguageStandard: .cxx17
 )

@@ -1,9 +1,10 @@
 # Shared steps of setup.sh and test.sh (sourced, not run).
 
 # Debian packages the build and the tests need: FFmpeg's libraries (and the ffmpeg/ffprobe programs the
-# tests use to cross-check our files), OpenBLAS, HDF5, pkg-config, and python3-pip for model downloads.
-SYSTEM_PACKAGES=(pkg-config libavcodec-dev libavformat-dev libswscale-dev libavutil-dev
-                 libopenblas-dev libhdf5-dev ffmpeg python3 python3-pip)
+# tests use to cross-check our files), OpenBLAS, HDF5, OpenCV's video module (optical flow; 16 packages,
+# 10 MB), pkg-config, and python3-pip for model downloads.
+SYSTEM_PACKAGES=(pkg-config libavcodec-dev libavformat-dev libswscale-dev libswresample-dev libavutil-dev
+                 libopenblas-dev libhdf5-dev libopencv-video-dev ffmpeg python3 python3-pip)
 
 ensure_system_packages() {
     local todo=()

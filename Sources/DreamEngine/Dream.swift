@@ -46,6 +46,30 @@ public struct DreamSettings: Sendable, Equatable, Codable {
     }
 }
 
+/// What a video frame's dream owes to the previous frame's, where `mask` (1×H×W, 0…1) says the previous
+/// dream, carried along the motion to `target`, can be trusted:
+/// - `carried`: the fraction of a dream the start picture already holds there, so the layer's push is
+///   scaled by (1 − carried·mask) — a frame adds only what is missing, and the dream's strength stays
+///   that of one dream instead of growing frame after frame;
+/// - `weight`: the temporal term of Ruder et al. (2016): each step pulls a pixel by
+///   weight·step·(target − pixel)/10 toward the target, so at weight 1 a pixel 10 levels away is pulled
+///   back as hard as the dream pushes.
+public struct TemporalGuide: Sendable {
+    public var target: Tensor
+    public var mask: Tensor
+    public var weight: Float
+    public var carried: Float
+    public init(target: Tensor, mask: Tensor, weight: Float, carried: Float = 0) {
+        self.target = target; self.mask = mask; self.weight = weight; self.carried = carried
+    }
+
+    /// The guide at another picture size (an octave).
+    func resized(height: Int, width: Int) -> TemporalGuide {
+        TemporalGuide(target: ImageOps.resize(target, height: height, width: width),
+                      mask: ImageOps.resize(mask, height: height, width: width), weight: weight, carried: carried)
+    }
+}
+
 /// Progress of a dream: octave (0-based, smallest first), iteration within it, and their counts.
 public struct DreamProgress: Sendable {
     public var octave: Int, octaves: Int, iteration: Int, iterations: Int
@@ -139,13 +163,23 @@ public struct Dreamer: Sendable {
     /// One gradient-ascent step in place (the seed's `make_step`): random roll, gradient, normalise by the
     /// mean absolute value, step, un-roll, clip. Returns the objective before the step.
     @discardableResult
-    public func step(_ x: inout Tensor, rng: inout SeededGenerator) throws(EngineError) -> Double {
+    public func step(_ x: inout Tensor, rng: inout SeededGenerator, guide: TemporalGuide? = nil) throws(EngineError) -> Double {
         let j = settings.jitter
         let oy = j > 0 ? rng.int(in: -j...j) : 0, ox = j > 0 ? rng.int(in: -j...j) : 0
         var (value, g) = try jitteredGradient(x, shift: (oy, ox), rng: &rng)
         if settings.smooth > 0 { g = ImageOps.gaussianBlur(g, sigma: settings.smooth) }
-        let scale = settings.step / Float(Swift.max(g.meanAbs(), 1e-8))
+        let meanAbs = g.meanAbs()
+        guard meanAbs.isFinite, value.isFinite else {
+            throw .numericalFailure("the objective of \(settings.layers.map(\.description).joined(separator: ", ")) became \(value.isFinite ? "finite but its gradient is not" : "\(value)") — damaged weights or a layer weight far too large")
+        }
+        let scale = settings.step / Float(Swift.max(meanAbs, 1e-8))
+        if let guide, guide.carried > 0 {
+            g = ImageOps.blend(g, toward: Tensor(zeros: g.shape), mask: guide.mask, amount: guide.carried)
+        }
         x.add(g, scaledBy: scale)
+        if let guide, guide.weight > 0 {
+            x = ImageOps.blend(x, toward: guide.target, mask: guide.mask, amount: Swift.min(1, guide.weight * settings.step / 10))
+        }
         x.clamp(0, 255)
         return value
     }
@@ -165,7 +199,7 @@ public struct Dreamer: Sendable {
 
     /// DeepDream with octaves: dream the smallest blurred, downscaled copy first, then upscale the
     /// detail it added, add it to the next larger copy, and dream again (the seed's `deepdream`).
-    public func dream(_ image: Tensor, rng: inout SeededGenerator,
+    public func dream(_ image: Tensor, rng: inout SeededGenerator, guide: TemporalGuide? = nil,
                       progress: ((DreamProgress) -> Void)? = nil) throws(EngineError) -> Tensor {
         guard image.shape.c == 3 else { throw .invalidArgument("dream expects an RGB image") }
         let sizes = octaveSizes(height: image.shape.h, width: image.shape.w)
@@ -184,8 +218,9 @@ public struct Dreamer: Sendable {
             x = base
             x.add(detail)
             ImageOps.clip(&x, 0, 255)
+            let g = guide.map { $0.target.shape.h == base.shape.h && $0.target.shape.w == base.shape.w ? $0 : $0.resized(height: base.shape.h, width: base.shape.w) }
             for i in 0..<settings.iterations {
-                let v = try step(&x, rng: &rng)
+                let v = try step(&x, rng: &rng, guide: g)
                 progress?(DreamProgress(octave: o, octaves: bases.count, iteration: i, iterations: settings.iterations,
                                         size: (base.shape.h, base.shape.w), objective: v))
             }

@@ -50,6 +50,8 @@ public enum EngineError: Error, CustomStringConvertible, Equatable {
     case unknownLayer(name: String, suggestions: [String])
     case badWeights(String)
     case invalidArgument(String)
+    /// A value that must be finite is not (NaN or infinite activations, gradients or pixels).
+    case numericalFailure(String)
 
     public var description: String {
         switch self {
@@ -59,6 +61,7 @@ public enum EngineError: Error, CustomStringConvertible, Equatable {
             return "unknown layer '\(name)'\(hint) (list them with `dreamvideo models layers MODEL`)"
         case .badWeights(let s): return "bad weights: \(s)"
         case .invalidArgument(let s): return s
+        case .numericalFailure(let s): return s
         }
     }
 }

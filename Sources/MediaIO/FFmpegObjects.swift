@@ -46,21 +46,41 @@ final class Packet {
 final class Scaler {
     let ctx: OpaquePointer
     let srcW: Int32, srcH: Int32, dstW: Int32, dstH: Int32
+    let src: AVPixelFormat, dst: AVPixelFormat
     init(srcW: Int32, srcH: Int32, src: AVPixelFormat, dstW: Int32, dstH: Int32, dst: AVPixelFormat, path: String) throws(MediaError) {
         guard let c = sws_getContext(srcW, srcH, src, dstW, dstH, dst,
                                      Int32(SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT | SWS_FULL_CHR_H_INP), nil, nil, nil) else {
             throw .unsupported(path: path, reason: "cannot convert pixel format \(src.rawValue) to \(dst.rawValue)")
         }
-        ctx = c; self.srcW = srcW; self.srcH = srcH; self.dstW = dstW; self.dstH = dstH
+        ctx = c; self.srcW = srcW; self.srcH = srcH; self.dstW = dstW; self.dstH = dstH; self.src = src; self.dst = dst
     }
     deinit { sws_freeContext(ctx) }
 
-    /// Converts a decoded frame into packed RGB24.
+    /// Converts a decoded frame into packed RGB24 (the scaler's destination format).
     func toRGB(_ frame: UnsafeMutablePointer<AVFrame>) -> RGBImage {
-        var out = [UInt8](repeating: 0, count: Int(dstW) * Int(dstH) * 3)
+        RGBImage(width: Int(dstW), height: Int(dstH), pixels: convert(frame, bytesPerPixel: 3))
+    }
+
+    /// Converts a frame with alpha (the scaler's destination is RGBA) and composites it over white.
+    func toRGBOverWhite(_ frame: UnsafeMutablePointer<AVFrame>) -> RGBImage {
+        let rgba = convert(frame, bytesPerPixel: 4)
+        let n = Int(dstW) * Int(dstH)
+        var out = [UInt8](repeating: 0, count: n * 3)
+        for i in 0..<n {
+            let a = UInt32(rgba[4 * i + 3])
+            for c in 0..<3 {
+                // out = a·src + (1 − a)·255, rounded
+                out[3 * i + c] = UInt8((UInt32(rgba[4 * i + c]) * a + 255 * (255 - a) + 127) / 255)
+            }
+        }
+        return RGBImage(width: Int(dstW), height: Int(dstH), pixels: out)
+    }
+
+    private func convert(_ frame: UnsafeMutablePointer<AVFrame>, bytesPerPixel: Int32) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: Int(dstW) * Int(dstH) * Int(bytesPerPixel))
         out.withUnsafeMutableBufferPointer { o in
             var dst: [UnsafeMutablePointer<UInt8>?] = [o.baseAddress, nil, nil, nil]
-            var stride: [Int32] = [dstW * 3, 0, 0, 0]
+            var stride: [Int32] = [dstW * bytesPerPixel, 0, 0, 0]
             withUnsafePointer(to: &frame.pointee.data) { dp in
                 dp.withMemoryRebound(to: UnsafePointer<UInt8>?.self, capacity: 8) { srcData in
                     withUnsafePointer(to: &frame.pointee.linesize) { lp in
@@ -71,7 +91,7 @@ final class Scaler {
                 }
             }
         }
-        return RGBImage(width: Int(dstW), height: Int(dstH), pixels: out)
+        return out
     }
 
     /// Converts packed RGB24 into an allocated frame of the destination format.

@@ -1,7 +1,21 @@
 import CFFmpeg
 import Foundation
 
-/// Decodes the best video (or image) stream of a file into RGB frames, honouring rotation metadata.
+/// A decoded picture with its presentation time.
+public struct VideoFrame: Sendable {
+    public var image: RGBImage
+    /// Presentation time in the stream's time base (synthesised from the frame rate when the file has none).
+    public var pts: Int64
+    /// `pts` in seconds on the file's clock.
+    public var time: Double
+    /// How long the frame shows, in the stream's time base, when the file says.
+    public var duration: Int64?
+}
+
+/// Decodes the best video (or image) stream of a file into upright RGB frames: any container and pixel
+/// format FFmpeg reads (8/10-bit, 4:2:0/4:2:2/4:4:4, gray, alpha composited over white), rotation metadata
+/// honoured, every frame with its own timestamp (variable frame rate kept). Damaged packets in the middle
+/// of a file are skipped and counted rather than ending the read.
 public final class VideoReader {
     public let path: String
     private let input: FormatInput
@@ -12,8 +26,13 @@ public final class VideoReader {
     private var scaler: Scaler?
     private var draining = false
     private var finished = false
+    private var framesOut = 0
+    private var lastPTS: Int64 = Int64.min
     /// Clockwise quarter turns to apply so the picture is upright.
     public let quarterTurns: Int
+
+    /// The largest picture side accepted (bigger streams are refused before decoding).
+    public static let maxSide = 8192
 
     /// Coded width and height (before rotation).
     public var codedSize: (width: Int, height: Int) { (Int(codec.ctx.pointee.width), Int(codec.ctx.pointee.height)) }
@@ -30,6 +49,12 @@ public final class VideoReader {
     public let codecName: String
     /// Time base of the stream, for timestamps of decoded frames.
     public let timeBase: (num: Int, den: Int)
+    /// Presentation time of the stream's first frame, in its time base (0 if unknown).
+    public let startPTS: Int64
+    /// Whether the file has at least one audio stream.
+    public let hasAudio: Bool
+    /// Damaged packets or frames skipped so far.
+    public private(set) var damaged = 0
 
     public init(path: String) throws(MediaError) {
         self.path = path
@@ -53,9 +78,12 @@ public final class VideoReader {
         codec = try CodecContext(codec: dec, path: path)
         try check(avcodec_parameters_to_context(codec.ctx, stream.pointee.codecpar)) { .decodeFailed(path: path, reason: $0) }
         codec.ctx.pointee.thread_count = 0
+        codec.ctx.pointee.pkt_timebase = stream.pointee.time_base
         try check(avcodec_open2(codec.ctx, dec, nil)) { .decodeFailed(path: path, reason: $0) }
-        guard codec.ctx.pointee.width > 0, codec.ctx.pointee.height > 0 else {
-            throw .decodeFailed(path: path, reason: "the stream has no picture size")
+        let w = Int(codec.ctx.pointee.width), h = Int(codec.ctx.pointee.height)
+        guard w > 0, h > 0 else { throw .decodeFailed(path: path, reason: "the stream has no picture size") }
+        guard w <= VideoReader.maxSide, h <= VideoReader.maxSide else {
+            throw .unsupported(path: path, reason: "its pictures are \(w)×\(h); the largest side dreamvideo reads is \(VideoReader.maxSide) px")
         }
         // Rotation from the display matrix (phones write it for portrait video).
         var turns = 0
@@ -78,54 +106,129 @@ public final class VideoReader {
         } else {
             duration = nil
         }
+        startPTS = stream.pointee.start_time != dv_nopts_value() ? stream.pointee.start_time : 0
         declaredFrameCount = Int(stream.pointee.nb_frames)
         codecName = String(cString: avcodec_get_name(stream.pointee.codecpar.pointee.codec_id))
+        hasAudio = (0..<Int(fmt.pointee.nb_streams)).contains { fmt.pointee.streams[$0]!.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_AUDIO }
     }
 
-    /// The next frame as upright RGB with its presentation time in seconds, or nil at the end.
-    public func nextFrame() throws(MediaError) -> (image: RGBImage, time: Double?)? {
+    /// One frame's length in stream ticks, from the average frame rate (1 tick if unknown).
+    public var nominalFrameTicks: Int64 {
+        guard frameRate.num > 0, timeBase.num > 0 else { return 1 }
+        return max(1, av_rescale(Int64(frameRate.den), Int64(timeBase.den), Int64(frameRate.num) * Int64(timeBase.num)))
+    }
+
+    /// The next frame, or nil at the end.
+    public func next() throws(MediaError) -> VideoFrame? {
         if finished { return nil }
+        var consecutiveErrors = 0
         while true {
             let r = avcodec_receive_frame(codec.ctx, frame.ptr)
             if r >= 0 {
                 defer { av_frame_unref(frame.ptr) }
-                let f = frame.ptr
-                let w = f.pointee.width, h = f.pointee.height
-                if scaler == nil || scaler!.srcW != w || scaler!.srcH != h {
-                    scaler = try Scaler(srcW: w, srcH: h, src: AVPixelFormat(rawValue: f.pointee.format),
-                                        dstW: w, dstH: h, dst: AV_PIX_FMT_RGB24, path: path)
-                }
-                let img = scaler!.toRGB(f).rotated(clockwiseQuarterTurns: quarterTurns)
-                let pts = f.pointee.best_effort_timestamp
-                let t = pts == dv_nopts_value() ? nil : Double(pts) * Double(timeBase.num) / Double(timeBase.den)
-                return (img, t)
+                if frame.ptr.pointee.flags & AV_FRAME_FLAG_CORRUPT != 0 || frame.ptr.pointee.decode_error_flags != 0 { damaged += 1 }
+                return try convert(frame.ptr)
             }
             if r == dv_averror_eof() { finished = true; return nil }
-            if r != dv_averror_eagain() { throw .decodeFailed(path: path, reason: errorString(r)) }
+            if r != dv_averror_eagain() {
+                // A frame the decoder could not rebuild: skip it.
+                damaged += 1
+                consecutiveErrors += 1
+                if consecutiveErrors > 1000 { throw .decodeFailed(path: path, reason: errorString(r)) }
+                continue
+            }
             if draining { finished = true; return nil }
             // Feed the decoder the next packet of our stream.
             while true {
                 let rr = av_read_frame(input.ctx, packet.ptr)
                 if rr == dv_averror_eof() || (rr < 0 && avio_feof(input.ctx!.pointee.pb) != 0) {
                     draining = true
-                    try check(avcodec_send_packet(codec.ctx, nil)) { .decodeFailed(path: path, reason: $0) }
+                    _ = avcodec_send_packet(codec.ctx, nil)
                     break
                 }
-                if rr < 0 { throw .decodeFailed(path: path, reason: errorString(rr)) }
+                if rr < 0 {
+                    // A damaged stretch of the container: skip it, but not for ever.
+                    damaged += 1
+                    consecutiveErrors += 1
+                    if consecutiveErrors > 1000 { throw .decodeFailed(path: path, reason: errorString(rr)) }
+                    continue
+                }
                 defer { av_packet_unref(packet.ptr) }
                 if packet.ptr.pointee.stream_index != streamIndex { continue }
                 let s = avcodec_send_packet(codec.ctx, packet.ptr)
-                if s < 0 && s != dv_averror_eagain() { throw .decodeFailed(path: path, reason: errorString(s)) }
+                if s < 0 && s != dv_averror_eagain() {
+                    damaged += 1
+                    consecutiveErrors += 1
+                    if consecutiveErrors > 1000 { throw .decodeFailed(path: path, reason: errorString(s)) }
+                    continue
+                }
                 break
             }
         }
     }
 
+    private func convert(_ f: UnsafeMutablePointer<AVFrame>) throws(MediaError) -> VideoFrame {
+        let w = f.pointee.width, h = f.pointee.height
+        guard w > 0, h > 0, Int(w) <= VideoReader.maxSide, Int(h) <= VideoReader.maxSide else {
+            throw .unsupported(path: path, reason: "a frame is \(w)×\(h); the largest side dreamvideo reads is \(VideoReader.maxSide) px")
+        }
+        let format = AVPixelFormat(rawValue: f.pointee.format)
+        let alpha = (av_pix_fmt_desc_get(format)?.pointee.flags ?? 0) & UInt64(AV_PIX_FMT_FLAG_ALPHA) != 0
+        if scaler == nil || scaler!.srcW != w || scaler!.srcH != h || scaler!.src != format {
+            scaler = try Scaler(srcW: w, srcH: h, src: format, dstW: w, dstH: h, dst: alpha ? AV_PIX_FMT_RGBA : AV_PIX_FMT_RGB24, path: path)
+        }
+        let image = (alpha ? scaler!.toRGBOverWhite(f) : scaler!.toRGB(f)).rotated(clockwiseQuarterTurns: quarterTurns)
+        var pts = f.pointee.best_effort_timestamp
+        if pts == dv_nopts_value() { pts = lastPTS == Int64.min ? startPTS : lastPTS + nominalFrameTicks }
+        if pts <= lastPTS { pts = lastPTS + 1 }  // keep times increasing whatever the file says
+        lastPTS = pts
+        framesOut += 1
+        let d = f.pointee.pkt_duration
+        return VideoFrame(image: image, pts: pts, time: Double(pts) * Double(timeBase.num) / Double(timeBase.den),
+                          duration: d > 0 ? d : nil)
+    }
+
+    /// Positions the reader so that `next()` returns the first frame shown at or after `seconds`
+    /// (on the file's clock).
+    public func seek(toSeconds seconds: Double) throws(MediaError) {
+        guard seconds.isFinite, seconds > 0 else { return try seek(toPTS: Int64.min) }
+        try seek(toPTS: Int64((seconds * Double(timeBase.den) / Double(timeBase.num)).rounded(.down)))
+    }
+
+    /// Positions the reader so that `next()` returns the first frame with a timestamp at or after `target`
+    /// (stream time base): seeks to the keyframe before it, then decodes and drops what comes earlier.
+    public func seek(toPTS target: Int64) throws(MediaError) {
+        if av_seek_frame(input.ctx, streamIndex, target, AVSEEK_FLAG_BACKWARD) < 0 {
+            // Not seekable that way: from the start.
+            _ = av_seek_frame(input.ctx, streamIndex, Int64.min, AVSEEK_FLAG_BACKWARD | AVSEEK_FLAG_ANY)
+        }
+        avcodec_flush_buffers(codec.ctx)
+        draining = false; finished = false; lastPTS = Int64.min
+        pending = nil
+        while let f = try next() {
+            if f.pts >= target { pending = f; return }
+        }
+    }
+
+    /// A frame decoded by `seek` and not yet returned.
+    private var pending: VideoFrame?
+
+    /// The next frame as upright RGB with its presentation time in seconds, or nil at the end.
+    public func nextFrame() throws(MediaError) -> (image: RGBImage, time: Double?)? {
+        guard let f = try nextVideoFrame() else { return nil }
+        return (f.image, f.time)
+    }
+
+    /// `next()`, after any frame `seek` left pending.
+    public func nextVideoFrame() throws(MediaError) -> VideoFrame? {
+        if let p = pending { pending = nil; return p }
+        return try next()
+    }
+
     /// Decodes every remaining frame.
     public func readAll() throws(MediaError) -> [RGBImage] {
         var out: [RGBImage] = []
-        while let f = try nextFrame() { out.append(f.image) }
+        while let f = try nextVideoFrame() { out.append(f.image) }
         return out
     }
 }
-

@@ -53,6 +53,17 @@ struct ZoomFlags: ParsableArguments {
     @Option(parsing: .unconditional, help: help("translate")) var translate: String?
 }
 
+/// What part of the source a re-dream takes, at what size, and how it holds together in time.
+struct RedreamFlags: ParsableArguments {
+    @Option(parsing: .unconditional, help: help("start")) var start: String?
+    @Option(parsing: .unconditional, help: help("duration")) var duration: String?
+    @Option(parsing: .unconditional, help: help("max-side")) var maxSide: String?
+    @Option(parsing: .unconditional, help: help("flow")) var flow: String?
+    @Option(parsing: .unconditional, help: help("blend")) var blend: String?
+    @Option(parsing: .unconditional, help: help("temporal-weight")) var temporalWeight: String?
+    @Flag(inversion: .prefixedNo, help: help("audio")) var audio: Bool?
+}
+
 /// Encoding and checkpoints of a video.
 struct EncodeFlags: ParsableArguments {
     @Option(parsing: .unconditional, help: help("crf")) var crf: String?

@@ -108,7 +108,8 @@ struct CLITests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let hostile = ["nan", "inf", "-inf", "1e40", "-1e40", "99999999999999999999", "abc", ""]
         var checked = 0
-        for kind in [JobKind.image, .zoom] {
+        try writePan(dir + "/pan.mp4", frames: 2)
+        for kind in JobKind.allCases {
             for setting in SettingsTable.settings(for: kind) where !setting.isFlag && setting.key != "frames-dir" {
                 for value in hostile {
                     guard let library = refusal(kind, setting, value) else {
@@ -116,7 +117,11 @@ struct CLITests {
                         continue
                     }
                     #expect(library.key == setting.key)
-                    let cmd = kind == .image ? ["image", "samples/chelsea.png", "-o", dir + "/o.png"] : ["zoom", "samples/chelsea.png", "-o", dir + "/o.mp4"]
+                    let cmd = switch kind {
+                    case .image: ["image", "samples/chelsea.png", "-o", dir + "/o.png"]
+                    case .zoom: ["zoom", "samples/chelsea.png", "-o", dir + "/o.mp4"]
+                    case .redream: ["redream", dir + "/pan.mp4", "-o", dir + "/o.mp4"]
+                    }
                     let r = try CLI.run(cmd + ["--\(setting.key)", value])
                     #expect(r.status == 64, "\(kind) --\(setting.key) '\(value)': status \(r.status) \(r.stderr)")
                     #expect(r.stderr == "dreamvideo: error: \(library.description)\n", "\(kind) --\(setting.key) '\(value)'")
@@ -124,8 +129,8 @@ struct CLITests {
                 }
             }
         }
-        #expect(checked > 150)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty, "nothing written")
+        #expect(checked > 250)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["pan.mp4"], "nothing written")
     }
 
     func refusal(_ kind: JobKind, _ setting: Setting, _ value: String) -> SettingError? {
@@ -140,7 +145,7 @@ struct CLITests {
     /// Every flag of a render command is a settings key (or one of the few run controls), and every key is a flag.
     @Test func flagsAndSettingsKeysAreTheSame() throws {
         let controls: Set<String> = ["output", "resume", "overwrite", "quiet", "verbose", "help", "version", "preset"]
-        for (command, kind) in [("image", JobKind.image), ("zoom", .zoom)] {
+        for (command, kind) in [("image", JobKind.image), ("zoom", .zoom), ("redream", .redream)] {
             let r = try CLI.run([command, "--experimental-dump-help"])
             let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
             let args = ((json["command"] as? [String: Any])?["arguments"] as? [[String: Any]]) ?? []
@@ -245,6 +250,61 @@ struct CLITests {
         }
         #expect(try VideoReader(path: dir + "/r.mp4").readAll().count == 30)
         #expect(!FileManager.default.fileExists(atPath: dir + "/r.partial.mp4"))
+    }
+
+    @Test func redreamBadInputs() throws {
+        let dir = try tempDir("rdbad")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let out = dir + "/o.mp4"
+        func bad(_ input: String, _ fragments: [String], output: String? = nil, status: Int32 = 1) throws {
+            try CLI.expectFailure(["redream", input, "-o", output ?? out], fragments, status: status)
+        }
+        try bad(dir + "/missing.mp4", ["missing.mp4", "no such file"])
+        FileManager.default.createFile(atPath: dir + "/empty.mp4", contents: Data())
+        try bad(dir + "/empty.mp4", ["empty.mp4"])
+        try "not a video at all".write(toFile: dir + "/text.mp4", atomically: true, encoding: .utf8)
+        try bad(dir + "/text.mp4", ["text.mp4"])
+        if ffmpegTool(["-f", "lavfi", "-i", "sine=duration=1", "-c:a", "aac", dir + "/tone.m4a"]) {
+            try bad(dir + "/tone.m4a", ["tone.m4a", "no image or video stream"])
+        }
+        if ffmpegTool(["-f", "lavfi", "-i", "testsrc=size=96x64:rate=10:duration=2", "-c:v", "libx264", dir + "/slow.mp4"]) {
+            // Without +faststart the index (moov) is at the end: cut it off.
+            let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/slow.mp4"))
+            try data.prefix(data.count / 2).write(to: URL(fileURLWithPath: dir + "/nomoov.mp4"))
+            try bad(dir + "/nomoov.mp4", ["nomoov.mp4"])
+        }
+        if ffmpegTool(["-f", "lavfi", "-i", "color=size=9000x16:rate=1:duration=1", "-c:v", "ffv1", dir + "/huge.mkv"]) {
+            try bad(dir + "/huge.mkv", ["huge.mkv", "8192"])
+        }
+        try writePan(dir + "/pan.mp4", frames: 3)
+        try bad(dir + "/pan.mp4", ["the output is the input"], output: dir + "/pan.mp4")
+        try bad(dir + "/pan.mp4", ["does not exist"], output: dir + "/nope/o.mp4")
+        try bad(dir + "/pan.mp4", [".mp4"], output: dir + "/o.mkv")
+        try CLI.expectFailure(["redream", dir + "/pan.mp4", "-o", out, "--blend", "2"], ["--blend must be 0…1"], status: 64)
+        try CLI.expectFailure(["redream", dir + "/pan.mp4", "-o", out, "--flow", "lucas"], ["--flow must be none, dis or farneback"], status: 64)
+        try CLI.expectFailure(["redream", dir + "/pan.mp4", "-o", out, "--start", "-1"], ["--start must be"], status: 64)
+        try CLI.expectFailure(["redream", dir + "/pan.mp4", "-o", out, "--temporal-weight", "nan"], ["--temporal-weight must be"], status: 64)
+        let ro = dir + "/ro"
+        try FileManager.default.createDirectory(atPath: ro, withIntermediateDirectories: true)
+        chmod(ro, 0o555)
+        defer { chmod(ro, 0o755) }
+        if getuid() != 0 { try bad(dir + "/pan.mp4", ["not writable"], output: ro + "/o.mp4") }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).allSatisfy { !$0.hasPrefix("o.") && !$0.hasSuffix(".dreamvideo") }, "nothing half-written")
+    }
+
+    @Test(.enabled(if: CLI.installed("efficientnet-lite0"), "needs efficientnet-lite0 (scripts/test.sh installs it)"))
+    func redreamThroughTheCommandLine() throws {
+        let dir = try tempDir("rdcli")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try writePan(dir + "/pan.mp4", frames: 8, width: 128, height: 96)
+        let r = try CLI.run(["redream", dir + "/pan.mp4", "-o", dir + "/o.mp4", "--iterations", "1", "--octaves", "1"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("wrote") && r.stderr.contains("flow"), "\(r.stderr)")
+        #expect(try VideoReader(path: dir + "/o.mp4").readAll().count == 8)
+        // An image is a one-frame video.
+        let i = try CLI.run(["redream", "samples/chelsea.png", "-o", dir + "/still.mp4", "--iterations", "1", "--octaves", "1", "--max-side", "128"])
+        #expect(i.status == 0, "\(i.stderr)")
+        #expect(try VideoReader(path: dir + "/still.mp4").readAll().count == 1)
     }
 
     /// The library and the CLI, given the same settings, make the same frames.

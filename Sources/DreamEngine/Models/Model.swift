@@ -29,6 +29,9 @@ public struct DreamDefaults: Sendable, Equatable {
     public var octaves: Int
     public var octaveScale: Float
     public var step: Float
+    public init(layers: [LayerWeight], iterations: Int, octaves: Int, octaveScale: Float, step: Float) {
+        self.layers = layers; self.iterations = iterations; self.octaves = octaves; self.octaveScale = octaveScale; self.step = step
+    }
 }
 
 /// A network architecture: how to build its graph from weights, and what it is good for.

@@ -45,6 +45,11 @@ public final class ResumableVideoOutput<Payload: Codable & Sendable> {
     let pipeline: String
     let identity: [String: String]
     var log: (String) -> Void
+    /// The audio joined with the video (its `end` is set from the video's length); settable once the first
+    /// frame's time is known.
+    public var audio: AudioSource?
+    /// What the last join did with the audio.
+    public private(set) var lastJoin: JoinReport?
 
     private var folder: WorkFolder?
     private var segments: [SegmentRecord] = []
@@ -62,6 +67,7 @@ public final class ResumableVideoOutput<Payload: Codable & Sendable> {
                 log: @escaping (String) -> Void = { _ in }) {
         self.output = output; self.pipeline = pipeline; self.identity = identity; self.options = options; self.log = log
         partialPath = ResumableVideoOutput.partialPath(for: output)
+        audio = options.audio
     }
 
     deinit { writer = nil; folder?.unlock() }
@@ -316,11 +322,11 @@ public final class ResumableVideoOutput<Payload: Codable & Sendable> {
     private func join(to path: String) throws -> JoinReport {
         let tb = options.timeBase
         let parts = segments.map { JoinSegment(path: folder!.file($0.file), offset: $0.offset, timeBase: tb) }
-        var audio = options.audio
-        if audio != nil {
-            audio!.end = audio!.start + Double(videoEnd) * tb.seconds
-        }
-        return try VideoJoiner.join(parts, audio: audio, to: path)
+        var a = audio
+        if a != nil { a!.end = a!.start + Double(videoEnd) * tb.seconds }
+        let report = try VideoJoiner.join(parts, audio: a, to: path)
+        lastJoin = report
+        return report
     }
 
     public var framesWritten: Int { framesDone }

@@ -70,6 +70,12 @@ public struct JobSettings: Sendable, Equatable, Codable {
     public var mpeg4 = false
     public var framesDir: String? = nil
     public var checkpointEvery = 10
+    // Re-dream
+    public var start = 0.0
+    public var flow = FlowMethod.dis
+    public var blend = Schedule(0.8)
+    public var temporalWeight = Schedule(1)
+    public var audio = true
 
     public init() {}
 
@@ -83,9 +89,10 @@ public struct JobSettings: Sendable, Equatable, Codable {
         return Swift.max(1, Int((seconds * fps.value).rounded()))
     }
 
-    /// The settings for one frame (`frame` counted from 0), schedules evaluated.
-    public func frameSettings(at frame: Int) -> FrameSettings {
-        let f = Double(frame), r = fps.value
+    /// The settings for one frame (`frame` counted from 0), schedules evaluated. Keyframes in seconds are
+    /// placed at `rate` frames per second (default: the `fps` setting; re-dream passes the source's).
+    public func frameSettings(at frame: Int, rate: Double? = nil) -> FrameSettings {
+        let f = Double(frame), r = rate ?? fps.value
         func int(_ s: Schedule) -> Int { Int(s.value(at: f, fps: r).rounded()) }
         func float(_ s: Schedule) -> Float { Float(s.value(at: f, fps: r)) }
         let weighted = layers.map { LayerWeight($0.name, weight: float($0.weight)) }
@@ -96,13 +103,15 @@ public struct JobSettings: Sendable, Equatable, Codable {
                                   tileSize: tile)
         let t = translate.values(at: f, fps: r)
         return FrameSettings(dream: dream, transform: FrameTransform(zoom: float(zoom), rotate: float(rotate),
-                                                                   dx: Float(t[0]), dy: Float(t[1])))
+                                                                   dx: Float(t[0]), dy: Float(t[1])),
+                             blend: float(blend), temporalWeight: float(temporalWeight))
     }
 
     /// All schedules with the key they belong to (for checks that apply to every schedule).
     var schedules: [(key: String, schedule: Schedule)] {
         [("octaves", octaves), ("octave-scale", octaveScale), ("iterations", iterations), ("step", step), ("smooth", smooth),
-         ("zoom", zoom), ("rotate", rotate), ("translate", translate)] + layers.map { ("layer", $0.weight) }
+         ("zoom", zoom), ("rotate", rotate), ("translate", translate), ("blend", blend), ("temporal-weight", temporalWeight)]
+            + layers.map { ("layer", $0.weight) }
     }
 }
 
@@ -111,4 +120,8 @@ public struct FrameSettings: Sendable, Equatable {
     public var dream: DreamSettings
     /// The camera move that makes the next frame's start image (zoom videos).
     public var transform: FrameTransform
+    /// How much of the warped previous dream starts the frame (re-dream), 0…1.
+    public var blend: Float
+    /// Strength of the pull toward the warped previous dream while dreaming (re-dream).
+    public var temporalWeight: Float
 }

@@ -66,7 +66,7 @@ enum SettingProblem: Error {
 /// The table of every setting. Front ends derive their options from it (`dreamvideo` maps `--key`),
 /// presets use the keys, and job resolution applies defaults, presets and overrides through it.
 public enum SettingsTable {
-    public static let all: [Setting] = dream + picture + video
+    public static let all: [Setting] = dream + picture + video + redream
 
     public static func setting(_ key: String) -> Setting? { byKey[key] }
     static let byKey: [String: Setting] = Dictionary(uniqueKeysWithValues: all.map { ($0.key, $0) })
@@ -86,7 +86,7 @@ public enum SettingsTable {
                 help: "Layer to amplify; repeat to mix layers, each with a weight that may follow keyframes to cross-fade. Default: the model's.",
                 schedulable: true, repeatable: true, isFlag: false, affectsFrames: true,
                 builtIn: { _ in nil },
-                modelDefault: { m, k in (k.isVideo ? m.videoDefaults : m.defaults).layers.map(\.description).joined(separator: "\n") },
+                modelDefault: { m, k in dreamDefaults(m, k).layers.map(\.description).joined(separator: "\n") },
                 apply: { v, s throws(SettingProblem) in
                     let items: [String]
                     switch v {
@@ -111,14 +111,14 @@ public enum SettingsTable {
                help: "What each layer maximises: l2 = 0.5·mean(act²) (the seed's), mean = mean(act)."),
         schedule("octaves", \.octaves, 1...12, integer: true, jobs: dreamJobs, unit: "",
                  help: "Scales to dream at, smallest first (the pyramid stops early if the picture gets too small for the layer).",
-                 modelDefault: { m, k in "\((k.isVideo ? m.videoDefaults : m.defaults).octaves)" }),
+                 modelDefault: { m, k in "\(dreamDefaults(m, k).octaves)" }),
         schedule("octave-scale", \.octaveScale, 1...4, lowerOpen: true, jobs: dreamJobs, unit: "×",
-                 help: "Size ratio between octaves.", modelDefault: { m, k in formatNumber(Double((k.isVideo ? m.videoDefaults : m.defaults).octaveScale)) }),
+                 help: "Size ratio between octaves.", modelDefault: { m, k in formatNumber(Double(dreamDefaults(m, k).octaveScale)) }),
         schedule("iterations", \.iterations, 1...10_000, integer: true, jobs: dreamJobs, unit: "steps",
-                 help: "Gradient-ascent steps per octave.", modelDefault: { m, k in "\((k.isVideo ? m.videoDefaults : m.defaults).iterations)" }),
+                 help: "Gradient-ascent steps per octave.", modelDefault: { m, k in "\(dreamDefaults(m, k).iterations)" }),
         schedule("step", \.step, 0...100, lowerOpen: true, jobs: dreamJobs, unit: "px",
                  help: "Step size in 0–255 pixel units, after dividing the gradient by its mean absolute value.",
-                 modelDefault: { m, k in formatNumber(Double((k.isVideo ? m.videoDefaults : m.defaults).step)) }),
+                 modelDefault: { m, k in formatNumber(Double(dreamDefaults(m, k).step)) }),
         integer("jitter", \.jitter, 0...512, jobs: dreamJobs, default: "32", unit: "px",
                 help: "Largest random shift of the picture per step (hides tile seams and grid artefacts)."),
         schedule("smooth", \.smooth, 0...20, jobs: dreamJobs, default: "0", unit: "px",
@@ -156,10 +156,10 @@ public enum SettingsTable {
                     s.size = sz
                 },
                 format: { s in s.size.map { .text($0.description) } }),
-        Setting(key: "max-side", jobs: [.image], allowed: "16…\(FrameSize.maxSide)", unit: "px",
-                help: "Shrink the input, keeping its aspect, so its longer side is at most this.",
+        Setting(key: "max-side", jobs: [.image, .redream], allowed: "16…\(FrameSize.maxSide)", unit: "px",
+                help: "Shrink the input, keeping its aspect, so its longer side is at most this (re-dream: the size dreamed and written).",
                 schedulable: false, repeatable: false, isFlag: false, affectsFrames: true,
-                builtIn: { _ in nil }, modelDefault: { _, _ in nil },
+                builtIn: { k in k == .redream ? "1280" : nil }, modelDefault: { _, _ in nil },
                 apply: { v, s throws(SettingProblem) in s.maxSide = try parseInt(v, 16...FrameSize.maxSide) },
                 format: { s in s.maxSide.map { .number(Double($0)) } }),
     ]
@@ -173,8 +173,8 @@ public enum SettingsTable {
                 builtIn: { _ in nil }, modelDefault: { _, _ in nil },
                 apply: { v, s throws(SettingProblem) in s.frames = try parseInt(v, 1...1_000_000) },
                 format: { s in s.frames.map { .number(Double($0)) } }),
-        Setting(key: "duration", jobs: [.zoom], allowed: "0.001…100000 seconds", unit: "s",
-                help: "Length of the video in seconds (instead of --frames); default 4 s.",
+        Setting(key: "duration", jobs: [.zoom, .redream], allowed: "0.001…100000 seconds", unit: "s",
+                help: "Length in seconds: of the zoom video (instead of --frames; default 4 s), or of the part of the source to re-dream (default: to its end).",
                 schedulable: false, repeatable: false, isFlag: false, affectsFrames: true,
                 builtIn: { _ in nil }, modelDefault: { _, _ in nil },
                 apply: { v, s throws(SettingProblem) in s.duration = try parseDouble(v, 0.001...100_000) },
@@ -225,6 +225,31 @@ public enum SettingsTable {
                 format: { s in s.framesDir.map { .text($0) } }),
         integer("checkpoint-every", \.checkpointEvery, 1...100_000, jobs: videoJobs, default: "10", unit: "frames",
                 help: "Checkpoint interval: a crash loses at most this many frames.", affectsFrames: false),
+    ]
+
+    // MARK: re-dream
+
+    static let redream: [Setting] = [
+        Setting(key: "start", jobs: [.redream], allowed: "0…10000000 seconds", unit: "s",
+                help: "Where in the source to begin.",
+                schedulable: false, repeatable: false, isFlag: false, affectsFrames: true,
+                builtIn: { _ in "0" }, modelDefault: { _, _ in nil },
+                apply: { v, s throws(SettingProblem) in s.start = try parseDouble(v, 0...10_000_000) },
+                format: { s in .number(s.start) }),
+        choice("flow", \.flow, FlowMethod.allCases, jobs: [.redream], default: "dis",
+               help: "Motion estimate between source frames: dis (OpenCV DIS), farneback, or none (each frame dreamed from its source alone)."),
+        schedule("blend", \.blend, 0...1, jobs: [.redream], unit: "",
+                 help: "How much of the previous dream, carried along the motion, starts each frame (0: none; 1: all, where the motion is trusted).",
+                 modelDefault: { m, _ in formatNumber(RedreamDefaults.for(m.name).blend) }),
+        schedule("temporal-weight", \.temporalWeight, 0...100, jobs: [.redream], unit: "",
+                 help: "Pull toward the carried previous dream while dreaming, against the layer's push (0: off; 1: a 10-level difference pulls as hard as the dream pushes).",
+                 modelDefault: { m, _ in formatNumber(RedreamDefaults.for(m.name).temporalWeight) }),
+        Setting(key: "audio", jobs: [.redream], allowed: "true or false", unit: "",
+                help: "Keep the source's audio (copied, or re-encoded to AAC when MP4 cannot hold it); --no-audio drops it.",
+                schedulable: false, repeatable: false, isFlag: true, affectsFrames: true,
+                builtIn: { _ in "true" }, modelDefault: { _, _ in nil },
+                apply: { v, s throws(SettingProblem) in s.audio = try parseBool(v) },
+                format: { s in .bool(s.audio) }),
     ]
 
     // MARK: builders
@@ -295,6 +320,15 @@ public enum SettingsTable {
                            let sch = s[keyPath: kp]
                            return sch.isConstant ? .number(sch.first) : .text(sch.description)
                        })
+    }
+
+    /// The dream settings a model suggests for a kind of job.
+    static func dreamDefaults(_ m: ModelDefinition, _ k: JobKind) -> DreamDefaults {
+        switch k {
+        case .image: return m.defaults
+        case .zoom: return m.videoDefaults
+        case .redream: return RedreamDefaults.for(m.name).dream ?? m.videoDefaults
+        }
     }
 
     static func choiceList(_ c: [String]) -> String {

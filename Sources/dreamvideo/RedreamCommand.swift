@@ -1,0 +1,34 @@
+import ArgumentParser
+import DreamVideo
+import Foundation
+
+struct RedreamCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "redream",
+        abstract: "Re-dream an existing video, frame by frame, coherently in time, keeping its audio.",
+        discussion: """
+        Each frame starts from its source frame blended with the previous dream carried along the motion \
+        (optical flow between the source frames) where that motion can be trusted, and is pulled toward it \
+        while it dreams; scene cuts start afresh. Output frames keep their source frames' times; audio is \
+        copied (or re-encoded to AAC when MP4 cannot hold it). Ctrl-C leaves a playable OUT.partial.mp4; \
+        --resume continues to the identical result.
+        """)
+
+    @Argument(help: "Source video (MP4, MOV, MKV, WebM, AVI, GIF…).")
+    var input: String
+
+    @OptionGroup(title: "Output") var runFlags: RunFlags
+    @OptionGroup(title: "Source and motion") var source: RedreamFlags
+    @OptionGroup(title: "Dream options (per frame)") var dream: DreamFlags
+    @OptionGroup(title: "Encoding") var encode: EncodeFlags
+
+    func run() throws {
+        Interrupts.install()
+        let job = try RedreamJob.resolve(input: input, output: runFlags.output, sources: [settingFlags(dream, source, encode)])
+        let printer = ProgressPrinter(quiet: runFlags.quiet, verbose: runFlags.verbose)
+        let summary = try job.run(policy: runFlags.policy, progress: printer.observer(video: true))
+        printer.clear()
+        printer.line(summaryLine(summary))
+        for n in summary.notes { printer.line(n) }
+    }
+}
