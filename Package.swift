@@ -26,6 +26,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // C libraries, each behind one system-library target.
@@ -47,7 +48,8 @@ let package = Package(
         // The only Swift code that touches FFmpeg.
         .target(name: "MediaIO", dependencies: ["CFFmpeg"]),
         // Pipelines, model store, presets.
-        .target(name: "DreamVideo", dependencies: ["DreamEngine", "ModelImport", "MediaIO", "COpticalFlow"],
+        .target(name: "DreamVideo", dependencies: ["DreamEngine", "ModelImport", "MediaIO", "COpticalFlow",
+                                                   .product(name: "Yams", package: "Yams")],
                 resources: [.embedInCode("Resources/imagenet-labels.txt")]),
         .executableTarget(name: "dreamvideo", dependencies: [
             "DreamVideo",

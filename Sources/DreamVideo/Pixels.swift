@@ -39,3 +39,8 @@ public extension Tensor {
 public func writeImage(_ t: Tensor, to path: String) throws {
     try ImageIO.write(t.rgbImage(), to: path)
 }
+
+/// Writes a contact sheet or any packed RGB picture atomically as PNG or JPEG.
+public func writeSheet(_ image: RGBImage, to path: String) throws {
+    try ImageIO.write(image, to: path)
+}

@@ -9,7 +9,8 @@ struct DreamVideoCommand: ParsableCommand {
         commandName: "dreamvideo",
         abstract: "DeepDream images and videos on the CPU.",
         version: DreamVideoInfo.version,
-        subcommands: [ImageCommand.self, ZoomCommand.self, RedreamCommand.self, MetricsCommand.self, ClassifyCommand.self, ModelsCommand.self])
+        subcommands: [ImageCommand.self, ZoomCommand.self, RedreamCommand.self, BatchCommand.self, PresetsCommand.self, SweepCommand.self,
+                      MetricsCommand.self, ClassifyCommand.self, ModelsCommand.self, SettingsCommand.self])
 
     /// Exit statuses: 0 done, 1 failed, 64 a bad flag or setting, 130 interrupted.
     static let usageError: Int32 = 64
@@ -66,9 +67,20 @@ struct RunFlags: ParsableArguments {
     @Flag(help: "Print per-octave detail.")
     var verbose = false
 
+    @Option(help: ArgumentHelp("Settings from a preset (a name from `dreamvideo presets list`, or a file); flags override it.", valueName: "name|path"))
+    var preset: String?
+
     func validate() throws {
         if resume && overwrite { throw ValidationError("--resume and --overwrite cannot be used together.") }
     }
 
     var policy: OutputPolicy { OutputPolicy(resume: resume, overwrite: overwrite) }
+
+    /// The preset (if any) under the flags, and a note when it was made for another kind of job.
+    func sources(_ flags: SettingSource, kind: JobKind, printer: ProgressPrinter) throws -> [SettingSource] {
+        guard let name = preset else { return [flags] }
+        let p = try PresetLibrary.find(name)
+        if let k = p.kind, k != kind { printer.line("note: preset \(p.name) is made for \(k) jobs; its settings for those are ignored here") }
+        return [p.source, flags]
+    }
 }

@@ -16,8 +16,9 @@ struct ImageCommand: ParsableCommand {
     @OptionGroup(title: "Dream options") var dream: DreamFlags
 
     func run() throws {
-        let job = try ImageJob.resolve(input: input, output: runFlags.output, sources: [settingFlags(dream, picture)])
         let printer = ProgressPrinter(quiet: runFlags.quiet, verbose: runFlags.verbose)
+        let job = try ImageJob.resolve(input: input, output: runFlags.output,
+                                     sources: try runFlags.sources(settingFlags(dream, picture), kind: .image, printer: printer))
         let summary = try job.run(policy: runFlags.policy, progress: printer.observer(video: false))
         printer.clear()
         printer.line(summaryLine(summary))

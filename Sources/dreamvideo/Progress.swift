@@ -12,6 +12,8 @@ final class ProgressPrinter {
     private var lastPlain = Date()
     private var recent: [Double] = []
     private var statusShown = false
+    /// Put before every status (a batch's overall position).
+    var prefix = ""
 
     init(quiet: Bool, verbose: Bool, interval: Double = 10) {
         self.quiet = quiet; self.verbose = verbose; self.interval = interval
@@ -21,8 +23,9 @@ final class ProgressPrinter {
     private func write(_ s: String) { FileHandle.standardError.write(Data(s.utf8)) }
 
     /// A status that replaces the previous one (a terminal) or is printed every `interval` seconds (a log).
-    func status(_ s: String, force: Bool = false) {
+    func status(_ text: String, force: Bool = false) {
         guard !quiet else { return }
+        let s = prefix + text
         if isTerminal {
             write("\r\u{1B}[K\(s)")
             statusShown = true

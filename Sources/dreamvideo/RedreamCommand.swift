@@ -24,8 +24,9 @@ struct RedreamCommand: ParsableCommand {
 
     func run() throws {
         Interrupts.install()
-        let job = try RedreamJob.resolve(input: input, output: runFlags.output, sources: [settingFlags(dream, source, encode)])
         let printer = ProgressPrinter(quiet: runFlags.quiet, verbose: runFlags.verbose)
+        let job = try RedreamJob.resolve(input: input, output: runFlags.output,
+                                     sources: try runFlags.sources(settingFlags(dream, source, encode), kind: .redream, printer: printer))
         let summary = try job.run(policy: runFlags.policy, progress: printer.observer(video: true))
         printer.clear()
         printer.line(summaryLine(summary))

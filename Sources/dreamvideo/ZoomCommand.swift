@@ -24,8 +24,9 @@ struct ZoomCommand: ParsableCommand {
 
     func run() throws {
         Interrupts.install()
-        let job = try ZoomJob.resolve(input: seedImage, output: runFlags.output, sources: [settingFlags(dream, video, encode)])
         let printer = ProgressPrinter(quiet: runFlags.quiet, verbose: runFlags.verbose)
+        let job = try ZoomJob.resolve(input: seedImage, output: runFlags.output,
+                                     sources: try runFlags.sources(settingFlags(dream, video, encode), kind: .zoom, printer: printer))
         let summary = try job.run(policy: runFlags.policy, progress: printer.observer(video: true))
         printer.clear()
         printer.line(summaryLine(summary))

@@ -139,13 +139,16 @@ public struct RedreamJob: RenderJob, Equatable {
                 if let flow {
                     let (backward, forward) = try flow.flows(previous: ImageOps.gray8(prevS), current: ImageOps.gray8(source),
                                                              width: size.width, height: size.height)
-                    let mask = ImageOps.consistencyMask(backward: backward, forward: forward)
+                    var mask = ImageOps.consistencyMask(backward: backward, forward: forward)
                     if mask.mean() < RedreamJob.sceneCutThreshold {
                         cuts += 1  // a new shot: start from the source alone
                     } else {
+                        let env = ProcessInfo.processInfo.environment
+                        if let sig = env["DV_EXP_MASKBLUR"].flatMap(Float.init), sig > 0 { mask = ImageOps.gaussianBlur(mask, sigma: sig) }
                         let carried = ImageOps.warp(prevD, along: backward)
                         start = ImageOps.blend(source, toward: carried, mask: mask, amount: fs.blend)
-                        guide = TemporalGuide(target: carried, mask: mask, weight: fs.temporalWeight, carried: fs.blend)
+                        let target = env["DV_EXP_TARGET"] == "start" ? start : carried
+                        guide = TemporalGuide(target: target, mask: mask, weight: fs.temporalWeight, carried: fs.blend)
                     }
                 } else if fs.blend > 0 {
                     // No motion estimate: a plain cross-fade with the previous dream.

@@ -28,11 +28,12 @@ public struct ZoomJob: RenderJob, Equatable {
     /// What a checkpoint carries besides the last frame: the random generator's state.
     struct Payload: Codable, Sendable { var rng: SeededGenerator }
 
-    /// The frame size: the `size` setting, or the seed's aspect with the long side at most 1280 (even sides).
+    /// The frame size: the `size` setting, or the seed's aspect with the long side at most `max-side` (even sides).
     public func frameSize() throws -> FrameSize {
         if let s = settings.size { return s }
-        guard let seed = try StartImage.size(of: input) else { return FrameSize(width: 1280, height: 720) }
-        return try StartImage.fit(seed, maxSide: 1280, even: true, what: input)
+        let long = settings.maxSide ?? 1280
+        guard let seed = try StartImage.size(of: input) else { return try StartImage.fit(FrameSize(width: 1280, height: 720), maxSide: long, even: true, what: input) }
+        return try StartImage.fit(seed, maxSide: long, even: true, what: input)
     }
 
     public func preflight(policy: OutputPolicy) throws {

@@ -174,8 +174,9 @@ public struct Schedule: Sendable, Equatable, CustomStringConvertible {
             guard f > previous else {
                 throw ScheduleError("keyframes are out of order: \(k.time) does not come after the keyframe before it")
             }
-            if let frames, keyframes.count > 1, f > Double(frames - 1) + 1e-9 {
-                throw ScheduleError("keyframe \(k.time) is past the end of the video (\(frames) frames, last frame \(frames - 1) at \(formatNumber(Double(frames - 1) / fps))s)")
+            // A keyframe may sit at the very end (frame `frames`, the end of the last frame's time).
+            if let frames, keyframes.count > 1, f > Double(frames) + 1e-9 {
+                throw ScheduleError("keyframe \(k.time) is past the end of the video (\(frames) frames, \(formatNumber(Double(frames) / fps))s)")
             }
             previous = f
         }

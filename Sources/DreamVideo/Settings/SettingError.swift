@@ -68,6 +68,7 @@ public struct SettingError: Error, Sendable, Equatable, CustomStringConvertible 
         case .notAllowed(let allowed):
             return "\(location)\(name) must be \(allowed), got '\(value)'"
         case .invalid(let message):
+            if key.isEmpty { return location.isEmpty ? message : "\(location)\(message)" }
             return "\(location)\(name) \(message)"
         case .unknownKey(let suggestion):
             let kind = origin == .flag ? "option" : "key"

@@ -44,6 +44,9 @@ public struct ResolvedSettings: Sendable {
     }
 }
 
+/// Settings that say the same thing two ways: giving one drops the other.
+let exclusive = ["frames": "duration", "duration": "frames", "size": "max-side", "max-side": "size"]
+
 extension JobSettings {
     /// Built-in defaults ← the model's defaults ← each source in order (a preset, then flags).
     /// Checks every value against the table, then the settings against each other.
@@ -88,12 +91,12 @@ extension JobSettings {
                 throw SettingError(key: e.key, value: e.value.description, problem: .invalid("is given twice"), origin: e.origin)
             }
             try setting.apply(e.value, to: &r.settings, origin: e.origin)
-            if e.key == "frames" || e.key == "duration" {
-                let other = e.key == "frames" ? "duration" : "frames"
-                if let o = r.origins[other], sameSource(o, e.origin) {
-                    throw SettingError(key: e.key, value: e.value.description, problem: .invalid("cannot be used together with \(other == "frames" ? "frames" : "duration"); give one of them"), origin: e.origin)
+            if let other = exclusive[e.key] {
+                // Two ways to say one thing: the later source wins; the same source may not say both.
+                if let o = r.origins[other], o != .defaults, sameSource(o, e.origin) {
+                    throw SettingError(key: e.key, value: e.value.description, problem: .invalid("cannot be used together with \(other); give one of them"), origin: e.origin)
                 }
-                if other == "duration" { r.settings.duration = nil } else { r.settings.frames = nil }
+                SettingsTable.setting(other)!.clear(&r.settings)
                 r.origins[other] = nil
             }
             r.origins[e.key] = e.origin
@@ -141,9 +144,6 @@ extension ResolvedSettings {
         let s = settings
         if kind.isVideo, let size = s.size, size.width % 2 != 0 || size.height % 2 != 0 {
             throw error("size", "must have even width and height for a video (yuv420p)")
-        }
-        if kind == .image, s.size != nil, s.maxSide != nil {
-            throw error("max-side", "cannot be used together with size; give one of them")
         }
         if kind == .zoom {
             let n = s.frameCount

@@ -28,6 +28,17 @@ public struct Setting: Sendable {
     /// The current value as text (nil when unset), in the form `apply` reads back.
     public let format: @Sendable (JobSettings) -> SettingValue?
 
+    /// Unsets an optional setting (the other of two exclusive ones was given).
+    func clear(_ s: inout JobSettings) {
+        switch key {
+        case "frames": s.frames = nil
+        case "duration": s.duration = nil
+        case "size": s.size = nil
+        case "max-side": s.maxSide = nil
+        default: break
+        }
+    }
+
     /// The default in words for help texts: a value, "the model's", or nil when unset by default.
     public var defaultDescription: String? {
         let def = ModelZoo.all[0]
@@ -47,7 +58,7 @@ public struct Setting: Sendable {
         do { try apply(value, &settings) } catch {
             switch error {
             case .notAllowed:
-                let withUnit = unit.isEmpty || allowed.hasSuffix(unit) || !allowed.first!.isNumber ? allowed : "\(allowed) (\(unit))"
+                let withUnit = unit.isEmpty || allowed.contains(unit) ? allowed : "\(allowed) (\(unit))"
                 throw SettingError(key: key, value: value.description, problem: .notAllowed(allowed: withUnit), origin: origin)
             case .invalid(let m): throw SettingError(key: key, value: value.description, problem: .invalid(m), origin: origin)
             }
@@ -147,7 +158,7 @@ public enum SettingsTable {
     // MARK: picture
 
     static let picture: [Setting] = [
-        Setting(key: "size", jobs: [.image, .zoom], allowed: "WIDTHxHEIGHT, each side 16…\(FrameSize.maxSide) (even for videos)", unit: "px",
+        Setting(key: "size", jobs: [.image, .zoom], allowed: "WIDTHxHEIGHT, each side 16…\(FrameSize.maxSide) px (even for videos)", unit: "",
                 help: "Picture size: resize the input (image), or the video frame size (zoom; default: the seed's aspect, long side at most 1280).",
                 schedulable: false, repeatable: false, isFlag: false, affectsFrames: true,
                 builtIn: { _ in nil }, modelDefault: { _, _ in nil },
@@ -156,10 +167,10 @@ public enum SettingsTable {
                     s.size = sz
                 },
                 format: { s in s.size.map { .text($0.description) } }),
-        Setting(key: "max-side", jobs: [.image, .redream], allowed: "16…\(FrameSize.maxSide)", unit: "px",
-                help: "Shrink the input, keeping its aspect, so its longer side is at most this (re-dream: the size dreamed and written).",
+        Setting(key: "max-side", jobs: [.image, .zoom, .redream], allowed: "16…\(FrameSize.maxSide)", unit: "px",
+                help: "Longest side, keeping the aspect: shrink the input (image), or the frame size made from the seed's aspect (zoom) or the source (re-dream).",
                 schedulable: false, repeatable: false, isFlag: false, affectsFrames: true,
-                builtIn: { k in k == .redream ? "1280" : nil }, modelDefault: { _, _ in nil },
+                builtIn: { k in k == .image ? nil : "1280" }, modelDefault: { _, _ in nil },
                 apply: { v, s throws(SettingProblem) in s.maxSide = try parseInt(v, 16...FrameSize.maxSide) },
                 format: { s in s.maxSide.map { .number(Double($0)) } }),
     ]
@@ -167,7 +178,7 @@ public enum SettingsTable {
     // MARK: video
 
     static let video: [Setting] = [
-        Setting(key: "frames", jobs: [.zoom], allowed: "1…1000000", unit: "frames",
+        Setting(key: "frames", jobs: [.zoom], allowed: "1…1000000", unit: "",
                 help: "Length of the video in frames (or give --duration).",
                 schedulable: false, repeatable: false, isFlag: false, affectsFrames: true,
                 builtIn: { _ in nil }, modelDefault: { _, _ in nil },
@@ -179,7 +190,7 @@ public enum SettingsTable {
                 builtIn: { _ in nil }, modelDefault: { _, _ in nil },
                 apply: { v, s throws(SettingProblem) in s.duration = try parseDouble(v, 0.001...100_000) },
                 format: { s in s.duration.map { .number($0) } }),
-        Setting(key: "fps", jobs: [.zoom], allowed: "1…240 frames per second: 30, 29.97 or 30000/1001", unit: "fps",
+        Setting(key: "fps", jobs: [.zoom], allowed: "1…240 frames per second: 30, 29.97 or 30000/1001", unit: "",
                 help: "Frames per second.",
                 schedulable: false, repeatable: false, isFlag: false, affectsFrames: true,
                 builtIn: { _ in "30" }, modelDefault: { _, _ in nil },

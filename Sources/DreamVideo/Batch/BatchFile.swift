@@ -1,0 +1,174 @@
+import Foundation
+import MediaIO
+import Yams
+
+/// A job of any kind.
+public enum AnyRenderJob: Codable, Sendable, Equatable {
+    case image(ImageJob)
+    case zoom(ZoomJob)
+    case redream(RedreamJob)
+
+    public var job: any RenderJob {
+        switch self {
+        case .image(let j): return j
+        case .zoom(let j): return j
+        case .redream(let j): return j
+        }
+    }
+    public var kind: JobKind {
+        switch self {
+        case .image: return .image
+        case .zoom: return .zoom
+        case .redream: return .redream
+        }
+    }
+
+    /// Resolves a job of `kind`.
+    public static func resolve(kind: JobKind, input: String, output: String, sources: [SettingSource]) throws -> AnyRenderJob {
+        switch kind {
+        case .image: return .image(try ImageJob.resolve(input: input, output: output, sources: sources))
+        case .zoom: return .zoom(try ZoomJob.resolve(input: input, output: output, sources: sources))
+        case .redream: return .redream(try RedreamJob.resolve(input: input, output: output, sources: sources))
+        }
+    }
+}
+
+/// A batch file: a list of jobs (kind, input, output, preset, and any settings), in the preset format.
+/// Relative paths are relative to the batch file's folder.
+///
+/// ```yaml
+/// jobs:
+///   - kind: zoom
+///     input: samples/chelsea.png
+///     output: out/cat-zoom.mp4
+///     preset: classic-eyes
+///     frames: 300
+///   - kind: image
+///     input: samples/coffee.png
+///     output: out/coffee.png
+///     layer: blocks.7
+/// ```
+public struct BatchFile: Sendable {
+    public struct Item: Sendable {
+        /// 1-based position in the file.
+        public var number: Int
+        public var line: Int?
+        public var preset: String?
+        public var job: AnyRenderJob
+        /// Identifies the job's settings, inputs and output: a re-run skips a job whose output was made with it.
+        public var fingerprint: String
+    }
+
+    public let path: String
+    public var items: [Item]
+
+    static let jobKeys = ["kind", "input", "output", "preset"]
+
+    /// Reads and checks every job (settings, presets, duplicate outputs) before anything runs.
+    public static func load(path: String) throws -> BatchFile {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else {
+            throw DreamVideoError.invalidArgument("\(path): no such batch file")
+        }
+        guard let data = FileManager.default.contents(atPath: path), data.count < 4 << 20, let text = String(data: data, encoding: .utf8) else {
+            throw DreamVideoError.invalidArgument("\(path): cannot read it as UTF-8 text")
+        }
+        return try parse(yaml: text, path: path)
+    }
+
+    public static func parse(yaml: String, path: String) throws -> BatchFile {
+        let base = URL(fileURLWithPath: path).deletingLastPathComponent()
+        func resolvePath(_ p: String) -> String {
+            if p.hasPrefix("/") || StartImage.isSynthetic(p) { return p }
+            return base.appendingPathComponent(p).standardizedFileURL.path
+        }
+        let root: Node
+        do { root = try YAMLSettings.compose(yaml, path: path) } catch let e as SettingError where e.key.isEmpty {
+            throw DreamVideoError.invalidArgument("\(path): the batch file is empty; it needs a `jobs:` list")
+        }
+        guard case .mapping(let top) = root else { throw DreamVideoError.invalidArgument("\(path): a batch file is a mapping with a `jobs:` list") }
+        var jobsNode: Node? = nil
+        for (k, v) in top {
+            guard k.string == "jobs" else {
+                let hint = closeMatch(k.string ?? "", in: ["jobs"]).map { " (did you mean \($0)?)" } ?? ""
+                throw DreamVideoError.invalidArgument("\(path):\(k.mark?.line ?? 0): unknown key '\(k.string ?? "?")'\(hint); a batch file holds `jobs:`")
+            }
+            jobsNode = v
+        }
+        guard let jobsNode, case .sequence(let seq) = jobsNode, !seq.isEmpty else {
+            throw DreamVideoError.invalidArgument("\(path): the batch has no jobs (`jobs:` must be a list of jobs)")
+        }
+        var items: [Item] = []
+        var outputs: [String: Int] = [:]
+        for (i, node) in seq.enumerated() {
+            let line = node.mark?.line
+            guard case .mapping(let m) = node else {
+                throw DreamVideoError.invalidArgument("\(path):\(line ?? 0): job \(i + 1) must be a mapping (kind, input, output, preset, settings)")
+            }
+            var kind: JobKind? = nil, input: String? = nil, output: String? = nil, preset: String? = nil
+            var source = SettingSource(entries: [], origin: .file(path: path, line: line))
+            for (k, v) in m {
+                let key = try YAMLSettings.key(k, path: path)
+                let here = "\(path):\(k.mark?.line ?? line ?? 0)"
+                switch key {
+                case "kind":
+                    guard let s = v.string, let kd = JobKind(rawValue: s) else {
+                        throw DreamVideoError.invalidArgument("\(here): kind must be image, zoom or redream, got '\(v.string ?? "?")'")
+                    }
+                    kind = kd
+                case "input", "output", "preset":
+                    guard let s = v.string, !s.isEmpty else { throw DreamVideoError.invalidArgument("\(here): \(key) must be a path") }
+                    if key == "input" { input = s } else if key == "output" { output = s } else { preset = s }
+                default:
+                    source.entries.append(try YAMLSettings.entry(key: key, node: v, path: path, extraKeys: jobKeys))
+                }
+            }
+            let here = "\(path):\(line ?? 0)"
+            guard let kind else { throw DreamVideoError.invalidArgument("\(here): job \(i + 1) needs a kind (image, zoom or redream)") }
+            guard let input else { throw DreamVideoError.invalidArgument("\(here): job \(i + 1) needs an input") }
+            guard let output else { throw DreamVideoError.invalidArgument("\(here): job \(i + 1) needs an output") }
+            let out = resolvePath(output)
+            if let other = outputs[out] {
+                throw DreamVideoError.invalidArgument("\(here): job \(i + 1) writes \(output), as job \(other) does; every job needs its own output")
+            }
+            outputs[out] = i + 1
+            var sources: [SettingSource] = []
+            if let preset {
+                let resolvedPreset = preset.contains("/") || preset.hasSuffix(".yaml") || preset.hasSuffix(".yml") ? resolvePath(preset) : preset
+                sources.append(try PresetLibrary.find(resolvedPreset).source)
+            }
+            sources.append(source)
+            let job = try AnyRenderJob.resolve(kind: kind, input: resolvePath(input), output: out, sources: sources)
+            items.append(Item(number: i + 1, line: line, preset: preset, job: job, fingerprint: try fingerprint(job)))
+        }
+        return BatchFile(path: path, items: items)
+    }
+
+    static func fingerprint(_ job: AnyRenderJob) throws -> String {
+        let e = JSONEncoder()
+        e.outputFormatting = .sortedKeys
+        return String(SHA256.hex(of: try e.encode(job)).prefix(32))
+    }
+}
+
+extension BatchFile.Item {
+    /// A rough measure of the work (frames × pixels × steps), to share a batch's time estimate among jobs.
+    public var estimatedWork: Double {
+        let s = job.job.settings
+        let steps = max(1, s.iterations.first) * max(1, s.octaves.first)
+        switch job {
+        case .image(let j):
+            let size = (try? StartImage.size(of: j.input)).flatMap { $0 } ?? s.size ?? FrameSize(width: 512, height: 512)
+            let scale = s.maxSide.map { min(1, Double($0) / Double(max(size.width, size.height))) } ?? 1
+            return Double(size.width * size.height) * scale * scale * steps
+        case .zoom(let j):
+            let size = (try? j.frameSize()) ?? FrameSize(width: 1280, height: 720)
+            return Double(j.settings.frameCount) * Double(size.width * size.height) * steps
+        case .redream(let j):
+            guard let r = try? VideoReader(path: j.input), let size = try? j.workSize(source: r.size) else { return 1 }
+            let seconds = j.settings.duration ?? max(0, (r.duration ?? 1) - j.settings.start)
+            let fps = r.frameRate.num > 0 ? Double(r.frameRate.num) / Double(r.frameRate.den) : 30
+            return max(1, seconds * fps) * Double(size.width * size.height) * steps
+        }
+    }
+}

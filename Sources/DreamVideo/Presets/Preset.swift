@@ -1,0 +1,193 @@
+import Foundation
+import Yams
+
+/// A preset: a YAML file of settings (the settings table's keys, exactly the command-line flags without
+/// dashes), with a description and the kind of job it is made for. Values are checked by the table
+/// when a job resolves them; errors name the file, the line, the key and what is allowed.
+///
+/// ```yaml
+/// description: Dream eyes for 5 s, cross-fade to swirls over 2 s
+/// kind: zoom
+/// layer:
+///   - name: blocks.10          # eyes
+///     weight: {0: 1, 5s: 1, 7s: 0}
+///   - name: blocks.4           # swirls
+///     weight: {5s: 0, 7s: 1}
+/// zoom: {0: 1.04, 10s: 1.04 smooth, 12s: 1}
+/// ```
+public struct Preset: Sendable {
+    public var name: String
+    /// The file it was read from.
+    public var path: String
+    public var description: String
+    /// The kind of job it is made for (its keys for other kinds are ignored when used elsewhere).
+    public var kind: JobKind?
+    /// Its settings, each with its file and line.
+    public var source: SettingSource
+
+    /// Keys a preset may hold besides settings.
+    static let metaKeys = ["description", "kind"]
+
+    /// Reads a preset file.
+    public static func load(path: String) throws -> Preset {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+            throw DreamVideoError.invalidArgument("\(path): no such preset file")
+        }
+        guard !isDir.boolValue else { throw DreamVideoError.invalidArgument("\(path): is a folder, not a preset file") }
+        guard let data = FileManager.default.contents(atPath: path) else { throw DreamVideoError.invalidArgument("\(path): cannot read it") }
+        guard data.count < 1 << 20 else { throw DreamVideoError.invalidArgument("\(path): too large for a preset (\(data.count) bytes)") }
+        guard let text = String(data: data, encoding: .utf8) else { throw DreamVideoError.invalidArgument("\(path): not UTF-8 text") }
+        return try parse(yaml: text, path: path)
+    }
+
+    /// Parses preset text; `path` names it in errors.
+    public static func parse(yaml: String, path: String, name: String? = nil) throws -> Preset {
+        let root = try YAMLSettings.compose(yaml, path: path)
+        guard case .mapping(let mapping) = root else {
+            throw SettingError(key: "", value: "", problem: .invalid("is not a preset: expected `key: value` lines"), origin: .file(path: path, line: root.mark?.line))
+        }
+        var preset = Preset(name: name ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent, path: path,
+                            description: "", kind: nil, source: SettingSource(entries: [], origin: .file(path: path, line: nil), ignoresOtherJobKeys: true))
+        for (k, v) in mapping {
+            let key = try YAMLSettings.key(k, path: path)
+            let origin = SettingOrigin.file(path: path, line: k.mark?.line)
+            switch key {
+            case "description":
+                guard let s = v.string else { throw SettingError(key: key, value: "", problem: .invalid("must be text"), origin: origin) }
+                preset.description = s
+            case "kind":
+                guard let s = v.string, let kind = JobKind(rawValue: s) else {
+                    throw SettingError(key: key, value: v.string ?? "", problem: .notAllowed(allowed: "image, zoom or redream"), origin: origin)
+                }
+                preset.kind = kind
+            default:
+                preset.source.entries.append(try YAMLSettings.entry(key: key, node: v, path: path, extraKeys: metaKeys))
+            }
+        }
+        return preset
+    }
+}
+
+/// Reading settings out of YAML nodes, for presets and batch files.
+enum YAMLSettings {
+    static func compose(_ yaml: String, path: String) throws -> Node {
+        do {
+            guard let node = try Yams.compose(yaml: yaml) else {
+                throw SettingError(key: "", value: "", problem: .invalid("is empty"), origin: .file(path: path, line: nil))
+            }
+            return node
+        } catch let e as YamlError {
+            throw DreamVideoError.invalidArgument("\(path):\(describe(e))")
+        }
+    }
+
+    /// A YAML syntax error as "LINE: problem".
+    static func describe(_ e: YamlError) -> String {
+        switch e {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _):
+            return "\(mark.line): YAML syntax: \(problem)" + (context.map { " \($0.text)" } ?? "")
+        default:
+            return " YAML: \(e)"
+        }
+    }
+
+    static func key(_ node: Node, path: String) throws -> String {
+        guard case .scalar(let s) = node else {
+            throw SettingError(key: "", value: "", problem: .invalid("has a key that is not a name"), origin: .file(path: path, line: node.mark?.line))
+        }
+        return s.string
+    }
+
+    /// One setting from a YAML value: a scalar, a list (layers), or a mapping (keyframes `TIME: VALUE`, or a
+    /// layer `{name, weight}`).
+    static func entry(key: String, node: Node, path: String, extraKeys: [String]) throws -> SettingSource.Entry {
+        let origin = SettingOrigin.file(path: path, line: node.mark?.line ?? nil)
+        guard let setting = SettingsTable.setting(key) else {
+            let suggestion = closeMatch(key, in: SettingsTable.all.map(\.key) + extraKeys)
+            throw SettingError(key: key, value: "", problem: .unknownKey(suggestion: suggestion), origin: .file(path: path, line: node.mark?.line))
+        }
+        func fail(_ message: String) -> SettingError { SettingError(key: key, value: "", problem: .invalid(message), origin: origin) }
+        switch node {
+        case .scalar(let s):
+            if s.style == .plain, s.string == "~" || s.string == "null" || s.string.isEmpty { throw fail("has no value") }
+            return .init(key: key, value: scalarValue(s), origin: origin)
+        case .sequence(let seq):
+            if setting.repeatable {
+                var items: [SettingValue] = []
+                for item in seq {
+                    switch item {
+                    case .scalar(let s): items.append(.text(s.string))
+                    case .mapping(let m): items.append(.text(try layerTerm(m, key: key, path: path)))
+                    default: throw fail("has a list item that is neither a value nor a {name, weight} mapping")
+                    }
+                }
+                return .init(key: key, value: .list(items), origin: origin)
+            }
+            if key == "translate", seq.count == 2, seq.allSatisfy({ $0.float != nil }) {
+                return .init(key: key, value: .text(seq.map { formatNumber($0.float!) }.joined(separator: ",")), origin: origin)
+            }
+            throw fail("takes one value, not a list")
+        case .mapping(let m):
+            if setting.repeatable { return .init(key: key, value: .list([.text(try layerTerm(m, key: key, path: path))]), origin: origin) }
+            guard setting.schedulable else { throw fail("takes one value, not a mapping (only numbers that change over time take keyframes)") }
+            return .init(key: key, value: .text(try keyframes(m, key: key, path: path)), origin: origin)
+        case .alias:
+            throw fail("uses a YAML alias, which presets do not support")
+        }
+    }
+
+    static func scalarValue(_ s: Node.Scalar) -> SettingValue {
+        guard s.style == .plain else { return .text(s.string) }
+        let node = Node.scalar(s)
+        if let b = node.bool, ["true", "false", "yes", "no", "on", "off"].contains(s.string.lowercased()) { return .bool(b) }
+        if let i = node.int { return .number(Double(i)) }
+        if let f = node.float, s.string.lowercased() != ".nan", !s.string.lowercased().contains("inf") { return .number(f) }
+        return .text(s.string)
+    }
+
+    /// `{0: 1.05, 5s: "1.05 smooth", 7s: 1}` → `0:(1.05), 5s:(1.05) smooth, 7s:(1)`.
+    static func keyframes(_ m: Node.Mapping, key: String, path: String) throws -> String {
+        var parts: [String] = []
+        for (k, v) in m {
+            let origin = SettingOrigin.file(path: path, line: k.mark?.line)
+            guard case .scalar(let t) = k else { throw SettingError(key: key, value: "", problem: .invalid("has a keyframe time that is not a value"), origin: origin) }
+            let value: String
+            switch v {
+            case .scalar(let s): value = s.string
+            case .sequence(let seq) where seq.count == 2 && seq.allSatisfy({ $0.float != nil }):
+                value = seq.map { formatNumber($0.float!) }.joined(separator: ",")
+            default:
+                throw SettingError(key: key, value: "", problem: .invalid("keyframe \(t.string) needs a value (e.g. 1.05 or \"1.05 smooth\")"), origin: origin)
+            }
+            let words = value.split(separator: " ").map(String.init)
+            let interp = words.count > 1 ? " " + words.dropFirst().joined(separator: " ") : ""
+            parts.append("\(t.string):(\(words.first ?? ""))\(interp)")
+        }
+        return parts.joined(separator: ", ")
+    }
+
+    /// `{name: blocks.10, weight: 0.5}` or `{name: blocks.4, weight: {5s: 0, 7s: 1}}` → `blocks.4:5s:(0), 7s:(1)`.
+    static func layerTerm(_ m: Node.Mapping, key: String, path: String) throws -> String {
+        var name: String? = nil, weight: String? = nil
+        for (k, v) in m {
+            let origin = SettingOrigin.file(path: path, line: k.mark?.line)
+            switch k.string {
+            case "name": name = v.string
+            case "weight":
+                switch v {
+                case .scalar(let s): weight = s.string
+                case .mapping(let wm): weight = try keyframes(wm, key: key, path: path)
+                default: throw SettingError(key: key, value: "", problem: .invalid("weight must be a number or keyframes"), origin: origin)
+                }
+            default:
+                let hint = closeMatch(k.string ?? "", in: ["name", "weight"]).map { " (did you mean \($0)?)" } ?? ""
+                throw SettingError(key: key, value: "", problem: .invalid("has an unknown field '\(k.string ?? "?")'\(hint); a layer is {name, weight}"), origin: origin)
+            }
+        }
+        guard let name, !name.isEmpty else {
+            throw SettingError(key: key, value: "", problem: .invalid("needs a name (e.g. name: blocks.10)"), origin: .file(path: path, line: m.mark?.line))
+        }
+        return weight.map { "\(name):\($0)" } ?? name
+    }
+}

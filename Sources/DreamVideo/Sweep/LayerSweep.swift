@@ -1,0 +1,94 @@
+import DreamEngine
+import Foundation
+import MediaIO
+
+/// One picture dreamed once per layer, laid out as a labelled contact sheet: the seed's lesson that
+/// patterns grow from edges to textures to eyes to faces with depth, made visible to choose layers.
+public struct LayerSweep: Sendable {
+    public var input: String
+    public var model: String
+    /// Layers to dream (nil: every listed layer of the model; with `all`, internal nodes too).
+    public var layers: [String]?
+    public var all = false
+    public var maxSide = 256
+    public var iterations = 8
+    public var octaves = 3
+    public var seed: UInt64 = 0
+
+    public init(input: String, model: String, layers: [String]? = nil, all: Bool = false) {
+        self.input = input; self.model = model; self.layers = layers; self.all = all
+    }
+
+    /// The layers swept: the given ones (checked), or every public layer but the classifier and poolings.
+    public func chosenLayers() throws -> [String] {
+        let graph = try ModelZoo.architecture(model)
+        if let layers {
+            for l in layers {
+                do { _ = try graph.nodeIndex(l) } catch {
+                    let hint = closeMatch(l, in: graph.nodes.map(\.name)).map { " (did you mean \($0)?)" } ?? ""
+                    throw DreamVideoError.invalidArgument("'\(l)' is not a layer of \(model)\(hint); list them with `dreamvideo models layers \(model)`")
+                }
+            }
+            return layers
+        }
+        let logits = try ModelZoo.definition(model).logits
+        return graph.nodes.filter { (all || $0.isPublic) && $0.name != logits && !$0.layer.kind.contains("pool") && $0.layer.kind != "preprocess" }.map(\.name)
+    }
+
+    /// Dreams every layer and returns the sheet. `progress(done, total, layer)` after each tile.
+    public func render(store: ModelStore = ModelStore(), progress: (Int, Int, String) -> Void = { _, _, _ in }) throws -> RGBImage {
+        guard (1...40).contains(iterations), (1...6).contains(octaves), (64...1024).contains(maxSide) else {
+            throw DreamVideoError.invalidArgument("sweep: iterations 1…40, octaves 1…6 and max-side 64…1024 keep a sheet quick")
+        }
+        let names = try chosenLayers()
+        guard !names.isEmpty, names.count <= 200 else { throw DreamVideoError.invalidArgument("sweep: \(names.count) layers; give 1…200") }
+        var rng = SeededGenerator(seed: seed)
+        let start = try StartImage.load(input, size: StartImage.isSynthetic(input) ? FrameSize(width: maxSide, height: maxSide) : nil,
+                                        maxSide: maxSide, rng: &rng)
+        let graph = try ModelZoo.architecture(model)
+        let shapes = try graph.shapes(height: start.shape.h, width: start.shape.w)
+        let network = try store.load(model)
+        var tiles: [(RGBImage, [String])] = []
+        for (i, name) in names.enumerated() {
+            let node = try graph.nodeIndex(name)
+            let depth = graph.nodes[0...node].filter { $0.layer.kind == "conv" || $0.layer.kind == "dwconv" }.count
+            let settings = DreamSettings(layers: [LayerWeight(name)], iterations: iterations, octaves: octaves, octaveScale: 1.4, step: 1.5)
+            let dreamer = try Dreamer(network: network, settings: settings)
+            var r = SeededGenerator(seed: seed)
+            let image: RGBImage
+            if min(start.shape.h, start.shape.w) >= dreamer.minimumSide {
+                image = try dreamer.dream(start, rng: &r).rgbImage()
+            } else {
+                image = start.rgbImage()  // the layer needs a bigger picture: show the input
+            }
+            tiles.append((image, [name, "depth \(depth), \(shapes[node].c) ch"]))
+            progress(i + 1, names.count, name)
+        }
+        return LayerSweep.sheet(tiles)
+    }
+
+    /// Lays tiles out in a grid with their labels below, on a dark background.
+    static func sheet(_ tiles: [(RGBImage, [String])]) -> RGBImage {
+        let cols = Int(Double(tiles.count).squareRoot().rounded(.up))
+        let rows = (tiles.count + cols - 1) / cols
+        let tw = tiles.map(\.0.width).max() ?? 1, th = tiles.map(\.0.height).max() ?? 1
+        let scale = tw >= 200 ? 2 : 1
+        let lineH = BitmapFont.glyphHeight * scale + 4 * scale
+        let labelH = 2 * lineH + 4
+        let pad = 8
+        let w = cols * (tw + pad) + pad, h = rows * (th + labelH + pad) + pad
+        var pixels = [UInt8](repeating: 24, count: w * h * 3)
+        for (i, (img, label)) in tiles.enumerated() {
+            let x0 = pad + (i % cols) * (tw + pad), y0 = pad + (i / cols) * (th + labelH + pad)
+            for y in 0..<img.height {
+                let src = y * img.width * 3, dst = ((y0 + y) * w + x0) * 3
+                pixels.replaceSubrange(dst..<(dst + img.width * 3), with: img.pixels[src..<(src + img.width * 3)])
+            }
+            for (k, line) in label.enumerated() {
+                BitmapFont.draw(line, into: &pixels, width: w, height: h, x: x0, y: y0 + img.height + 4 + k * lineH,
+                                scale: scale, color: k == 0 ? (240, 240, 240) : (170, 170, 170))
+            }
+        }
+        return RGBImage(width: w, height: h, pixels: pixels)
+    }
+}

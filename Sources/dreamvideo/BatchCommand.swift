@@ -1,0 +1,67 @@
+import ArgumentParser
+import DreamVideo
+import Foundation
+
+struct BatchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "batch",
+        abstract: "Render the jobs of a batch file in order, unattended.",
+        discussion: """
+        A batch file lists jobs (kind, input, output, preset and any settings; the preset format, paths \
+        relative to the batch file). Every job is checked before the first runs. A failed job does not stop \
+        the others; a re-run skips jobs already done with the same settings and resumes interrupted ones. \
+        Ctrl-C stops after checkpointing the current job. The exit status is 1 if any job failed.
+        """)
+
+    @Argument(help: "The batch file (YAML).") var file: String
+    @Flag(help: "Replace outputs that exist but were not made by this batch.") var overwrite = false
+    @Flag(name: [.customShort("q"), .long], help: "Print only the summary and errors.") var quiet = false
+    @Flag(help: "Print per-octave detail.") var verbose = false
+
+    func run() throws {
+        Interrupts.install()
+        let batch = try BatchFile.load(path: file)
+        let printer = ProgressPrinter(quiet: quiet, verbose: verbose)
+        let runner = BatchRunner(batch: batch, overwrite: overwrite)
+        let work = batch.items.map(\.estimatedWork)
+        let total = work.reduce(0, +)
+        let start = Date()
+        var doneWork = 0.0
+        let n = batch.items.count
+        let results = try runner.run(observer: { i, item in
+            var o = printer.observer(video: item.job.kind != .image)
+            let base = o.frame
+            printer.line("job \(i + 1)/\(n): \(item.job.kind) \(item.job.job.input) → \(item.job.job.output)\(item.preset.map { " (preset \($0))" } ?? "")")
+            o.frame = { p in
+                let fraction = Double(p.index + 1) / Double(max(1, p.count))
+                let done = doneWork + work[i] * fraction
+                let elapsed = Date().timeIntervalSince(start)
+                let eta = done > 0 ? elapsed * (total - done) / done : .nan
+                printer.prefix = "[job \(i + 1)/\(n), batch ETA \(formatDuration(eta))] "
+                base(p)
+            }
+            return o
+        }, jobFinished: { r in
+            doneWork += work[r.item.number - 1]
+            printer.prefix = ""
+            printer.clear()
+            if case .failed(let m) = r.status { printer.line("job \(r.item.number) failed: \(m)") }
+        })
+        printer.clear()
+        // The summary table goes to stdout, whatever the verbosity.
+        print(String(format: "%-4@ %-8@ %-24@ %7@ %9@  %@", "job" as NSString, "kind" as NSString, "status" as NSString, "frames" as NSString, "time" as NSString, "output" as NSString))
+        for r in results {
+            print(String(format: "%-4d %-8@ %-24@ %7d %9@  %@", r.item.number, r.item.job.kind.rawValue as NSString, r.status.word as NSString,
+                         r.frames, formatDuration(r.seconds) as NSString, r.item.job.job.output as NSString))
+        }
+        let failed = results.filter { if case .failed = $0.status { return true }; return false }.count
+        if let i = results.first(where: { if case .interrupted = $0.status { return true }; return false }), case .interrupted(let m) = i.status {
+            FileHandle.standardError.write(Data("dreamvideo: batch stopped: job \(i.item.number) \(m); run the batch again to continue\n".utf8))
+            throw ExitCode(130)
+        }
+        if failed > 0 {
+            FileHandle.standardError.write(Data("dreamvideo: \(failed) of \(results.count) jobs failed\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
