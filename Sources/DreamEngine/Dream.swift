@@ -6,6 +6,9 @@ public enum ObjectiveKind: String, Sendable, Codable, CaseIterable {
     case l2
     /// mean(act)
     case mean
+    /// The dot product of each position's activations with the best-matching feature of a guide picture
+    /// (the DeepDream notebook's "controlling dreams"): the dream takes on the guide's patterns.
+    case guide
 }
 
 /// Everything that shapes one dream, independent of the input image.
@@ -20,13 +23,18 @@ public struct DreamSettings: Sendable, Equatable, Codable {
     public var jitter: Int = 32
     /// Gaussian smoothing of the gradient (pixels); 0 = off.
     public var smooth: Float = 0
+    /// Levels of Laplacian-pyramid normalisation of the gradient (the DeepDream notebook's `lap_norm`):
+    /// each frequency band is scaled to the same strength, so coarse structure grows as fast as fine
+    /// texture. 0 or 1 = off.
+    public var laplacianLevels: Int = 0
     /// Tile side for big images; 0 = the model's default.
     public var tileSize: Int = 0
 
     public init(layers: [LayerWeight], objective: ObjectiveKind = .l2, iterations: Int, octaves: Int, octaveScale: Float,
-                step: Float, jitter: Int = 32, smooth: Float = 0, tileSize: Int = 0) {
+                step: Float, jitter: Int = 32, smooth: Float = 0, tileSize: Int = 0, laplacianLevels: Int = 0) {
         self.layers = layers; self.objective = objective; self.iterations = iterations; self.octaves = octaves
         self.octaveScale = octaveScale; self.step = step; self.jitter = jitter; self.smooth = smooth; self.tileSize = tileSize
+        self.laplacianLevels = laplacianLevels
     }
 
     public init(defaults d: DreamDefaults) {
@@ -42,6 +50,7 @@ public struct DreamSettings: Sendable, Equatable, Codable {
         guard step > 0 && step <= 100 else { throw .invalidArgument("step must be > 0 and ≤ 100, got \(step)") }
         guard jitter >= 0 && jitter <= 512 else { throw .invalidArgument("jitter must be 0…512 px, got \(jitter)") }
         guard smooth >= 0 && smooth <= 20 else { throw .invalidArgument("smooth must be 0…20 px, got \(smooth)") }
+        guard laplacianLevels >= 0 && laplacianLevels <= 8 else { throw .invalidArgument("Laplacian levels must be 0…8, got \(laplacianLevels)") }
         guard tileSize == 0 || (tileSize >= 64 && tileSize <= 4096) else { throw .invalidArgument("tile size must be 64…4096 px, got \(tileSize)") }
     }
 }
@@ -80,23 +89,62 @@ public struct DreamProgress: Sendable {
 /// Runs DeepDream on images with one network.
 public struct Dreamer: Sendable {
     public let network: Network
-    let targets: [(index: Int, weight: Float)]
+    /// Each objective term: its node, weight, channels, objective kind, and for guide terms the guide's features.
+    struct Target: Sendable {
+        var index: Int
+        var weight: Float
+        var channels: [Int]?
+        var kind: ObjectiveKind
+        /// Guide features, C × Ng (channels × guide positions).
+        var guide: Tensor?
+    }
+    let targets: [Target]
     let last: Int
     public let settings: DreamSettings
     /// Smallest side an input may have for the deepest target layer to exist.
     public let minimumSide: Int
 
-    public init(network: Network, settings: DreamSettings) throws(EngineError) {
+    /// `guide`: the picture (RGB 0–255) whose features the `.guide` objective matches.
+    public init(network: Network, settings: DreamSettings, guide: Tensor? = nil) throws(EngineError) {
         try settings.validate()
         self.network = network
         self.settings = settings
-        var t: [(Int, Float)] = []
+        var t: [Target] = []
         for l in settings.layers {
-            t.append((try network.graph.nodeIndex(l.name), l.weight))
+            let i = try network.graph.nodeIndex(l.name)
+            t.append(Target(index: i, weight: l.weight, channels: l.channels, kind: l.kind ?? settings.objective, guide: nil))
+        }
+        last = t.map(\.index).max()!
+        minimumSide = Dreamer.minimumSide(network.graph, nodes: t.map(\.index))
+        // Channels must exist; their count does not depend on the picture size.
+        let shapes = try network.graph.shapes(height: minimumSide, width: minimumSide)
+        for (l, target) in zip(settings.layers, t) {
+            let c = shapes[target.index].c
+            if let bad = target.channels?.first(where: { $0 < 0 || $0 >= c }) {
+                throw .invalidArgument("layer \(l.name) has \(c) channels (0…\(c - 1)); there is no channel \(bad)")
+            }
+            if target.channels?.isEmpty == true { throw .invalidArgument("layer \(l.name): the channel list is empty") }
+        }
+        if t.contains(where: { $0.kind == .guide }) {
+            guard let guide else { throw .invalidArgument("the guide objective needs a guide picture") }
+            guard guide.shape.c == 3, Swift.min(guide.shape.h, guide.shape.w) >= minimumSide else {
+                throw .invalidArgument("the guide picture is \(guide.shape.w)×\(guide.shape.h); \(settings.layers.map(\.name).joined(separator: ", ")) needs at least \(minimumSide) px on its shorter side")
+            }
+            let acts = try network.graph.forward(guide, upTo: last, options: network.options)
+            for k in t.indices where t[k].kind == .guide {
+                let a = acts.output(t[k].index)
+                t[k].guide = t[k].channels.map { Dreamer.select(a, channels: $0) } ?? a
+            }
         }
         targets = t
-        last = t.map(\.0).max()!
-        minimumSide = Dreamer.minimumSide(network.graph, nodes: t.map(\.0))
+    }
+
+    /// The channels `channels` of `a`, in that order.
+    static func select(_ a: Tensor, channels: [Int]) -> Tensor {
+        var out = Tensor(zeros: Shape(channels.count, a.shape.h, a.shape.w))
+        let p = a.shape.plane
+        for (k, c) in channels.enumerated() { out.data.replaceSubrange((k * p)..<((k + 1) * p), with: a.data[(c * p)..<((c + 1) * p)]) }
+        return out
     }
 
     /// Smallest square input side (a multiple of 8, at least 16) for which every node in `nodes` exists.
@@ -114,22 +162,66 @@ public struct Dreamer: Sendable {
         let acts = try network.graph.forward(x, upTo: last, options: network.options)
         var seeds: [Int: Tensor] = [:]
         var total = 0.0
-        for (i, w) in targets {
-            let a = acts.output(i)
-            let n = Float(a.count)
-            var g: Tensor
-            switch settings.objective {
-            case .l2:
-                total += Double(w) * 0.5 * a.sumOfSquares() / Double(n)
-                g = a
-                g.scale(by: w / n)
-            case .mean:
-                total += Double(w) * a.mean()
-                g = Tensor(repeating: w / n, shape: a.shape)
-            }
-            if seeds[i] == nil { seeds[i] = g } else { seeds[i]!.add(g) }
+        for t in targets {
+            let (v, g) = Dreamer.term(acts.output(t.index), t, options: network.options)
+            total += v
+            if seeds[t.index] == nil { seeds[t.index] = g } else { seeds[t.index]!.add(g) }
         }
         return (total, network.graph.backward(acts, seeds: seeds, options: network.options))
+    }
+
+    /// One term's value and its gradient with respect to the layer's output `a` (C×H×W).
+    static func term(_ a: Tensor, _ t: Target, options: EngineOptions) -> (Double, Tensor) {
+        let plane = a.shape.plane
+        let w = t.weight
+        if t.channels == nil && t.kind != .guide {
+            let n = Float(a.count)
+            switch t.kind {
+            case .l2:
+                var g = a
+                g.scale(by: w / n)
+                return (Double(w) * 0.5 * a.sumOfSquares() / Double(n), g)
+            default:
+                return (Double(w) * a.mean(), Tensor(repeating: w / n, shape: a.shape))
+            }
+        }
+        let channels = t.channels ?? Array(0..<a.shape.c)
+        let n = Float(channels.count * plane)
+        var g = Tensor(zeros: a.shape)
+        var value = 0.0
+        switch t.kind {
+        case .l2, .mean:
+            for c in channels {
+                let range = (c * plane)..<((c + 1) * plane)
+                for i in range {
+                    let v = a.data[i]
+                    if t.kind == .l2 { value += 0.5 * Double(v) * Double(v); g.data[i] += v * w / n } else { value += Double(v); g.data[i] += w / n }
+                }
+            }
+            return (Double(w) * value / Double(n), g)
+        case .guide:
+            // Scores S (positions × guide positions) = Aᵀ Y; each position follows its best-matching guide feature.
+            let y = t.guide!
+            let x = t.channels.map { select(a, channels: $0) } ?? a
+            let ng = y.shape.plane, k = x.shape.c
+            var scores = [Float](repeating: 0, count: plane * ng)
+            x.data.withUnsafeBufferPointer { xp in
+                y.data.withUnsafeBufferPointer { yp in
+                    scores.withUnsafeMutableBufferPointer { sp in
+                        gemm(transA: true, m: plane, n: ng, k: k, xp.baseAddress!, lda: plane, yp.baseAddress!, ldb: ng,
+                             sp.baseAddress!, ldc: ng, threads: options.threads)
+                    }
+                }
+            }
+            let scale = w / Float(plane)
+            for i in 0..<plane {
+                var best = 0, top = -Float.infinity
+                for j in 0..<ng where scores[i * ng + j] > top { top = scores[i * ng + j]; best = j }
+                value += Double(top)
+                for (kk, c) in channels.enumerated() { g.data[c * plane + i] = scale * y.data[kk * ng + best] }
+            }
+            return (Double(w) * value / Double(plane), g)
+        }
     }
 
     /// The gradient of the image rolled by `shift` (the jitter), returned in the image's own coordinates.
@@ -168,6 +260,7 @@ public struct Dreamer: Sendable {
         let oy = j > 0 ? rng.int(in: -j...j) : 0, ox = j > 0 ? rng.int(in: -j...j) : 0
         var (value, g) = try jitteredGradient(x, shift: (oy, ox), rng: &rng)
         if settings.smooth > 0 { g = ImageOps.gaussianBlur(g, sigma: settings.smooth) }
+        if settings.laplacianLevels > 1 { g = ImageOps.laplacianNormalized(g, levels: settings.laplacianLevels) }
         let meanAbs = g.meanAbs()
         guard meanAbs.isFinite, value.isFinite else {
             throw .numericalFailure("the objective of \(settings.layers.map(\.description).joined(separator: ", ")) became \(value.isFinite ? "finite but its gradient is not" : "\(value)") — damaged weights or a layer weight far too large")

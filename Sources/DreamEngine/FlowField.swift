@@ -113,6 +113,44 @@ extension ImageOps {
         return mask
     }
 
+    /// Clears `mask` (1×H×W) where `carried` (a previous picture moved along the flow) and `current`
+    /// differ by more than `threshold` levels on average over the channels: the motion did not explain
+    /// the change there (a person the flow missed, a flash, a reflection), so the past must not be carried.
+    /// The cleared region is widened by `grow` pixels.
+    public static func clearMismatches(_ mask: inout Tensor, carried: Tensor, current: Tensor, threshold: Float, grow: Int = 2) {
+        let s = current.shape
+        precondition(carried.shape == s && mask.shape == Shape(1, s.h, s.w))
+        var bad = [Bool](repeating: false, count: s.plane)
+        carried.data.withUnsafeBufferPointer { cp in
+            current.data.withUnsafeBufferPointer { sp in
+                for i in 0..<s.plane {
+                    var e: Float = 0
+                    for c in 0..<s.c { e += abs(cp[c * s.plane + i] - sp[c * s.plane + i]) }
+                    bad[i] = e / Float(s.c) > threshold
+                }
+            }
+        }
+        // Widen: a pixel is cleared if any pixel within `grow` (a square) is bad; separable max filter.
+        var rows = bad
+        if grow > 0 {
+            for y in 0..<s.h {
+                var run = 0
+                for x in 0..<s.w { if bad[y * s.w + x] { run = grow + 1 }; if run > 0 { rows[y * s.w + x] = true; run -= 1 } }
+                run = 0
+                for x in stride(from: s.w - 1, through: 0, by: -1) { if bad[y * s.w + x] { run = grow + 1 }; if run > 0 { rows[y * s.w + x] = true; run -= 1 } }
+            }
+            var cols = rows
+            for x in 0..<s.w {
+                var run = 0
+                for y in 0..<s.h { if rows[y * s.w + x] { run = grow + 1 }; if run > 0 { cols[y * s.w + x] = true; run -= 1 } }
+                run = 0
+                for y in stride(from: s.h - 1, through: 0, by: -1) { if rows[y * s.w + x] { run = grow + 1 }; if run > 0 { cols[y * s.w + x] = true; run -= 1 } }
+            }
+            rows = cols
+        }
+        mask.data.withUnsafeMutableBufferPointer { mp in for i in 0..<s.plane where rows[i] { mp[i] = 0 } }
+    }
+
     /// x + amount·mask⊙(target − x): moves `x` toward `target` where the single-channel `mask` is 1.
     public static func blend(_ x: Tensor, toward target: Tensor, mask: Tensor, amount: Float) -> Tensor {
         let s = x.shape

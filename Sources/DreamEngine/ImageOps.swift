@@ -129,6 +129,37 @@ public enum ImageOps {
         }
     }
 
+    /// The DeepDream notebook's Laplacian-pyramid normalisation: split `x` into `levels` frequency bands
+    /// (each a difference of blurred, halved copies), scale each band to unit root-mean-square, add them
+    /// back. Coarse structure then counts as much as fine texture.
+    public static func laplacianNormalized(_ x: Tensor, levels: Int) -> Tensor {
+        var bands: [Tensor] = []
+        var current = x
+        for _ in 1..<levels {
+            let h = current.shape.h, w = current.shape.w
+            guard h >= 4, w >= 4 else { break }
+            let low = resize(gaussianBlur(current, sigma: 1), height: (h + 1) / 2, width: (w + 1) / 2)
+            var band = current
+            band.subtract(resize(low, height: h, width: w))
+            bands.append(band)
+            current = low
+        }
+        bands.append(current)
+        // Recombine from the coarsest band, each normalised.
+        func normalized(_ t: Tensor) -> Tensor {
+            let rms = (t.sumOfSquares() / Double(Swift.max(1, t.count))).squareRoot()
+            var u = t
+            u.scale(by: Float(1 / Swift.max(rms, 1e-8)))
+            return u
+        }
+        var out = normalized(bands.removeLast())
+        while let band = bands.popLast() {
+            out = resize(out, height: band.shape.h, width: band.shape.w)
+            out.add(normalized(band))
+        }
+        return out
+    }
+
     /// Clamps every value to lo…hi.
     public static func clip(_ x: inout Tensor, _ lo: Float, _ hi: Float) { x.clamp(lo, hi) }
 }

@@ -66,6 +66,8 @@ struct ModelsCommand: ParsableCommand {
         @Option(help: "Model.") var model: String = ModelCatalog.defaultModel
         @Option(help: "Layer name (default: the model's).") var layer: String?
         @Flag(name: [.customShort("q"), .long], help: "Print nothing but the report and errors.") var quiet = false
+        @Option(help: "How many of the most active channels to list (1…100).") var topChannels: Int = 8
+        func validate() throws { if !(1...100).contains(topChannels) { throw ValidationError("--top-channels must be 1…100, got \(topChannels)") } }
         func run() throws {
             let printer = ProgressPrinter(quiet: quiet, verbose: false)
             let r = try ModelCatalog.inspect(image, model: model, layer: layer, log: printer.line)
@@ -75,6 +77,9 @@ struct ModelsCommand: ParsableCommand {
             print("max       \(r.max)")
             print("objective \(r.objective)")
             print("grad_l2   \(r.gradientNorm)")
+            let top = r.channelMeans.enumerated().sorted { $0.element > $1.element }.prefix(topChannels)
+            print("top channels (mean activation): " + top.map { String(format: "%d (%.3g)", $0.offset, $0.element) }.joined(separator: ", "))
+            print("dream one with: --layer '\(r.layer)[\(top.first.map { String($0.offset) } ?? "0")]'")
         }
     }
 }

@@ -19,7 +19,9 @@ private func valueName(_ s: Setting) -> String {
     switch s.key {
     case "size": return "WxH"
     case "translate": return "dx,dy"
-    case "layer": return "name[:weight]"
+    case "layer": return "name[channels][:weight]"
+    case "class": return "name|number[:weight]"
+    case "guide": return "picture"
     case "fps": return "rate"
     case "frames-dir": return "dir"
     case "model": return "name"
@@ -40,17 +42,25 @@ struct DreamFlags: ParsableArguments {
     @Option(parsing: .unconditional, help: help("smooth")) var smooth: String?
     @Option(parsing: .unconditional, help: help("tile")) var tile: String?
     @Option(parsing: .unconditional, help: help("seed")) var seed: String?
+    @Option(name: .customLong("class"), parsing: .unconditionalSingleValue, help: help("class")) var `class`: [String] = []
+    @Option(parsing: .unconditional, help: help("guide")) var guide: String?
+    @Option(parsing: .unconditional, help: help("laplacian")) var laplacian: String?
+    @Option(parsing: .unconditional, help: help("keep-colors")) var keepColors: String?
 }
 
 /// The camera and length of a zoom video.
 struct ZoomFlags: ParsableArguments {
     @Option(parsing: .unconditional, help: help("size")) var size: String?
+    @Option(parsing: .unconditional, help: help("max-side")) var maxSide: String?
     @Option(parsing: .unconditional, help: help("frames")) var frames: String?
     @Option(parsing: .unconditional, help: help("duration")) var duration: String?
     @Option(parsing: .unconditional, help: help("fps")) var fps: String?
     @Option(parsing: .unconditional, help: help("zoom")) var zoom: String?
     @Option(parsing: .unconditional, help: help("rotate")) var rotate: String?
     @Option(parsing: .unconditional, help: help("translate")) var translate: String?
+    @Option(parsing: .unconditional, help: help("detail-damping")) var detailDamping: String?
+    @Option(parsing: .unconditional, help: help("seed-blend")) var seedBlend: String?
+    @Option(parsing: .unconditional, help: help("renormalize")) var renormalize: String?
 }
 
 /// What part of the source a re-dream takes, at what size, and how it holds together in time.

@@ -59,12 +59,6 @@ struct GraphTests {
         #expect(msg.contains("blocks.10"))
     }
 
-    @Test func layerWeightParsing() throws {
-        #expect(try LayerWeight(parsing: "blocks.10") == LayerWeight("blocks.10"))
-        #expect(try LayerWeight(parsing: "blocks.10:0.5") == LayerWeight("blocks.10", weight: 0.5))
-        #expect(throws: EngineError.self) { try LayerWeight(parsing: "blocks.10:abc") }
-        #expect(throws: EngineError.self) { try LayerWeight(parsing: ":1") }
-    }
 }
 
 @Suite("GoogLeNet with synthetic weights")

@@ -1,25 +1,20 @@
 import Foundation
 
-/// A layer of the objective and its weight ("blocks.10" or "blocks.10:0.5" on the command line).
+/// A term of the objective: a layer (or some of its channels) and its weight. `kind` overrides the
+/// dream's objective for this term (a class objective maximises a logit: `.mean` of one channel).
 public struct LayerWeight: Sendable, Equatable, Codable, CustomStringConvertible {
     public var name: String
     public var weight: Float
-    public init(_ name: String, weight: Float = 1) { self.name = name; self.weight = weight }
-
-    /// Parses `NAME` or `NAME:WEIGHT`.
-    public init(parsing text: String) throws(EngineError) {
-        if let colon = text.lastIndex(of: ":") {
-            let w = String(text[text.index(after: colon)...])
-            guard let v = Float(w), v.isFinite else {
-                throw .invalidArgument("layer weight '\(w)' in '\(text)' is not a number (use NAME or NAME:WEIGHT, e.g. blocks.10:0.5)")
-            }
-            name = String(text[..<colon]); weight = v
-        } else {
-            name = text; weight = 1
-        }
-        guard !name.isEmpty else { throw .invalidArgument("empty layer name in '\(text)'") }
+    /// Channels of the layer to amplify (nil: all of them).
+    public var channels: [Int]?
+    public var kind: ObjectiveKind?
+    public init(_ name: String, weight: Float = 1, channels: [Int]? = nil, kind: ObjectiveKind? = nil) {
+        self.name = name; self.weight = weight; self.channels = channels; self.kind = kind
     }
-    public var description: String { weight == 1 ? name : "\(name):\(weight)" }
+    public var description: String {
+        let ch = channels.map { "[" + $0.map(String.init).joined(separator: ",") + "]" } ?? ""
+        return weight == 1 ? name + ch : "\(name)\(ch):\(weight)"
+    }
 }
 
 /// Dream settings a model suggests when the user gives none.
@@ -49,6 +44,12 @@ public struct ModelDefinition: Sendable {
     /// Square tile side used when dreaming big images (bounds memory).
     public let tileSize: Int
     public let build: @Sendable (WeightStore) throws(EngineError) -> Graph
+
+    public init(name: String, summary: String, defaults: DreamDefaults, videoDefaults: DreamDefaults, logits: String?,
+                suggestedLayers: [String], tileSize: Int, build: @escaping @Sendable (WeightStore) throws(EngineError) -> Graph) {
+        self.name = name; self.summary = summary; self.defaults = defaults; self.videoDefaults = videoDefaults; self.logits = logits
+        self.suggestedLayers = suggestedLayers; self.tileSize = tileSize; self.build = build
+    }
 }
 
 /// A model ready to run: its definition, its graph and how the engine computes it.
@@ -96,7 +97,7 @@ public enum ModelZoo {
 extension Graph {
     /// Adds a convolution whose batch norm (if `bn` is given) is folded in at load time.
     @discardableResult
-    mutating func conv(_ name: String, _ w: WeightStore, weightKey: String, biasKey: String? = nil, bn: String? = nil,
+    public mutating func conv(_ name: String, _ w: WeightStore, weightKey: String, biasKey: String? = nil, bn: String? = nil,
                        bnEps: Float = 1e-5, in cin: Int, out cout: Int, kernel: Int, stride: Int = 1,
                        padding: Conv2D.Padding = .symmetric(0), groups: Int = 1, activation: Activation,
                        inputs: [String]? = nil, isPublic: Bool = true) throws(EngineError) -> String {

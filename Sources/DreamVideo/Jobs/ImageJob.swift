@@ -30,6 +30,7 @@ public struct ImageJob: RenderJob, Equatable {
         }
         try checkInputReadable()
         try checkOutputIsNotInput()
+        try DreamControl.preflight(settings)
         try AtomicFile.checkWritableFolder(for: output)
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: output, isDirectory: &isDir) {
@@ -49,11 +50,12 @@ public struct ImageJob: RenderJob, Equatable {
         try preflight(policy: policy)
         var rng = SeededGenerator(seed: settings.seed)
         let start = try startImage(rng: &rng)
+        let control = try DreamControl(settings)
         let network = try store.load(settings.model, log: progress.note)
-        let dreamer = try Dreamer(network: network, settings: settings.frameSettings(at: 0).dream)
+        let dreamer = try Dreamer(network: network, settings: settings.frameSettings(at: 0).dream, guide: control.guide)
         noteShortPyramid(dreamer, height: start.shape.h, width: start.shape.w, note: progress.note)
         let td = Date()
-        let result = try dreamer.dream(start, rng: &rng, progress: progress.step)
+        let result = control.keepColors(try dreamer.dream(start, rng: &rng, progress: progress.step), start: start, reference: start)
         var summary = RenderSummary(output: output)
         summary.dreamSeconds = Date().timeIntervalSince(td)
         let te = Date()

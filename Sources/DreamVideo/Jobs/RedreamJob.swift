@@ -15,6 +15,9 @@ public struct RedreamJob: RenderJob, Equatable {
 
     /// Below this fraction of trustworthy motion between two frames, the second starts a new shot.
     public static let sceneCutThreshold = 0.3
+    /// Where the previous source frame, moved along the flow, differs from the current one by more than
+    /// this many levels, the motion is not trusted (the flow missed something).
+    public static let mismatchThreshold: Float = 20
 
     public init(input: String, output: String, settings: JobSettings) {
         self.input = input; self.output = output; self.settings = settings
@@ -36,12 +39,15 @@ public struct RedreamJob: RenderJob, Equatable {
         /// Timestamp of the last frame re-dreamed, where a resume picks up the source again.
         var lastPTS: Int64
         var cuts: Int
+        /// Strength (mean |dream − source|) of the last frame dreamed afresh, which carried frames are held to.
+        var freshStrength: Double?
     }
 
     public func preflight(policy: OutputPolicy) throws {
         guard output.lowercased().hasSuffix(".mp4") else { throw DreamVideoError.invalidArgument("\(output): the output must end in .mp4") }
         try checkInputReadable()
         try checkOutputIsNotInput()
+        try DreamControl.preflight(settings)
         try ResumableVideoOutput<Payload>.preflight(output: output, framesDir: settings.framesDir, policy: policy)
     }
 
@@ -79,9 +85,10 @@ public struct RedreamJob: RenderJob, Equatable {
             options: VideoOutputOptions(width: size.width, height: size.height, frameRate: fps, timeBase: tb, encoder: settings.encoder,
                                         checkpointEvery: settings.checkpointEvery, framesDir: settings.framesDir, policy: policy),
             log: progress.note)
+        let control = try DreamControl(settings)
         let resumed = try output.open()
         let network = try store.load(settings.model, log: progress.note)
-        let dreamers = DreamerCache(network: network)
+        let dreamers = DreamerCache(network: network, guide: control.guide)
         let flow = settings.flow == .none ? nil : try FlowEstimator(settings.flow)
 
         var summary = RenderSummary(output: self.output)
@@ -116,6 +123,7 @@ public struct RedreamJob: RenderJob, Equatable {
         }
         var notedPyramid = false
         var sinceCheckpoint = 0
+        var freshStrength = resumed?.payload.freshStrength
 
         while true {
             let frameStart = Date()
@@ -140,15 +148,14 @@ public struct RedreamJob: RenderJob, Equatable {
                     let (backward, forward) = try flow.flows(previous: ImageOps.gray8(prevS), current: ImageOps.gray8(source),
                                                              width: size.width, height: size.height)
                     var mask = ImageOps.consistencyMask(backward: backward, forward: forward)
+                    ImageOps.clearMismatches(&mask, carried: ImageOps.warp(prevS, along: backward), current: source,
+                                             threshold: RedreamJob.mismatchThreshold)
                     if mask.mean() < RedreamJob.sceneCutThreshold {
                         cuts += 1  // a new shot: start from the source alone
                     } else {
-                        let env = ProcessInfo.processInfo.environment
-                        if let sig = env["DV_EXP_MASKBLUR"].flatMap(Float.init), sig > 0 { mask = ImageOps.gaussianBlur(mask, sigma: sig) }
                         let carried = ImageOps.warp(prevD, along: backward)
                         start = ImageOps.blend(source, toward: carried, mask: mask, amount: fs.blend)
-                        let target = env["DV_EXP_TARGET"] == "start" ? start : carried
-                        guide = TemporalGuide(target: target, mask: mask, weight: fs.temporalWeight, carried: fs.blend)
+                        guide = TemporalGuide(target: carried, mask: mask, weight: fs.temporalWeight, carried: fs.blend)
                     }
                 } else if fs.blend > 0 {
                     // No motion estimate: a plain cross-fade with the previous dream.
@@ -162,8 +169,20 @@ public struct RedreamJob: RenderJob, Equatable {
             let dreamer = try dreamers.dreamer(for: fs.dream)
             if !notedPyramid { noteShortPyramid(dreamer, height: size.height, width: size.width, note: progress.note); notedPyramid = true }
             let tdream = Date()
-            let dreamed = try dreamer.dream(start, rng: &rng, guide: guide) { p in if p.iteration + 1 == p.iterations { progress.step(p) } }
+            var dreamed = control.keepColors(try dreamer.dream(start, rng: &rng, guide: guide) { p in if p.iteration + 1 == p.iterations { progress.step(p) } },
+                                             start: source, reference: source)
             summary.dreamSeconds += Date().timeIntervalSince(tdream)
+            // Hold the strength: a carried dream gains a little every frame (each frame pushes on what the last
+            // one made); scale the difference from the source back to a fresh dream's strength in this shot.
+            let strength = CoherenceMetrics.meanAbsDifference(dreamed, source)
+            if guide == nil {
+                freshStrength = strength
+            } else if let fresh = freshStrength, strength > fresh {
+                var delta = dreamed
+                delta.subtract(source)
+                dreamed = source
+                dreamed.add(delta, scaledBy: Float(fresh / strength))
+            }
             // The 8-bit frame is what is written and what is carried on, so a resume is exact.
             let image = dreamed.rgbImage()
             let te = Date()
@@ -177,7 +196,7 @@ public struct RedreamJob: RenderJob, Equatable {
             summary.framesRendered += 1
             let stop = try shouldStop()
             if output.isCheckpointDue(nextFrame: index) || stop {
-                try output.checkpoint(Checkpoint(nextFrame: index, payload: Payload(rng: rng, firstPTS: firstPTS!, lastPTS: lastPTS, cuts: cuts),
+                try output.checkpoint(Checkpoint(nextFrame: index, payload: Payload(rng: rng, firstPTS: firstPTS!, lastPTS: lastPTS, cuts: cuts, freshStrength: freshStrength),
                                                  images: ["last": image]))
                 sinceCheckpoint = 0
             }
@@ -191,7 +210,7 @@ public struct RedreamJob: RenderJob, Equatable {
             throw DreamVideoError.invalidArgument("\(input): no video frames between \(formatNumber(settings.start)) s and \(clipEnd.map { formatNumber($0 - clipStart + settings.start) + " s" } ?? "the end")")
         }
         if sinceCheckpoint > 0 {
-            try output.checkpoint(Checkpoint(nextFrame: index, payload: Payload(rng: rng, firstPTS: first, lastPTS: lastPTS, cuts: cuts),
+            try output.checkpoint(Checkpoint(nextFrame: index, payload: Payload(rng: rng, firstPTS: first, lastPTS: lastPTS, cuts: cuts, freshStrength: freshStrength),
                                              images: ["last": previousDream!.rgbImage()]))
         }
         let tj = Date()

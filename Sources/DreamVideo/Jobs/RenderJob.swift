@@ -97,11 +97,12 @@ extension RenderJob {
 /// A `Dreamer` reused across frames while the frame settings stay the same (schedules change them).
 final class DreamerCache {
     private let network: Network
+    private let guide: Tensor?
     private var current: (settings: DreamSettings, dreamer: Dreamer)?
-    init(network: Network) { self.network = network }
+    init(network: Network, guide: Tensor? = nil) { self.network = network; self.guide = guide }
     func dreamer(for s: DreamSettings) throws -> Dreamer {
         if let c = current, c.settings == s { return c.dreamer }
-        let d = try Dreamer(network: network, settings: s)
+        let d = try Dreamer(network: network, settings: s, guide: guide)
         current = (s, d)
         return d
     }

@@ -40,6 +40,7 @@ public struct ZoomJob: RenderJob, Equatable {
         guard output.lowercased().hasSuffix(".mp4") else { throw DreamVideoError.invalidArgument("\(output): the output must end in .mp4") }
         try checkInputReadable()
         try checkOutputIsNotInput()
+        try DreamControl.preflight(settings)
         try ResumableVideoOutput<Payload>.preflight(output: output, framesDir: settings.framesDir, policy: policy)
     }
 
@@ -74,9 +75,11 @@ public struct ZoomJob: RenderJob, Equatable {
             options: VideoOutputOptions(width: size.width, height: size.height, frameRate: settings.fps, encoder: settings.encoder,
                                         checkpointEvery: settings.checkpointEvery, framesDir: settings.framesDir, policy: policy),
             log: progress.note)
+        let control = try DreamControl(settings)
+        let feedback = ZoomFeedback(seed: seedImage)
         let resumed = try output.open()
         let network = try store.load(settings.model, log: progress.note)
-        let dreamers = DreamerCache(network: network)
+        let dreamers = DreamerCache(network: network, guide: control.guide)
 
         var summary = RenderSummary(output: self.output)
         summary.width = size.width; summary.height = size.height; summary.frameRate = settings.fps; summary.totalFrames = n
@@ -93,6 +96,9 @@ public struct ZoomJob: RenderJob, Equatable {
                 let tw = Date()
                 start = ImageOps.warp(prev, fs.transform)
                 ImageOps.clip(&start, 0, 255)
+                if fs.detailDamping > 0 || fs.seedBlend > 0 || fs.renormalize > 0 {
+                    start = feedback.apply(start, damping: fs.detailDamping, seedBlend: fs.seedBlend, renormalize: fs.renormalize)
+                }
                 summary.warpSeconds += Date().timeIntervalSince(tw)
             } else {
                 start = seedImage
@@ -100,7 +106,8 @@ public struct ZoomJob: RenderJob, Equatable {
             let dreamer = try dreamers.dreamer(for: fs.dream)
             if !notedPyramid { noteShortPyramid(dreamer, height: size.height, width: size.width, note: progress.note); notedPyramid = true }
             let td = Date()
-            let dreamed = try dreamer.dream(start, rng: &rng) { p in if p.iteration + 1 == p.iterations { progress.step(p) } }
+            let dreamed = control.keepColors(try dreamer.dream(start, rng: &rng) { p in if p.iteration + 1 == p.iterations { progress.step(p) } },
+                                             start: start, reference: seedImage)
             summary.dreamSeconds += Date().timeIntervalSince(td)
             // The 8-bit frame is what is written and what feeds back, so a resume from the saved PNG is exact.
             let image = dreamed.rgbImage()

@@ -22,7 +22,7 @@ public final class FlowEstimator {
         guard method != .none else { throw DreamVideoError.invalidArgument("flow method 'none' estimates nothing") }
         self.method = method
         let m = method == .dis ? Int32(DV_FLOW_DIS) : Int32(DV_FLOW_FARNEBACK)
-        guard let c = dv_flow_create(m, ProcessInfo.processInfo.environment["DV_EXP_DISMEDIUM"] != nil ? Int32(DV_FLOW_DIS_MEDIUM) : Int32(DV_FLOW_DIS_FAST)) else {
+        guard let c = dv_flow_create(m, Int32(DV_FLOW_DIS_FAST)) else {
             throw DreamVideoError.commandFailed("optical flow", String(cString: dv_flow_last_error(nil)))
         }
         ctx = c

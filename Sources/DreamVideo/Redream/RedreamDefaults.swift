@@ -11,9 +11,9 @@ public struct RedreamDefaults: Sendable {
         switch model {
         case "efficientnet-lite0":
             return RedreamDefaults(dream: DreamDefaults(layers: [LayerWeight("blocks.9")], iterations: 5, octaves: 3, octaveScale: 1.4, step: 1.5),
-                                   blend: 0.8, temporalWeight: 1)
+                                   blend: 0.9, temporalWeight: 2)
         default:
-            return RedreamDefaults(dream: nil, blend: 0.8, temporalWeight: 1)
+            return RedreamDefaults(dream: nil, blend: 0.9, temporalWeight: 2)
         }
     }
 }

@@ -8,25 +8,50 @@ public enum JobKind: String, Sendable, Codable, CaseIterable, CustomStringConver
     public var isVideo: Bool { self != .image }
 }
 
-/// A layer in the objective, with its weight (which may follow a schedule, to cross-fade layers).
-/// Text form: `NAME` or `NAME:WEIGHT`, WEIGHT a number or a schedule (`blocks.4:0:(0), 5s:(1)`).
+/// A layer in the objective, with its weight (which may follow a schedule, to cross-fade layers) and
+/// optionally some of its channels. Text form: `NAME`, `NAME[3,41]`, `NAME:WEIGHT` or
+/// `NAME[17]:WEIGHT`, WEIGHT a number or a schedule (`blocks.4:0:(0), 5s:(1)`).
 public struct LayerTerm: Sendable, Equatable, Codable, CustomStringConvertible {
     public var name: String
     public var weight: Schedule
-    public init(_ name: String, weight: Schedule = Schedule(1)) { self.name = name; self.weight = weight }
+    /// Channels to amplify (nil: the whole layer).
+    public var channels: [Int]?
+    public init(_ name: String, weight: Schedule = Schedule(1), channels: [Int]? = nil) {
+        self.name = name; self.weight = weight; self.channels = channels
+    }
 
     public init(parsing text: String) throws(ScheduleError) {
         let t = text.trimmingCharacters(in: .whitespaces)
+        var head = t
         if let colon = t.firstIndex(of: ":") {
-            name = t[..<colon].trimmingCharacters(in: .whitespaces)
+            head = String(t[..<colon])
             weight = try Schedule(parsing: String(t[t.index(after: colon)...]))
         } else {
-            name = t; weight = Schedule(1)
+            weight = Schedule(1)
         }
+        if let open = head.firstIndex(of: "[") {
+            guard head.hasSuffix("]") else { throw ScheduleError("has '[' without a closing ']' (channels are NAME[3,41])") }
+            let inner = head[head.index(after: open)..<head.index(before: head.endIndex)]
+            var list: [Int] = []
+            for part in inner.split(separator: ",", omittingEmptySubsequences: false) {
+                let p = part.trimmingCharacters(in: .whitespaces)
+                guard let c = Int(p), c >= 0, c < 1_000_000 else { throw ScheduleError("channel '\(p)' is not a channel number") }
+                list.append(c)
+            }
+            guard !list.isEmpty, list.count <= 4096 else { throw ScheduleError("needs 1…4096 channels in [ ]") }
+            channels = list
+            head = String(head[..<open])
+        } else {
+            channels = nil
+        }
+        name = head.trimmingCharacters(in: .whitespaces)
         guard !name.isEmpty else { throw ScheduleError("has an empty layer name (use NAME or NAME:WEIGHT, e.g. blocks.10:0.5)") }
     }
 
-    public var description: String { weight == Schedule(1) ? name : "\(name):\(weight)" }
+    public var description: String {
+        let ch = channels.map { "[" + $0.map(String.init).joined(separator: ",") + "]" } ?? ""
+        return weight == Schedule(1) ? name + ch : "\(name)\(ch):\(weight)"
+    }
 
     public init(from decoder: any Decoder) throws {
         let s = try decoder.singleValueContainer().decode(String.self)
@@ -76,6 +101,18 @@ public struct JobSettings: Sendable, Equatable, Codable {
     public var blend = Schedule(0.8)
     public var temporalWeight = Schedule(1)
     public var audio = true
+    // Dream control
+    /// ImageNet classes to dream (models with a classifier).
+    public var classes: [ClassTerm] = []
+    /// A picture whose patterns the dream takes on.
+    public var guide: String? = nil
+    public var keepColors = ColorKeeping.none
+    /// Laplacian-pyramid levels of gradient normalisation (0: off).
+    public var laplacian = 0
+    // Zoom feedback regularisation
+    public var detailDamping = Schedule(0)
+    public var seedBlend = Schedule(0)
+    public var renormalize = Schedule(0)
 
     public init() {}
 
@@ -95,22 +132,25 @@ public struct JobSettings: Sendable, Equatable, Codable {
         let f = Double(frame), r = rate ?? fps.value
         func int(_ s: Schedule) -> Int { Int(s.value(at: f, fps: r).rounded()) }
         func float(_ s: Schedule) -> Float { Float(s.value(at: f, fps: r)) }
-        let weighted = layers.map { LayerWeight($0.name, weight: float($0.weight)) }
+        let weighted = layers.map { LayerWeight($0.name, weight: float($0.weight), channels: $0.channels, kind: guide != nil ? .guide : nil) }
+            + classes.map { LayerWeight(ClassTerm.logitsNode(model), weight: float($0.weight), channels: [$0.index], kind: .mean) }
         var active = weighted.filter { $0.weight != 0 }
         if active.isEmpty { active = [weighted[0]] }  // keyframes that fade every layer out: keep the first at weight 0
         let dream = DreamSettings(layers: active, objective: objective, iterations: int(iterations), octaves: int(octaves),
                                   octaveScale: float(octaveScale), step: float(step), jitter: jitter, smooth: float(smooth),
-                                  tileSize: tile)
+                                  tileSize: tile, laplacianLevels: laplacian)
         let t = translate.values(at: f, fps: r)
         return FrameSettings(dream: dream, transform: FrameTransform(zoom: float(zoom), rotate: float(rotate),
                                                                    dx: Float(t[0]), dy: Float(t[1])),
-                             blend: float(blend), temporalWeight: float(temporalWeight))
+                             blend: float(blend), temporalWeight: float(temporalWeight),
+                             detailDamping: float(detailDamping), seedBlend: float(seedBlend), renormalize: float(renormalize))
     }
 
     /// All schedules with the key they belong to (for checks that apply to every schedule).
     var schedules: [(key: String, schedule: Schedule)] {
         [("octaves", octaves), ("octave-scale", octaveScale), ("iterations", iterations), ("step", step), ("smooth", smooth),
-         ("zoom", zoom), ("rotate", rotate), ("translate", translate), ("blend", blend), ("temporal-weight", temporalWeight)]
+         ("zoom", zoom), ("rotate", rotate), ("translate", translate), ("blend", blend), ("temporal-weight", temporalWeight),
+         ("detail-damping", detailDamping), ("seed-blend", seedBlend), ("renormalize", renormalize)]
             + layers.map { ("layer", $0.weight) }
     }
 }
@@ -124,4 +164,8 @@ public struct FrameSettings: Sendable, Equatable {
     public var blend: Float
     /// Strength of the pull toward the warped previous dream while dreaming (re-dream).
     public var temporalWeight: Float
+    /// Zoom feedback regularisation of this frame's start picture.
+    public var detailDamping: Float
+    public var seedBlend: Float
+    public var renormalize: Float
 }

@@ -101,6 +101,8 @@ extension JobSettings {
             }
             r.origins[e.key] = e.origin
         }
+        // A class objective alone unless layers were asked for too.
+        if !r.settings.classes.isEmpty && r.origin("layer") == .defaults { r.settings.layers = [] }
         try r.check()
         return r
     }
@@ -159,7 +161,20 @@ extension ResolvedSettings {
         do { arch = try ModelZoo.architecture(s.model) } catch {
             throw SettingError(key: "model", value: s.model, problem: .invalid("\(error)"), origin: origin("model"))
         }
+        if !s.classes.isEmpty {
+            guard (try? ModelZoo.definition(s.model).logits) ?? nil != nil else {
+                let with = ModelZoo.all.filter { $0.logits != nil }.map(\.name).joined(separator: " or ")
+                throw self.error("class", "needs a model with a classifier; \(s.model) has none (use \(with))")
+            }
+        }
+        if s.guide != nil && !s.classes.isEmpty && s.layers.isEmpty {
+            throw self.error("guide", "works on layers: give --layer too (a class objective has no guide)")
+        }
+        let shapes = try? arch.shapes(height: 224, width: 224)
         for l in s.layers {
+            if let ch = l.channels, let shapes, let i = try? arch.nodeIndex(l.name), let bad = ch.first(where: { $0 >= shapes[i].c }) {
+                throw self.error("layer", "'\(l)': \(l.name) has \(shapes[i].c) channels (0…\(shapes[i].c - 1)); there is no channel \(bad)")
+            }
             do { _ = try arch.nodeIndex(l.name) } catch {
                 let names = arch.nodes.filter(\.isPublic).map(\.name)
                 let hint = closeMatch(l.name, in: names).map { " (did you mean \($0)?)" } ?? ""

@@ -77,7 +77,7 @@ enum SettingProblem: Error {
 /// The table of every setting. Front ends derive their options from it (`dreamvideo` maps `--key`),
 /// presets use the keys, and job resolution applies defaults, presets and overrides through it.
 public enum SettingsTable {
-    public static let all: [Setting] = dream + picture + video + redream
+    public static let all: [Setting] = dream + control + picture + video + redream
 
     public static func setting(_ key: String) -> Setting? { byKey[key] }
     static let byKey: [String: Setting] = Dictionary(uniqueKeysWithValues: all.map { ($0.key, $0) })
@@ -155,6 +155,44 @@ public enum SettingsTable {
                 format: { s in .text("\(s.seed)") }),
     ]
 
+    // MARK: dream control
+
+    static let control: [Setting] = [
+        Setting(key: "class", jobs: dreamJobs, allowed: "an ImageNet class name or number 0…999, optionally :WEIGHT", unit: "",
+                help: "Dream what the network finds essential for an ImageNet class (e.g. \"tiger cat\" or 282); repeat for several. Without --layer, the class alone. Needs a model with a classifier.",
+                schedulable: true, repeatable: true, isFlag: false, affectsFrames: true,
+                builtIn: { _ in nil }, modelDefault: { _, _ in nil },
+                apply: { v, s throws(SettingProblem) in
+                    let items: [String]
+                    switch v {
+                    case .list(let l): items = l.map(\.description)
+                    case .text(let t): items = [t]
+                    case .number(let n): items = [formatNumber(n)]
+                    default: throw .notAllowed
+                    }
+                    var terms: [ClassTerm] = []
+                    for i in items {
+                        do throws(ScheduleError) { terms.append(try ClassTerm(parsing: i)) } catch { throw .invalid(error.message) }
+                    }
+                    s.classes = terms
+                },
+                format: { s in s.classes.isEmpty ? nil : .list(s.classes.map { .text($0.description) }) }),
+        Setting(key: "guide", jobs: dreamJobs, allowed: "a picture file", unit: "",
+                help: "A picture whose patterns the dream takes on: each place of the dream follows the guide's best-matching features at the chosen layers.",
+                schedulable: false, repeatable: false, isFlag: false, affectsFrames: true,
+                builtIn: { _ in nil }, modelDefault: { _, _ in nil },
+                apply: { v, s throws(SettingProblem) in
+                    let p = v.description
+                    guard !p.trimmingCharacters(in: .whitespaces).isEmpty else { throw .invalid("must be a picture file, got an empty path") }
+                    s.guide = p
+                },
+                format: { s in s.guide.map { .text($0) } }),
+        integer("laplacian", \.laplacian, 0...8, jobs: dreamJobs, default: "0", unit: "levels",
+                help: "Normalise the gradient over this many frequency bands (the DeepDream notebook's Laplacian pyramid): bigger structures, less fine texture; 0 is off."),
+        choice("keep-colors", \.keepColors, ColorKeeping.allCases, jobs: dreamJobs, default: "none",
+               help: "Hold the colours: luminance keeps the start's chroma (the dream changes lightness only); histogram matches each channel to the input, the zoom's seed or the source frame."),
+    ]
+
     // MARK: picture
 
     static let picture: [Setting] = [
@@ -214,6 +252,15 @@ public enum SettingsTable {
                     s.translate = sch
                 },
                 format: { s in .text(s.translate.description) }),
+        schedule("detail-damping", \.detailDamping, 0...1, jobs: [.zoom], unit: "",
+                 help: "Before each frame is dreamed, remove this fraction of its finest detail, so fine texture cannot pile up over a long zoom.",
+                 modelDefault: { m, _ in formatNumber(ZoomFeedbackDefaults.for(m.name).detailDamping) }),
+        schedule("seed-blend", \.seedBlend, 0...1, jobs: [.zoom], unit: "",
+                 help: "Each frame, move this fraction of the picture's low frequencies toward the seed's (its composition), feeding the dream fresh shapes.",
+                 modelDefault: { m, _ in formatNumber(ZoomFeedbackDefaults.for(m.name).seedBlend) }),
+        schedule("renormalize", \.renormalize, 0...1, jobs: [.zoom], unit: "",
+                 help: "Each frame, move this fraction of the way back to the seed's lightness, contrast and colourfulness, so colours do not drift to neon.",
+                 modelDefault: { m, _ in formatNumber(ZoomFeedbackDefaults.for(m.name).renormalize) }),
         integer("crf", \.crf, 0...51, jobs: videoJobs, default: "18", unit: "",
                 help: "H.264 quality: 0 (lossless) … 51 (worst); 18 looks transparent."),
         choice("encoder-preset", \.encoderPreset, EncoderSettings.x264Presets, jobs: videoJobs, default: "medium",
