@@ -25,8 +25,9 @@ public extension Tensor {
             out.withUnsafeMutableBufferPointer { o in
                 for i in 0..<plane {
                     for c in 0..<3 {
+                        // NaN becomes 0; everything else is clamped before the conversion (which traps outside 0…255).
                         let v = d[c * plane + i]
-                        o[3 * i + c] = UInt8(Swift.min(Swift.max(v.rounded(), 0), 255))
+                        o[3 * i + c] = v >= 0.5 ? (v < 254.5 ? UInt8(v.rounded()) : 255) : 0
                     }
                 }
             }

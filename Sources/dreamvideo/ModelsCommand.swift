@@ -6,7 +6,7 @@ struct ModelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
         abstract: "List, install and inspect models.",
-        subcommands: [List.self, Install.self, Import.self, Layers.self, Inspect.self])
+        subcommands: [List.self, Install.self, Verify.self, Import.self, Layers.self, Inspect.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the models and whether they are installed.")
@@ -31,6 +31,23 @@ struct ModelsCommand: ParsableCommand {
             for n in list {
                 try ModelStore().install(n, force: force) { FileHandle.standardError.write(Data("\(n): \($0)\n".utf8)) }
             }
+        }
+    }
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Check installed weights against the size and SHA-256 recorded at install.")
+        @Argument(help: "Models to check (default: every installed one).") var names: [String] = []
+        func run() throws {
+            let store = ModelStore()
+            let list = names.isEmpty ? ModelCatalog.modelNames.filter { store.isInstalled($0) } : names
+            var failed = 0
+            for n in list {
+                do { try store.verify(n); print("\(n): ok") } catch {
+                    FileHandle.standardError.write(Data("dreamvideo: error: \(error)\n".utf8))
+                    failed += 1
+                }
+            }
+            if failed > 0 { throw ExitCode(1) }
         }
     }
 

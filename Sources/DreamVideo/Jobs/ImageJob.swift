@@ -50,6 +50,7 @@ public struct ImageJob: RenderJob, Equatable {
         try preflight(policy: policy)
         var rng = SeededGenerator(seed: settings.seed)
         let start = try startImage(rng: &rng)
+        try checkMemory(width: start.shape.w, height: start.shape.h)
         let control = try DreamControl(settings)
         let network = try store.load(settings.model, log: progress.note)
         let dreamer = try Dreamer(network: network, settings: settings.frameSettings(at: 0).dream, guide: control.guide)

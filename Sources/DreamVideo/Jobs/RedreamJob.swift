@@ -62,6 +62,7 @@ public struct RedreamJob: RenderJob, Equatable {
         try preflight(policy: policy)
         let reader = try VideoReader(path: input)
         let size = try workSize(source: reader.size)
+        try checkMemory(width: size.width, height: size.height)
         let arch = try ModelZoo.architecture(settings.model)
         var nodes: [Int] = []
         for l in settings.layers { nodes.append(try arch.nodeIndex(l.name)) }

@@ -85,6 +85,13 @@ extension RenderJob {
         guard access(input, R_OK) == 0 else { throw MediaError.cannotOpen(path: input, reason: "permission denied") }
     }
 
+    /// Refuses a render that would not fit in memory (before any model is loaded).
+    func checkMemory(width: Int, height: Int) throws {
+        var layers = settings.layers.map(\.name)
+        if !settings.classes.isEmpty { layers.append(ClassTerm.logitsNode(settings.model)) }
+        try MemoryGuard.check(model: settings.model, layers: layers, width: width, height: height, tile: settings.tile, what: output)
+    }
+
     /// Checks the input is not the output (a render must never overwrite what it reads).
     func checkOutputIsNotInput() throws {
         guard !StartImage.isSynthetic(input) else { return }

@@ -65,6 +65,7 @@ public struct ZoomJob: RenderJob, Equatable {
         try preflight(policy: policy)
         let size = try frameSize()
         try checkGeometry(size)
+        try checkMemory(width: size.width, height: size.height)
         let n = settings.frameCount
         var seedRNG = SeededGenerator(seed: settings.seed &+ 0x5EED)
         let seedImage = try StartImage.load(input, size: size, maxSide: nil, rng: &seedRNG)
