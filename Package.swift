@@ -57,6 +57,14 @@ let package = Package(
         ]),
         .executableTarget(name: "dreamvideo-bench", dependencies: ["DreamVideo"]),
 
+        // libFuzzer harnesses (Fuzz/README.md). A normal build makes them small replay tools that run the harness
+        // on the files given as arguments; built with -DFUZZING and -sanitize=fuzzer they are libFuzzer binaries.
+        .target(name: "FuzzSupport", path: "Fuzz/FuzzSupport"),
+        .executableTarget(name: "fuzz-safetensors", dependencies: ["FuzzSupport", "DreamEngine"], path: "Fuzz/fuzz-safetensors"),
+        .executableTarget(name: "fuzz-torch", dependencies: ["FuzzSupport", "ModelImport"], path: "Fuzz/fuzz-torch"),
+        .executableTarget(name: "fuzz-video", dependencies: ["FuzzSupport", "MediaIO"], path: "Fuzz/fuzz-video"),
+        .executableTarget(name: "fuzz-checkpoint", dependencies: ["FuzzSupport", "DreamVideo", "MediaIO"], path: "Fuzz/fuzz-checkpoint"),
+
         .testTarget(name: "DreamEngineTests", dependencies: ["DreamEngine", "ModelImport", "DreamVideo", "MediaIO"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "MediaIOTests", dependencies: ["MediaIO"]),

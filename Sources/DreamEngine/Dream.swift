@@ -260,7 +260,7 @@ public struct Dreamer: Sendable {
         let oy = j > 0 ? rng.int(in: -j...j) : 0, ox = j > 0 ? rng.int(in: -j...j) : 0
         var (value, g) = try jitteredGradient(x, shift: (oy, ox), rng: &rng)
         if settings.smooth > 0 { g = ImageOps.gaussianBlur(g, sigma: settings.smooth) }
-        if settings.laplacianLevels > 1 { g = ImageOps.laplacianNormalized(g, levels: settings.laplacianLevels) }
+        if settings.laplacianLevels > 1 { ImageOps.laplacianNormalize(&g, levels: settings.laplacianLevels) }
         let meanAbs = g.meanAbs()
         guard meanAbs.isFinite, value.isFinite else {
             throw .numericalFailure("the objective of \(settings.layers.map(\.description).joined(separator: ", ")) became \(value.isFinite ? "finite but its gradient is not" : "\(value)") — damaged weights or a layer weight far too large")

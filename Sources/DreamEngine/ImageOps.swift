@@ -133,29 +133,107 @@ public enum ImageOps {
     /// (each a difference of blurred, halved copies), scale each band to unit root-mean-square, add them
     /// back. Coarse structure then counts as much as fine texture.
     public static func laplacianNormalized(_ x: Tensor, levels: Int) -> Tensor {
-        var bands: [Tensor] = []
+        var y = x
+        laplacianNormalize(&y, levels: levels)
+        return y
+    }
+
+    /// `laplacianNormalized` in place: the finest band and the result reuse `x`'s storage (no page faults on
+    /// fresh full-size buffers, which cost as much as the arithmetic).
+    public static func laplacianNormalize(_ x: inout Tensor, levels: Int) {
+        var lows = [Tensor]()
         var current = x
-        for _ in 1..<levels {
-            let h = current.shape.h, w = current.shape.w
-            guard h >= 4, w >= 4 else { break }
-            let low = resize(gaussianBlur(current, sigma: 1), height: (h + 1) / 2, width: (w + 1) / 2)
-            var band = current
-            band.subtract(resize(low, height: h, width: w))
-            bands.append(band)
-            current = low
+        while lows.count + 1 < levels, current.shape.h >= 4, current.shape.w >= 4 {
+            current = halved(current)
+            lows.append(current)
         }
-        bands.append(current)
-        // Recombine from the coarsest band, each normalised.
-        func normalized(_ t: Tensor) -> Tensor {
-            let rms = (t.sumOfSquares() / Double(Swift.max(1, t.count))).squareRoot()
-            var u = t
-            u.scale(by: Float(1 / Swift.max(rms, 1e-8)))
-            return u
+        guard !lows.isEmpty else {
+            x.scale(by: inverseRMS(x))
+            return
         }
-        var out = normalized(bands.removeLast())
-        while let band = bands.popLast() {
-            out = resize(out, height: band.shape.h, width: band.shape.w)
-            out.add(normalized(band))
+        // Bands, fine to coarse, each in the storage of its level: band_k = level_k − up(level_k+1), with
+        // level_k+1 still untouched when band_k is made.
+        upsampledAdd(into: &x, baseScale: 1, lows[0], scale: -1)
+        for k in 0..<(lows.count - 1) { upsampledAdd(into: &lows[k], baseScale: 1, lows[k + 1], scale: -1) }
+        // Recombine, coarse to fine, each band normalised: out_k = band_k / rms_k + up(out_k+1).
+        lows[lows.count - 1].scale(by: inverseRMS(lows[lows.count - 1]))
+        for k in stride(from: lows.count - 2, through: 0, by: -1) {
+            upsampledAdd(into: &lows[k], baseScale: inverseRMS(lows[k]), lows[k + 1], scale: 1)
+        }
+        upsampledAdd(into: &x, baseScale: inverseRMS(x), lows[0], scale: 1)
+    }
+
+    static func inverseRMS(_ t: Tensor) -> Float {
+        Float(1 / Swift.max((t.sumOfSquares() / Double(Swift.max(1, t.count))).squareRoot(), 1e-8))
+    }
+
+    /// base ← `baseScale` × base + `scale` × `low` resized (bilinearly, as `resize`) to base's size, in one pass.
+    public static func upsampledAdd(into base: inout Tensor, baseScale: Float, _ low: Tensor, scale: Float) {
+        let s = low.shape, height = base.shape.h, width = base.shape.w
+        precondition(s.c == base.shape.c)
+        let sy = Float(s.h) / Float(height), sx = Float(s.w) / Float(width)
+        var x0 = [Int](repeating: 0, count: width), x1 = x0, fx = [Float](repeating: 0, count: width)
+        for ox in 0..<width {
+            let f = Swift.max(0, (Float(ox) + 0.5) * sx - 0.5)
+            let i = Swift.min(Int(f), s.w - 1)
+            x0[ox] = i; x1[ox] = Swift.min(i + 1, s.w - 1); fx[ox] = f - Float(i)
+        }
+        low.data.withUnsafeBufferPointer { lp in
+            base.data.withUnsafeMutableBufferPointer { op in
+                let lb = lp.baseAddress!, ob = op.baseAddress!
+                x0.withUnsafeBufferPointer { x0p in
+                    x1.withUnsafeBufferPointer { x1p in
+                        fx.withUnsafeBufferPointer { fxp in
+                            parallelFor(s.c * height, minPerThread: 16) { row in
+                                let c = row / height, oy = row % height
+                                let f = Swift.max(0, (Float(oy) + 0.5) * sy - 0.5)
+                                let y0 = Swift.min(Int(f), s.h - 1), y1 = Swift.min(y0 + 1, s.h - 1)
+                                let fy = f - Float(y0)
+                                let r0 = lb + c * s.plane + y0 * s.w, r1 = lb + c * s.plane + y1 * s.w
+                                let o = ob + row * width
+                                for ox in 0..<width {
+                                    let i0 = x0p[ox], i1 = x1p[ox], t = fxp[ox]
+                                    let a = r0[i0] + (r0[i1] - r0[i0]) * t
+                                    let b = r1[i0] + (r1[i1] - r1[i0]) * t
+                                    o[ox] = baseScale * o[ox] + scale * (a + (b - a) * fy)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `x` blurred by the binomial filter [1 5 10 10 5 1]/32 (σ ≈ 1.1) and halved: output pixel (y, x) is centred
+    /// between input pixels 2y, 2y+1 and 2x, 2x+1, as `resize` places them; edges are clamped. The pyramid step of
+    /// `laplacianNormalized`: only the kept pixels are filtered.
+    public static func halved(_ x: Tensor) -> Tensor {
+        let s = x.shape
+        let h2 = (s.h + 1) / 2, w2 = (s.w + 1) / 2
+        var rows = Tensor(zeros: Shape(s.c, s.h, w2)), out = Tensor(zeros: Shape(s.c, h2, w2))
+        @inline(__always) func tap(_ p: UnsafePointer<Float>, _ i: Int, _ n: Int, _ stride: Int) -> Float {
+            @inline(__always) func at(_ k: Int) -> Float { p[Swift.min(Swift.max(i + k, 0), n - 1) * stride] }
+            return ((at(-2) + at(3)) + 5 * (at(-1) + at(2)) + 10 * (at(0) + at(1))) * (1 / 32)
+        }
+        x.data.withUnsafeBufferPointer { xp in
+            rows.data.withUnsafeMutableBufferPointer { rp in
+                let xb = xp.baseAddress!, rb = rp.baseAddress!
+                parallelFor(s.c * s.h, minPerThread: 32) { row in
+                    let src = xb + row * s.w, dst = rb + row * w2
+                    for ox in 0..<w2 { dst[ox] = tap(src, 2 * ox, s.w, 1) }
+                }
+            }
+        }
+        rows.data.withUnsafeBufferPointer { rp in
+            out.data.withUnsafeMutableBufferPointer { op in
+                let rb = rp.baseAddress!, ob = op.baseAddress!
+                parallelFor(s.c * h2, minPerThread: 32) { row in
+                    let c = row / h2, oy = row % h2
+                    let plane = rb + c * s.h * w2, dst = ob + row * w2
+                    for ox in 0..<w2 { dst[ox] = tap(plane + ox, 2 * oy, s.h, w2) }
+                }
+            }
         }
         return out
     }

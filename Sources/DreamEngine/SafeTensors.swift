@@ -55,8 +55,9 @@ public enum SafeTensors {
                   let shape = entry["shape"] as? [Int], let offsets = entry["data_offsets"] as? [Int], offsets.count == 2
             else { throw bad("entry '\(name)' is malformed") }
             guard dtype == "F32" else { throw bad("entry '\(name)' has dtype \(dtype); only F32 is supported") }
-            let count = shape.reduce(1, *)
-            guard offsets[0] >= 0, offsets[1] - offsets[0] == count * 4, base + offsets[1] <= data.count else {
+            guard let count = elementCount(shape) else { throw bad("entry '\(name)' has an impossible shape \(shape)") }
+            guard offsets[0] >= 0, offsets[1] >= offsets[0], offsets[1] - offsets[0] == count * 4,
+                  offsets[1] <= data.count - base else {
                 throw bad("entry '\(name)' points outside the file")
             }
             var values = [Float](repeating: 0, count: count)
@@ -135,4 +136,17 @@ public struct WeightStore: Sendable {
             bias[c] = (bias[c] - mean[c]) * s + beta[c]
         }
     }
+}
+
+/// The number of elements of an array of `shape`; nil when a side is negative or the count passes `limit`
+/// (2³¹ floats, 8 GiB: no weight of ours comes near), so that hostile headers cannot overflow or exhaust memory.
+public func elementCount(_ shape: [Int], limit: Int = 1 << 31) -> Int? {
+    var n = 1
+    for d in shape {
+        guard d >= 0 else { return nil }
+        let (m, overflow) = n.multipliedReportingOverflow(by: d)
+        guard !overflow, m <= limit else { return nil }
+        n = m
+    }
+    return n
 }

@@ -46,7 +46,7 @@ public enum TorchCheckpoint {
                 let type = types[key] ?? "FloatStorage"
                 let size = elementSize(type)
                 pos += 8
-                guard n >= 0, pos + n * size <= bytes.count else { throw fail("storage \(key) is truncated") }
+                guard n >= 0, n <= (bytes.count - pos) / size else { throw fail("storage \(key) is truncated") }
                 storages[key] = Storage(bytes: bytes[pos..<(pos + n * size)], type: type)
                 pos += n * size
             }
@@ -137,15 +137,23 @@ public enum TorchCheckpoint {
         default: return nil
         }
         let available = s.bytes.count / esize
-        let count = size.reduce(1, *)
+        guard let count = elementCount(size), offset >= 0, stride.allSatisfy({ $0 >= 0 }) else {
+            throw ImportError.invalidFile(path, "entry '\(name)' has an impossible size \(size), stride \(stride) or offset \(offset)")
+        }
         var values = [Float](repeating: 0, count: count)
         let base = s.bytes.startIndex
         // Walk the (possibly strided) view in row-major order.
         var index = [Int](repeating: 0, count: size.count)
         for i in 0..<count {
             var e = offset
-            for d in 0..<size.count { e += index[d] * stride[d] }
-            guard e >= 0, e < available else { throw ImportError.invalidFile(path, "entry '\(name)' reads outside its storage") }
+            var wraps = false
+            for d in 0..<size.count {
+                let (term, o1) = index[d].multipliedReportingOverflow(by: stride[d])
+                let (sum, o2) = e.addingReportingOverflow(term)
+                wraps = wraps || o1 || o2
+                e = sum
+            }
+            guard !wraps, e >= 0, e < available else { throw ImportError.invalidFile(path, "entry '\(name)' reads outside its storage") }
             var bits: UInt64 = 0
             for b in 0..<esize { bits |= UInt64(s.bytes[base + e * esize + b]) << (8 * UInt64(b)) }
             values[i] = esize == 4 ? Float(bitPattern: UInt32(truncatingIfNeeded: bits)) : Float(Double(bitPattern: bits))

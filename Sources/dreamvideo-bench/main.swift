@@ -16,9 +16,11 @@ var sizes = ["512x512", "1280x720"]
 var layerOverride: String? = nil
 var json = false
 var zoomFrame = false
+var ops = false
 var tiled = false
 var profile = false
 var options = EngineOptions()
+var zoomSettings: [String: SettingValue] = [:]
 var args = CommandLine.arguments.dropFirst().makeIterator()
 while let a = args.next() {
     switch a {
@@ -29,15 +31,22 @@ while let a = args.next() {
     case "--layer": layerOverride = args.next()
     case "--json": json = true
     case "--zoom-frame": zoomFrame = true
+    case "--ops": ops = true
+    case "--set":
+        let kv = args.next() ?? ""
+        guard let eq = kv.firstIndex(of: "=") else { FileHandle.standardError.write(Data("dreamvideo-bench: --set KEY=VALUE\n".utf8)); exit(2) }
+        zoomSettings[String(kv[..<eq])] = .text(String(kv[kv.index(after: eq)...]))
     case "--tiled": tiled = true
     case "--profile": profile = true
     case "--no-winograd": options.winograd = false
     case "--no-pointwise": options.pointwiseKernel = false
     case "-h", "--help":
         print("""
-        usage: dreamvideo-bench [--runs N] [--warmup N] [--models a,b] [--sizes WxH,…] [--layer NAME] [--tiled] [--zoom-frame] [--profile] [--no-winograd] [--no-pointwise] [--json]
+        usage: dreamvideo-bench [--runs N] [--warmup N] [--models a,b] [--sizes WxH,…] [--layer NAME] [--tiled] [--zoom-frame [--set KEY=VALUE …]] [--profile] [--no-winograd] [--no-pointwise] [--json]
           --tiled       time a full dream step as the tool runs it (tiles of 512, jitter, normalised update)
-          --zoom-frame  time a whole default zoom frame (video defaults: octaves × iterations, then the zoom warp)
+          --ops         with --zoom-frame: also time the per-frame extras alone (warp + feedback, the Laplacian normalisation)
+          --zoom-frame  time a whole zoom frame as `dreamvideo zoom` makes it with its defaults (warp, feedback, octaves × iterations);
+                        --set KEY=VALUE changes a zoom setting (e.g. --set laplacian=0 --set renormalize=0)
         """)
         exit(0)
     default:
@@ -63,27 +72,53 @@ func runBenchmarks() throws {
         let profiler = LayerProfiler()
         network.options = options
         if profile { network.options.profiler = profiler }
-        let layer = layerOverride ?? (zoomFrame ? network.definition.videoDefaults : network.definition.defaults).layers[0].name
+        var layer = layerOverride ?? network.definition.defaults.layers[0].name
         for s in sizes {
             let size = try FrameSize(parsing: s)
-            var settings = DreamSettings(layers: [LayerWeight(layer)], iterations: 1, octaves: 1, octaveScale: 1.4, step: 1.5)
-        if zoomFrame {
-            settings = DreamSettings(defaults: network.definition.videoDefaults)
-            if let layerOverride { settings.layers = [LayerWeight(layerOverride)] }
-        }
-        let dreamer = try Dreamer(network: network, settings: settings)
+            let settings = DreamSettings(layers: [LayerWeight(layer)], iterations: 1, octaves: 1, octaveScale: 1.4, step: 1.5)
             var x = Tensor(zeros: Shape(3, size.height, size.width))
             var rng = SeededGenerator(seed: 1)
             for i in 0..<x.count { x.data[i] = 128 + 40 * rng.gaussian() }
+            // A zoom frame: the zoom command's own settings (its defaults, then --layer and --set), its own frame maker.
+            var maker: ZoomFrameMaker? = nil
+            if zoomFrame {
+                var api = zoomSettings
+                api["model"] = .text(m)
+                api["size"] = .text(s)
+                if let layerOverride { api["layer"] = .text(layerOverride) }
+                let job = try JobSettings.resolve(kind: .zoom, sources: [.api(api)]).settings
+                layer = job.layers.first?.name ?? layer
+                maker = try ZoomFrameMaker(settings: job, network: network, seed: x)
+            }
+            let dreamer = try Dreamer(network: network, settings: settings)
+            var previous = x
+            if ops, let maker {
+                func median(_ body: () -> Void) -> Double {
+                    var t: [Double] = []
+                    for _ in 0..<max(5, runs) {
+                        let t0 = DispatchTime.now().uptimeNanoseconds
+                        body()
+                        t.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+                    }
+                    return t.sorted()[t.count / 2]
+                }
+                let start = median { _ = maker.start(1, previous: x) }
+                let lap = median { var g = x; g.data[0] += 1; ImageOps.laplacianNormalize(&g, levels: 4) }  // the copy is part of it
+                // Per frame the Laplacian runs once per iteration of every octave, on the octave's picture.
+                let d = try maker.dreamer(at: 1)
+                let area = d.octaveSizes(height: size.height, width: size.width).map { Double($0.0 * $0.1) }.reduce(0, +)
+                let perFrame = lap * area / Double(size.height * size.width) * Double(d.settings.iterations)
+                print(String(format: "  %@: warp + feedback %.1f ms/frame; Laplacian (4 levels) %.1f ms at full size, ≈ %.1f ms/frame", s, start, lap, perFrame))
+            }
             var times: [Double] = []
             for i in 0..<(warmup + runs) {
                 if profile && i == warmup { profiler.reset() }
                 let t = DispatchTime.now().uptimeNanoseconds
-                if zoomFrame {
-                var frameRNG = SeededGenerator(seed: UInt64(i))
-                let dreamed = try dreamer.dream(x, rng: &frameRNG)
-                _ = ImageOps.warp(dreamed, FrameTransform(zoom: 1.05))
-            } else if tiled {
+                if let maker {
+                    var frameRNG = SeededGenerator(seed: UInt64(i))
+                    previous = try maker.frame(i + 1, previous: previous, rng: &frameRNG)
+                    ImageOps.clip(&previous, 0, 255)
+                } else if tiled {
                 var y = x
                 try dreamer.step(&y, rng: &rng)
             } else {

@@ -22,6 +22,9 @@ struct RedreamCommand: ParsableCommand {
     @OptionGroup(title: "Dream options (per frame)") var dream: DreamFlags
     @OptionGroup(title: "Encoding") var encode: EncodeFlags
 
+    @Flag(help: "After the render, print the health report of the result (see `dreamvideo metrics`).")
+    var health = false
+
     func run() throws {
         Interrupts.install()
         let printer = ProgressPrinter(quiet: runFlags.quiet, verbose: runFlags.verbose)
@@ -30,6 +33,7 @@ struct RedreamCommand: ParsableCommand {
         let summary = try job.run(policy: runFlags.policy, progress: printer.observer(video: true))
         printer.clear()
         printer.line(summaryLine(summary))
+        if health { printer.line(healthTable(try HealthMetrics.measure(video: runFlags.output)).trimmingCharacters(in: .newlines)) }
         for n in summary.notes { printer.line(n) }
     }
 }

@@ -11,8 +11,9 @@ struct ControlTests {
         #expect(try ClassTerm(parsing: "Tiger Cat").index == 282)
         #expect(try ClassTerm(parsing: "282").index == 282)
         #expect(try ClassTerm(parsing: "espresso:2").weight == Schedule(2))
-        #expect(try ClassTerm(parsing: "goldfis").index == 1, "a unique part of a name")
-        for (bad, fragment) in [("crane", "crane (134), crane (517)"), ("cat", "matches several classes"), ("1000", "not 0…999"), ("unicorn", "not an ImageNet class"), ("", "empty")] {
+        #expect(try ClassTerm(parsing: "goldfis").index == 1, "a unique start of a name")
+        #expect(try ClassTerm(parsing: "jelly").index == 107, "a unique start of a word")
+        for (bad, fragment) in [("crane", "crane (134), crane (517)"), ("cat", "matches several classes"), ("1000", "not 0…999"), ("unicorn", "not an ImageNet class"), ("nan", "not an ImageNet class"), ("", "empty")] {
             do { _ = try ClassTerm(parsing: bad); Issue.record("\(bad) accepted") } catch { #expect(error.message.contains(fragment), "\(bad): \(error.message)") }
         }
         // Without layers, a class objective alone; with them, both.

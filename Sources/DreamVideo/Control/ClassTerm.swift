@@ -36,7 +36,11 @@ public struct ClassTerm: Sendable, Equatable, Codable, CustomStringConvertible {
         guard !key.isEmpty else { throw ScheduleError("is empty: give an ImageNet class name or number") }
         let exact = labels.indices.filter { labels[$0].lowercased() == key }
         if exact.count == 1 { return exact[0] }
-        let candidates = exact.count > 1 ? exact : labels.indices.filter { labels[$0].lowercased().contains(key) }
+        // Otherwise the classes with a word starting with the name ("retriever", "jelly"); not any substring ("nan" is not "banana").
+        let startsAWord = { (label: String) in
+            label.lowercased().split(whereSeparator: { " -,'".contains($0) }).contains { $0.hasPrefix(key) } || label.lowercased().hasPrefix(key)
+        }
+        let candidates = exact.count > 1 ? exact : labels.indices.filter { startsAWord(labels[$0]) }
         if candidates.count == 1 { return candidates[0] }
         if candidates.count > 1 {
             let list = candidates.prefix(12).map { "\(labels[$0]) (\($0))" }.joined(separator: ", ")

@@ -44,11 +44,7 @@ public struct RedreamJob: RenderJob, Equatable {
     }
 
     public func preflight(policy: OutputPolicy) throws {
-        guard output.lowercased().hasSuffix(".mp4") else { throw DreamVideoError.invalidArgument("\(output): the output must end in .mp4") }
-        try checkInputReadable()
-        try checkOutputIsNotInput()
-        try DreamControl.preflight(settings)
-        try ResumableVideoOutput<Payload>.preflight(output: output, framesDir: settings.framesDir, policy: policy)
+        try videoPreflight(policy: policy)
     }
 
     /// The size frames are dreamed and written at: the source's, shrunk to `max-side`, even sides.
@@ -149,8 +145,9 @@ public struct RedreamJob: RenderJob, Equatable {
                     let (backward, forward) = try flow.flows(previous: ImageOps.gray8(prevS), current: ImageOps.gray8(source),
                                                              width: size.width, height: size.height)
                     var mask = ImageOps.consistencyMask(backward: backward, forward: forward)
-                    ImageOps.clearMismatches(&mask, carried: ImageOps.warp(prevS, along: backward), current: source,
-                                             threshold: RedreamJob.mismatchThreshold)
+                    // Compared slightly blurred, so resampling differences at sharp edges do not count as mismatches.
+                    ImageOps.clearMismatches(&mask, carried: ImageOps.gaussianBlur(ImageOps.warp(prevS, along: backward), sigma: 1),
+                                             current: ImageOps.gaussianBlur(source, sigma: 1), threshold: RedreamJob.mismatchThreshold)
                     if mask.mean() < RedreamJob.sceneCutThreshold {
                         cuts += 1  // a new shot: start from the source alone
                     } else {

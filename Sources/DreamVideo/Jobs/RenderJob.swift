@@ -85,6 +85,16 @@ extension RenderJob {
         guard access(input, R_OK) == 0 else { throw MediaError.cannotOpen(path: input, reason: "permission denied") }
     }
 
+    /// The checks every video job makes before loading anything: an .mp4 output that is not the input,
+    /// a readable input and guide, and an output location the shared video output may take.
+    func videoPreflight(policy: OutputPolicy) throws {
+        guard output.lowercased().hasSuffix(".mp4") else { throw DreamVideoError.invalidArgument("\(output): the output must end in .mp4") }
+        try checkInputReadable()
+        try checkOutputIsNotInput()
+        try DreamControl.preflight(settings)
+        try ResumableVideoOutput<Never>.preflight(output: output, framesDir: settings.framesDir, policy: policy)
+    }
+
     /// Refuses a render that would not fit in memory (before any model is loaded).
     func checkMemory(width: Int, height: Int) throws {
         var layers = settings.layers.map(\.name)

@@ -37,11 +37,7 @@ public struct ZoomJob: RenderJob, Equatable {
     }
 
     public func preflight(policy: OutputPolicy) throws {
-        guard output.lowercased().hasSuffix(".mp4") else { throw DreamVideoError.invalidArgument("\(output): the output must end in .mp4") }
-        try checkInputReadable()
-        try checkOutputIsNotInput()
-        try DreamControl.preflight(settings)
-        try ResumableVideoOutput<Payload>.preflight(output: output, framesDir: settings.framesDir, policy: policy)
+        try videoPreflight(policy: policy)
     }
 
     /// Checks that need the frame size and the model's architecture (no weights).
@@ -76,11 +72,10 @@ public struct ZoomJob: RenderJob, Equatable {
             options: VideoOutputOptions(width: size.width, height: size.height, frameRate: settings.fps, encoder: settings.encoder,
                                         checkpointEvery: settings.checkpointEvery, framesDir: settings.framesDir, policy: policy),
             log: progress.note)
-        let control = try DreamControl(settings)
-        let feedback = ZoomFeedback(seed: seedImage)
+        let control = try DreamControl(settings)   // reads the guide picture before the model is loaded
         let resumed = try output.open()
         let network = try store.load(settings.model, log: progress.note)
-        let dreamers = DreamerCache(network: network, guide: control.guide)
+        let maker = try ZoomFrameMaker(settings: settings, control: control, network: network, seed: seedImage)
 
         var summary = RenderSummary(output: self.output)
         summary.width = size.width; summary.height = size.height; summary.frameRate = settings.fps; summary.totalFrames = n
@@ -91,25 +86,8 @@ public struct ZoomJob: RenderJob, Equatable {
         var notedPyramid = false
         while next < n {
             let frameStart = Date()
-            let fs = settings.frameSettings(at: next)
-            var start: Tensor
-            if let prev = previous {
-                let tw = Date()
-                start = ImageOps.warp(prev, fs.transform)
-                ImageOps.clip(&start, 0, 255)
-                if fs.detailDamping > 0 || fs.seedBlend > 0 || fs.renormalize > 0 {
-                    start = feedback.apply(start, damping: fs.detailDamping, seedBlend: fs.seedBlend, renormalize: fs.renormalize)
-                }
-                summary.warpSeconds += Date().timeIntervalSince(tw)
-            } else {
-                start = seedImage
-            }
-            let dreamer = try dreamers.dreamer(for: fs.dream)
-            if !notedPyramid { noteShortPyramid(dreamer, height: size.height, width: size.width, note: progress.note); notedPyramid = true }
-            let td = Date()
-            let dreamed = control.keepColors(try dreamer.dream(start, rng: &rng) { p in if p.iteration + 1 == p.iterations { progress.step(p) } },
-                                             start: start, reference: seedImage)
-            summary.dreamSeconds += Date().timeIntervalSince(td)
+            if !notedPyramid { noteShortPyramid(try maker.dreamer(at: next), height: size.height, width: size.width, note: progress.note); notedPyramid = true }
+            let dreamed = try maker.frame(next, previous: previous, rng: &rng) { p in if p.iteration + 1 == p.iterations { progress.step(p) } }
             // The 8-bit frame is what is written and what feeds back, so a resume from the saved PNG is exact.
             let image = dreamed.rgbImage()
             let te = Date()
@@ -133,6 +111,8 @@ public struct ZoomJob: RenderJob, Equatable {
         summary.encodeSeconds += Date().timeIntervalSince(tj)
         summary.outputBytes = fileSize(self.output) ?? 0
         summary.wallSeconds = Date().timeIntervalSince(t0)
+        summary.warpSeconds = maker.warpSeconds
+        summary.dreamSeconds = maker.dreamSeconds
         return summary
     }
 }

@@ -89,10 +89,10 @@ struct SealedCheckpoint<Payload: Codable & Sendable>: Codable {
         // Structure: segments contiguous from frame 0, covering exactly the frames before nextFrame.
         var next = 0
         for s in c.segments {
-            guard s.firstFrame == next, s.frames > 0, WorkFolder.isOurs(s.file), !s.file.contains("/") else {
+            guard s.firstFrame == next, s.frames > 0, s.frames <= 1_000_000, WorkFolder.isOurs(s.file), !s.file.contains("/") else {
                 throw CheckpointDamage("lists segments that do not follow each other")
             }
-            next += s.frames
+            next += s.frames  // ≤ 10⁶ frames a segment: cannot overflow
         }
         guard next == c.nextFrame, c.nextFrame >= 0 else { throw CheckpointDamage("frame count does not match its segments") }
         guard c.images.values.allSatisfy({ WorkFolder.isOurs($0.file) && !$0.file.contains("/") }) else {
@@ -112,4 +112,15 @@ struct CheckpointDamage: Error, CustomStringConvertible {
 private struct CheckpointHeader: Decodable {
     struct Version: Decodable { var format: String?; var version: Int? }
     var checkpoint: Version
+}
+
+extension ZoomJob {
+    /// Checks a zoom checkpoint file the way a resume does (size, header, version, seal, segment structure,
+    /// file names) without opening its work folder; the error says what is wrong with it.
+    public static func validateCheckpointFile(_ path: String) throws { _ = try SealedCheckpoint<Payload>.read(path) }
+}
+
+extension RedreamJob {
+    /// Checks a re-dream checkpoint file the way a resume does; see `ZoomJob.validateCheckpointFile`.
+    public static func validateCheckpointFile(_ path: String) throws { _ = try SealedCheckpoint<Payload>.read(path) }
 }

@@ -93,8 +93,8 @@ public enum SettingsTable {
     static let dream: [Setting] = [
         choice("model", \.model, ModelZoo.all.map(\.name), jobs: dreamJobs, default: ModelZoo.defaultName,
                help: "Network that dreams: efficientnet-lite0 (fast; eyes, faces), vgg16-hed (heavy; dense textures), googlenet (weights you import)."),
-        Setting(key: "layer", jobs: dreamJobs, allowed: "NAME or NAME:WEIGHT (WEIGHT a number or a schedule)", unit: "",
-                help: "Layer to amplify; repeat to mix layers, each with a weight that may follow keyframes to cross-fade. Default: the model's.",
+        Setting(key: "layer", jobs: dreamJobs, allowed: "NAME, NAME[CHANNELS] and an optional :WEIGHT (a number or keyframes)", unit: "",
+                help: "Layer to amplify, or some of its channels (blocks.10[17], block4_conv3[3,41,97]); repeat to mix, each with a weight that may follow keyframes to cross-fade.",
                 schedulable: true, repeatable: true, isFlag: false, affectsFrames: true,
                 builtIn: { _ in nil },
                 modelDefault: { m, k in dreamDefaults(m, k).layers.map(\.description).joined(separator: "\n") },
@@ -118,7 +118,7 @@ public enum SettingsTable {
                     s.layers = terms
                 },
                 format: { s in .list(s.layers.map { .text($0.description) }) }),
-        choice("objective", \.objective, ObjectiveKind.allCases, jobs: dreamJobs, default: "l2",
+        choice("objective", \.objective, [ObjectiveKind.l2, .mean], jobs: dreamJobs, default: "l2",
                help: "What each layer maximises: l2 = 0.5·mean(act²) (the seed's), mean = mean(act)."),
         schedule("octaves", \.octaves, 1...12, integer: true, jobs: dreamJobs, unit: "",
                  help: "Scales to dream at, smallest first (the pyramid stops early if the picture gets too small for the layer).",
@@ -187,8 +187,13 @@ public enum SettingsTable {
                     s.guide = p
                 },
                 format: { s in s.guide.map { .text($0) } }),
-        integer("laplacian", \.laplacian, 0...8, jobs: dreamJobs, default: "0", unit: "levels",
-                help: "Normalise the gradient over this many frequency bands (the DeepDream notebook's Laplacian pyramid): bigger structures, less fine texture; 0 is off."),
+        Setting(key: "laplacian", jobs: dreamJobs, allowed: "0…8", unit: "levels",
+                help: "Normalise the gradient over this many frequency bands (the DeepDream notebook's Laplacian pyramid): bigger structures, less fine texture; 0 is off.",
+                schedulable: false, repeatable: false, isFlag: false, affectsFrames: true,
+                builtIn: { _ in "0" },
+                modelDefault: { m, k in k == .zoom ? String(ZoomFeedbackDefaults.for(m.name).laplacian) : nil },
+                apply: { v, s throws(SettingProblem) in s.laplacian = try parseInt(v, 0...8) },
+                format: { s in .number(Double(s.laplacian)) }),
         choice("keep-colors", \.keepColors, ColorKeeping.allCases, jobs: dreamJobs, default: "none",
                help: "Hold the colours: luminance keeps the start's chroma (the dream changes lightness only); histogram matches each channel to the input, the zoom's seed or the source frame."),
     ]
@@ -197,7 +202,7 @@ public enum SettingsTable {
 
     static let picture: [Setting] = [
         Setting(key: "size", jobs: [.image, .zoom], allowed: "WIDTHxHEIGHT, each side 16…\(FrameSize.maxSide) px (even for videos)", unit: "",
-                help: "Picture size: resize the input (image), or the video frame size (zoom; default: the seed's aspect, long side at most 1280).",
+                help: "Picture size: resize the input (image), or the exact video frame size (zoom; default: the seed's aspect, long side --max-side).",
                 schedulable: false, repeatable: false, isFlag: false, affectsFrames: true,
                 builtIn: { _ in nil }, modelDefault: { _, _ in nil },
                 apply: { v, s throws(SettingProblem) in
