@@ -7,31 +7,7 @@ public enum ImageOps {
         let s = x.shape
         if s.h == height && s.w == width { return x }
         var out = Tensor(zeros: Shape(s.c, height, width))
-        let sy = Float(s.h) / Float(height), sx = Float(s.w) / Float(width)
-        var x0 = [Int](repeating: 0, count: width), x1 = x0, fx = [Float](repeating: 0, count: width)
-        for ox in 0..<width {
-            let f = Swift.max(0, (Float(ox) + 0.5) * sx - 0.5)
-            let i = Swift.min(Int(f), s.w - 1)
-            x0[ox] = i; x1[ox] = Swift.min(i + 1, s.w - 1); fx[ox] = f - Float(i)
-        }
-        x.data.withUnsafeBufferPointer { xp in
-            out.data.withUnsafeMutableBufferPointer { op in
-                let xb = xp.baseAddress!, ob = op.baseAddress!
-                parallelFor(s.c * height, minPerThread: 16) { row in
-                    let c = row / height, oy = row % height
-                    let f = Swift.max(0, (Float(oy) + 0.5) * sy - 0.5)
-                    let y0 = Swift.min(Int(f), s.h - 1), y1 = Swift.min(y0 + 1, s.h - 1)
-                    let fy = f - Float(y0)
-                    let r0 = xb + c * s.plane + y0 * s.w, r1 = xb + c * s.plane + y1 * s.w
-                    let o = ob + c * height * width + oy * width
-                    for ox in 0..<width {
-                        let a = r0[x0[ox]] + (r0[x1[ox]] - r0[x0[ox]]) * fx[ox]
-                        let b = r1[x0[ox]] + (r1[x1[ox]] - r1[x0[ox]]) * fx[ox]
-                        o[ox] = a + (b - a) * fy
-                    }
-                }
-            }
-        }
+        addResized(into: &out, baseScale: 0, x, scale: 1)
         return out
     }
 
@@ -52,13 +28,21 @@ public enum ImageOps {
         var tmp = Tensor(zeros: s), out = Tensor(zeros: s)
         x.data.withUnsafeBufferPointer { xp in
             tmp.data.withUnsafeMutableBufferPointer { tp in
-                let xb = xp.baseAddress!, tb = tp.baseAddress!
-                parallelFor(s.c * s.h, minPerThread: 16) { row in
-                    let src = xb + row * s.w, dst = tb + row * s.w
-                    for ox in 0..<s.w {
-                        var acc: Float = 0
-                        for j in -radius...radius { acc += k[j + radius] * src[reflect(ox + j, s.w)] }
-                        dst[ox] = acc
+                k.withUnsafeBufferPointer { kp in
+                    let xb = xp.baseAddress!, tb = tp.baseAddress!, kb = kp.baseAddress!
+                    let taps = 2 * radius + 1
+                    parallelFor(s.c * s.h, minPerThread: 16) { row in
+                        let src = xb + row * s.w, dst = tb + row * s.w
+                        for ox in 0..<s.w {
+                            var acc: Float = 0
+                            if ox >= radius && ox + radius < s.w {
+                                let p = src + (ox - radius)  // away from the borders: no reflection
+                                for j in 0..<taps { acc += kb[j] * p[j] }
+                            } else {
+                                for j in -radius...radius { acc += kb[j + radius] * src[reflect(ox + j, s.w)] }
+                            }
+                            dst[ox] = acc
+                        }
                     }
                 }
             }
@@ -153,22 +137,22 @@ public enum ImageOps {
         }
         // Bands, fine to coarse, each in the storage of its level: band_k = level_k − up(level_k+1), with
         // level_k+1 still untouched when band_k is made.
-        upsampledAdd(into: &x, baseScale: 1, lows[0], scale: -1)
-        for k in 0..<(lows.count - 1) { upsampledAdd(into: &lows[k], baseScale: 1, lows[k + 1], scale: -1) }
+        addResized(into: &x, baseScale: 1, lows[0], scale: -1)
+        for k in 0..<(lows.count - 1) { addResized(into: &lows[k], baseScale: 1, lows[k + 1], scale: -1) }
         // Recombine, coarse to fine, each band normalised: out_k = band_k / rms_k + up(out_k+1).
         lows[lows.count - 1].scale(by: inverseRMS(lows[lows.count - 1]))
         for k in stride(from: lows.count - 2, through: 0, by: -1) {
-            upsampledAdd(into: &lows[k], baseScale: inverseRMS(lows[k]), lows[k + 1], scale: 1)
+            addResized(into: &lows[k], baseScale: inverseRMS(lows[k]), lows[k + 1], scale: 1)
         }
-        upsampledAdd(into: &x, baseScale: inverseRMS(x), lows[0], scale: 1)
+        addResized(into: &x, baseScale: inverseRMS(x), lows[0], scale: 1)
     }
 
     static func inverseRMS(_ t: Tensor) -> Float {
         Float(1 / Swift.max((t.sumOfSquares() / Double(Swift.max(1, t.count))).squareRoot(), 1e-8))
     }
 
-    /// base ← `baseScale` × base + `scale` × `low` resized (bilinearly, as `resize`) to base's size, in one pass.
-    public static func upsampledAdd(into base: inout Tensor, baseScale: Float, _ low: Tensor, scale: Float) {
+    /// base ← `baseScale` × base + `scale` × `low` resized bilinearly to base's size (pixel centres aligned), in one pass.
+    public static func addResized(into base: inout Tensor, baseScale: Float, _ low: Tensor, scale: Float) {
         let s = low.shape, height = base.shape.h, width = base.shape.w
         precondition(s.c == base.shape.c)
         let sy = Float(s.h) / Float(height), sx = Float(s.w) / Float(width)

@@ -60,6 +60,12 @@ public enum AtomicFile {
         syncFolder(of: path)
     }
 
+    /// Flushes a finished file's data to disk (before a checkpoint that names it is written).
+    public static func sync(_ path: String) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd >= 0 { _ = fsync(fd); close(fd) }
+    }
+
     /// Flushes a folder's entries (a rename or unlink in it) to disk.
     public static func syncFolder(of path: String) {
         let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path

@@ -287,6 +287,9 @@ public final class ResumableVideoOutput<Payload: Codable & Sendable> {
         writer = nil
         try w.finish()
         let path = folder!.file(segmentName)
+        // On disk before any checkpoint names it: after a power loss a checkpoint never points at lost frames
+        // (and if the disk lied, the segment's size and SHA-256 in the checkpoint catch it).
+        AtomicFile.sync(path)
         segments.append(SegmentRecord(file: segmentName, firstFrame: segmentFirstFrame, frames: w.framesWritten, offset: segmentOffset,
                                       end: videoEnd, bytes: fileSize(path) ?? 0, sha256: try SHA256.hex(ofFile: path)))
     }
