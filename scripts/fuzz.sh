@@ -8,6 +8,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-300}"; shift || true
+[[ "$secs" =~ ^[0-9]+$ ]] && [ "$secs" -gt 0 ] || { echo "fuzz.sh: SECONDS must be a positive whole number, got '$secs'" >&2; exit 64; }
+for t in "$@"; do
+    case "$t" in safetensors|torch|video|checkpoint) ;; *) echo "fuzz.sh: unknown target '$t' (safetensors, torch, video, checkpoint)" >&2; exit 64 ;; esac
+done
 targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=(safetensors torch video checkpoint)
 for t in "${targets[@]}"; do
     # One product at a time: the other executables cannot link with -sanitize=fuzzer (libFuzzer brings main).

@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 frames="${1:-2000}"; size="${2:-128x96}"
+[[ "$frames" =~ ^[0-9]+$ ]] && [ "$frames" -ge 100 ] || { echo "soak.sh: FRAMES must be a whole number ≥ 100, got '$frames'" >&2; exit 64; }
 bin=.build/release/dreamvideo
 [ -x "$bin" ] || swift build -c release
 dir="$(mktemp -d)"; trap 'rm -rf "$dir"' EXIT
