@@ -6,6 +6,56 @@ import Testing
 
 @Suite("Dream control", .serialized)
 struct ControlTests {
+    /// Mean and standard deviation of Rec. 601 luminance, and mean chroma magnitude.
+    func stats(_ x: Tensor) -> (mean: Double, std: Double, chroma: Double) {
+        let p = x.shape.plane
+        var ys: [Double] = [], c = 0.0
+        for i in 0..<p {
+            let r = Double(x.data[i]), g = Double(x.data[p + i]), b = Double(x.data[2 * p + i])
+            ys.append(0.299 * r + 0.587 * g + 0.114 * b)
+            let cb = -0.168736 * r - 0.331264 * g + 0.5 * b, cr = 0.5 * r - 0.418688 * g - 0.081312 * b
+            c += (cb * cb + cr * cr).squareRoot()
+        }
+        let m = ys.reduce(0, +) / Double(p)
+        return (m, (ys.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(p)).squareRoot(), c / Double(p))
+    }
+
+    /// The zoom's feedback regularisers do what they say, on the start picture of a frame.
+    @Test(.enabled(if: CLI.installed("efficientnet-lite0"), "needs efficientnet-lite0 (scripts/test.sh installs it)"))
+    func zoomFeedbackRenormalisesAndDamps() throws {
+        let h = 48, w = 64, p = h * w
+        var seed = Tensor(zeros: Shape(3, h, w)), previous = seed
+        var rng = SeededGenerator(seed: 3)
+        for i in 0..<p {
+            let n = rng.gaussian(), m = rng.gaussian()
+            seed.data[i] = 100 + 25 * n; seed.data[p + i] = 100 + 25 * n; seed.data[2 * p + i] = 110 + 25 * n   // dull
+            previous.data[i] = 170 + 40 * m; previous.data[p + i] = 120 + 10 * m; previous.data[2 * p + i] = 60 + 20 * m  // bright, saturated
+        }
+        let network = try ModelStore().load("efficientnet-lite0")
+        func start(_ values: [String: SettingValue]) throws -> Tensor {
+            var api = values
+            api["zoom"] = .number(1); api["size"] = .text("\(w)x\(h)")
+            let settings = try JobSettings.resolve(kind: .zoom, sources: [.api(api)]).settings
+            return try ZoomFrameMaker(settings: settings, network: network, seed: seed).start(1, previous: previous)
+        }
+        let s = stats(seed), before = stats(previous)
+        let full = stats(try start(["renormalize": .number(1), "detail-damping": .number(0)]))
+        #expect(abs(full.mean - s.mean) < 0.5 && abs(full.std - s.std) < 0.5 && abs(full.chroma - s.chroma) < 1,
+                "renormalize 1 takes the seed's statistics: \(full) vs \(s)")
+        let half = stats(try start(["renormalize": .number(0.5), "detail-damping": .number(0)]))
+        #expect(abs(half.mean - (s.mean + before.mean) / 2) < 1, "renormalize 0.5 goes halfway: \(half.mean)")
+        let none = try start(["renormalize": .number(0), "detail-damping": .number(0)])
+        #expect(abs(stats(none).mean - before.mean) < 0.5, "off changes nothing but the warp")
+        // Detail damping removes pixel-level texture: the mean squared difference between neighbours drops.
+        func roughness(_ x: Tensor) -> Double {
+            var acc = 0.0
+            for y in 0..<h { for i in 1..<w { let d = Double(x.data[y * w + i] - x.data[y * w + i - 1]); acc += d * d } }
+            return acc
+        }
+        let damped = try start(["renormalize": .number(0), "detail-damping": .number(1)])
+        #expect(roughness(damped) < 0.5 * roughness(none), "detail damping 1 smooths: \(roughness(damped)) vs \(roughness(none))")
+    }
+
     @Test func classNamesAreMatchedLikeTheLabelList() throws {
         #expect(try ClassTerm(parsing: "tiger cat").index == 282)
         #expect(try ClassTerm(parsing: "Tiger Cat").index == 282)

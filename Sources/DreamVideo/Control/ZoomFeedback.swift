@@ -43,37 +43,65 @@ struct ZoomFeedback {
 struct ColorStats {
     var meanY = 0.0, stdY = 0.0, chroma = 0.0
 
+    // Rec. 601 RGB → YCbCr rows, and the way back.
+    static let toY: (Float, Float, Float) = (0.299, 0.587, 0.114)
+    static let toCb: (Float, Float, Float) = (-0.168736, -0.331264, 0.5)
+    static let toCr: (Float, Float, Float) = (0.5, -0.418688, -0.081312)
+
     init(_ x: Tensor) {
-        let p = x.shape.plane
+        let p = x.shape.plane, d = x.data
+        let (yr, yg, yb) = ColorStats.toY, (br, bg, bb) = ColorStats.toCb, (rr, rg, rb) = ColorStats.toCr
         var s = 0.0, sq = 0.0, c = 0.0
-        for i in 0..<p {
-            let r = Double(x.data[i]), g = Double(x.data[p + i]), b = Double(x.data[2 * p + i])
-            let y = 0.299 * r + 0.587 * g + 0.114 * b
-            let cb = -0.168736 * r - 0.331264 * g + 0.5 * b, cr = 0.5 * r - 0.418688 * g - 0.081312 * b
-            s += y; sq += y * y; c += (cb * cb + cr * cr).squareRoot()
+        var start = 0
+        while start < p {  // float sums over runs of 4096 pixels, added up in double precision
+            let end = min(p, start + 4096)
+            var fs: Float = 0, fsq: Float = 0, fc: Float = 0
+            for i in start..<end {
+                let r = d[i], g = d[p + i], b = d[2 * p + i]
+                let y = yr * r + yg * g + yb * b
+                let cb = br * r + bg * g + bb * b, cr = rr * r + rg * g + rb * b
+                fs += y; fsq += y * y; fc += (cb * cb + cr * cr).squareRoot()
+            }
+            s += Double(fs); sq += Double(fsq); c += Double(fc)
+            start = end
         }
         meanY = s / Double(p)
         stdY = max(0, sq / Double(p) - meanY * meanY).squareRoot()
         chroma = c / Double(p)
     }
 
-    /// `x` moved `amount` of the way to these statistics.
+    /// `x` moved `amount` of the way to these statistics: lightness mean and contrast, and colourfulness.
+    /// The whole change is one affine colour map, out = M·rgb + t, applied per pixel.
     func imposed(on x: Tensor, amount: Float) -> Tensor {
         let now = ColorStats(x)
         let gain = now.stdY > 1e-3 ? stdY / now.stdY : 1
         let cgain = now.chroma > 1e-3 ? chroma / now.chroma : 1
-        let p = x.shape.plane
-        var out = x
+        // YCbCr → RGB: r = y + 1.402 cr, g = y − 0.344136 cb − 0.714136 cr, b = y + 1.772 cb.
+        let w: [[Double]] = [[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]]
+        let back: [[Double]] = [[1, 0, 1.402], [1, -0.344136, -0.714136], [1, 1.772, 0]]
+        let scale = [gain, cgain, cgain]
         let a = Double(amount)
-        for i in 0..<p {
-            let r = Double(x.data[i]), g = Double(x.data[p + i]), b = Double(x.data[2 * p + i])
-            let y = 0.299 * r + 0.587 * g + 0.114 * b
-            let cb = -0.168736 * r - 0.331264 * g + 0.5 * b, cr = 0.5 * r - 0.418688 * g - 0.081312 * b
-            let y2 = meanY + (y - now.meanY) * gain, cb2 = cb * cgain, cr2 = cr * cgain
-            let nr = y2 + 1.402 * cr2, ng = y2 - 0.344136 * cb2 - 0.714136 * cr2, nb = y2 + 1.772 * cb2
-            out.data[i] = Float(r + a * (nr - r)); out.data[p + i] = Float(g + a * (ng - g)); out.data[2 * p + i] = Float(b + a * (nb - b))
+        var m = [[Double]](repeating: [0, 0, 0], count: 3)
+        for i in 0..<3 {
+            for j in 0..<3 {
+                var v = 0.0
+                for k in 0..<3 { v += back[i][k] * scale[k] * w[k][j] }
+                m[i][j] = a * v + (i == j ? 1 - a : 0)
+            }
         }
-        return out
+        let t = Float(a * (meanY - gain * now.meanY))  // the Y offset; back maps (off, 0, 0) to (off, off, off)
+        let m00 = Float(m[0][0]), m01 = Float(m[0][1]), m02 = Float(m[0][2])
+        let m10 = Float(m[1][0]), m11 = Float(m[1][1]), m12 = Float(m[1][2])
+        let m20 = Float(m[2][0]), m21 = Float(m[2][1]), m22 = Float(m[2][2])
+        let p = x.shape.plane, d = x.data
+        var o = [Float](repeating: 0, count: d.count)
+        for i in 0..<p {
+            let r = d[i], g = d[p + i], b = d[2 * p + i]
+            o[i] = m00 * r + m01 * g + m02 * b + t
+            o[p + i] = m10 * r + m11 * g + m12 * b + t
+            o[2 * p + i] = m20 * r + m21 * g + m22 * b + t
+        }
+        return Tensor(shape: x.shape, data: o)
     }
 }
 
