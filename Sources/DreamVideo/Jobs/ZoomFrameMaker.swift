@@ -33,7 +33,10 @@ public final class ZoomFrameMaker {
     /// The start picture of frame `index`: `previous` warped by the frame's zoom, rotation and translation, then
     /// regularised by the feedback settings (detail damping, seed blend, renormalisation).
     public func start(_ index: Int, previous: Tensor) -> Tensor {
-        let fs = settings.frameSettings(at: index)
+        start(settings.frameSettings(at: index), previous: previous)
+    }
+
+    private func start(_ fs: FrameSettings, previous: Tensor) -> Tensor {
         var start = ImageOps.warp(previous, fs.transform)
         ImageOps.clip(&start, 0, 255)
         if fs.detailDamping > 0 || fs.seedBlend > 0 || fs.renormalize > 0 {
@@ -45,13 +48,14 @@ public final class ZoomFrameMaker {
     /// Frame `index`, dreamed from `previous` (nil for the first frame, which starts from the seed).
     public func frame(_ index: Int, previous: Tensor?, rng: inout SeededGenerator,
                       progress: ((DreamProgress) -> Void)? = nil) throws -> Tensor {
+        let fs = settings.frameSettings(at: index)  // once a frame: schedules are evaluated here only
         var start = seed
         if let previous {
             let tw = Date()
-            start = self.start(index, previous: previous)
+            start = self.start(fs, previous: previous)
             warpSeconds += Date().timeIntervalSince(tw)
         }
-        let dreamer = try dreamers.dreamer(for: settings.frameSettings(at: index).dream)
+        let dreamer = try dreamers.dreamer(for: fs.dream)
         let td = Date()
         let dreamed = control.keepColors(try dreamer.dream(start, rng: &rng, progress: progress), start: start, reference: seed)
         dreamSeconds += Date().timeIntervalSince(td)

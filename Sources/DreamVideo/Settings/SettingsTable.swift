@@ -177,23 +177,11 @@ public enum SettingsTable {
                     s.classes = terms
                 },
                 format: { s in s.classes.isEmpty ? nil : .list(s.classes.map { .text($0.description) }) }),
-        Setting(key: "guide", jobs: dreamJobs, allowed: "a picture file", unit: "",
-                help: "A picture whose patterns the dream takes on: each place of the dream follows the guide's best-matching features at the chosen layers.",
-                schedulable: false, repeatable: false, isFlag: false, affectsFrames: true,
-                builtIn: { _ in nil }, modelDefault: { _, _ in nil },
-                apply: { v, s throws(SettingProblem) in
-                    let p = v.description
-                    guard !p.trimmingCharacters(in: .whitespaces).isEmpty else { throw .invalid("must be a picture file, got an empty path") }
-                    s.guide = p
-                },
-                format: { s in s.guide.map { .text($0) } }),
-        Setting(key: "laplacian", jobs: dreamJobs, allowed: "0…8", unit: "levels",
+        path("guide", \.guide, jobs: dreamJobs, what: "a picture file", affectsFrames: true,
+             help: "A picture whose patterns the dream takes on: each place of the dream follows the guide's best-matching features at the chosen layers."),
+        integer("laplacian", \.laplacian, 0...8, jobs: dreamJobs, default: "0", unit: "levels",
                 help: "Normalise the gradient over this many frequency bands (the DeepDream notebook's Laplacian pyramid): bigger structures, less fine texture; 0 is off.",
-                schedulable: false, repeatable: false, isFlag: false, affectsFrames: true,
-                builtIn: { _ in "0" },
-                modelDefault: { m, k in k == .zoom ? String(ZoomFeedbackDefaults.for(m.name).laplacian) : nil },
-                apply: { v, s throws(SettingProblem) in s.laplacian = try parseInt(v, 0...8) },
-                format: { s in .number(Double(s.laplacian)) }),
+                modelDefault: { m, k in k == .zoom ? String(ZoomFeedbackDefaults.for(m.name).laplacian) : nil }),
         choice("keep-colors", \.keepColors, ColorKeeping.allCases, jobs: dreamJobs, default: "none",
                help: "Hold the colours: luminance keeps the start's chroma (the dream changes lightness only); histogram matches each channel to the input, the zoom's seed or the source frame."),
     ]
@@ -276,16 +264,8 @@ public enum SettingsTable {
                 builtIn: { _ in "false" }, modelDefault: { _, _ in nil },
                 apply: { v, s throws(SettingProblem) in s.mpeg4 = try parseBool(v) },
                 format: { s in .bool(s.mpeg4) }),
-        Setting(key: "frames-dir", jobs: videoJobs, allowed: "a folder path", unit: "",
-                help: "Also write every frame as PNG into this folder (frame_000000.png …).",
-                schedulable: false, repeatable: false, isFlag: false, affectsFrames: false,
-                builtIn: { _ in nil }, modelDefault: { _, _ in nil },
-                apply: { v, s throws(SettingProblem) in
-                    let p = v.description
-                    guard !p.trimmingCharacters(in: .whitespaces).isEmpty else { throw .invalid("must be a folder path, got an empty one") }
-                    s.framesDir = p
-                },
-                format: { s in s.framesDir.map { .text($0) } }),
+        path("frames-dir", \.framesDir, jobs: videoJobs, what: "a folder path", affectsFrames: false,
+             help: "Also write every frame as PNG into this folder (frame_000000.png …)."),
         integer("checkpoint-every", \.checkpointEvery, 1...100_000, jobs: videoJobs, default: "10", unit: "frames",
                 help: "Checkpoint interval: a crash loses at most this many frames.", affectsFrames: false),
     ]
@@ -343,12 +323,27 @@ public enum SettingsTable {
     }
 
     static func integer(_ key: String, _ kp: WritableKeyPath<JobSettings, Int> & Sendable, _ range: ClosedRange<Int>,
-                        jobs: Set<JobKind>, default d: String, unit: String, help: String, affectsFrames: Bool = true) -> Setting {
+                        jobs: Set<JobKind>, default d: String, unit: String, help: String, affectsFrames: Bool = true,
+                        modelDefault: @escaping @Sendable (ModelDefinition, JobKind) -> String? = { _, _ in nil }) -> Setting {
         Setting(key: key, jobs: jobs, allowed: "\(range.lowerBound)…\(range.upperBound)", unit: unit, help: help,
                 schedulable: false, repeatable: false, isFlag: false, affectsFrames: affectsFrames,
-                builtIn: { _ in d }, modelDefault: { _, _ in nil },
+                builtIn: { _ in d }, modelDefault: modelDefault,
                 apply: { v, s throws(SettingProblem) in s[keyPath: kp] = try parseInt(v, range) },
                 format: { s in .number(Double(s[keyPath: kp])) })
+    }
+
+    /// A file or folder path (checked when it is opened); only an empty one is refused here.
+    static func path(_ key: String, _ kp: WritableKeyPath<JobSettings, String?> & Sendable, jobs: Set<JobKind>, what: String,
+                     affectsFrames: Bool, help: String) -> Setting {
+        Setting(key: key, jobs: jobs, allowed: what, unit: "", help: help,
+                schedulable: false, repeatable: false, isFlag: false, affectsFrames: affectsFrames,
+                builtIn: { _ in nil }, modelDefault: { _, _ in nil },
+                apply: { v, s throws(SettingProblem) in
+                    let p = v.description
+                    guard !p.trimmingCharacters(in: .whitespaces).isEmpty else { throw .invalid("must be \(what), got an empty path") }
+                    s[keyPath: kp] = p
+                },
+                format: { s in s[keyPath: kp].map { .text($0) } })
     }
 
     /// A number that may follow keyframes. `integer` rounds interpolated values; `lowerOpen` excludes the lower bound.
