@@ -37,13 +37,20 @@ public struct DreamSettings: Sendable, Equatable, Codable {
         self.laplacianLevels = laplacianLevels
     }
 
+    /// How strongly the layers dream together: the sum of their weights' sizes. The gradient is normalised
+    /// (divided by its mean absolute value), so weights alone would only set the mix; the step is scaled by
+    /// this sum, so a layer at weight 0.5 dreams half as strongly, a cross-fade whose weights add up to 1
+    /// keeps one dream's strength, and weights of 0 leave the picture as it is.
+    public var weightScale: Float { layers.reduce(0) { $0 + Swift.abs($1.weight) } }
+
     public init(defaults d: DreamDefaults) {
         self.init(layers: d.layers, iterations: d.iterations, octaves: d.octaves, octaveScale: d.octaveScale, step: d.step)
     }
 
     /// Checks ranges; the message names the option and the allowed range.
     public func validate() throws(EngineError) {
-        guard !layers.isEmpty else { throw .invalidArgument("at least one --layer is needed") }
+        guard !layers.isEmpty else { throw .invalidArgument("at least one layer is needed") }
+        guard layers.allSatisfy({ $0.weight.isFinite }) else { throw .invalidArgument("layer weights must be finite numbers") }
         guard iterations >= 1 && iterations <= 10_000 else { throw .invalidArgument("iterations must be 1…10000, got \(iterations)") }
         guard octaves >= 1 && octaves <= 12 else { throw .invalidArgument("octaves must be 1…12, got \(octaves)") }
         guard octaveScale > 1 && octaveScale <= 4 else { throw .invalidArgument("octave scale must be > 1 and ≤ 4, got \(octaveScale)") }
@@ -57,8 +64,8 @@ public struct DreamSettings: Sendable, Equatable, Codable {
 
 /// What a video frame's dream owes to the previous frame's, where `mask` (1×H×W, 0…1) says the previous
 /// dream, carried along the motion to `target`, can be trusted:
-/// - `carried`: the fraction of a dream the start picture already holds there, so the layer's push is
-///   scaled by (1 − carried·mask) — a frame adds only what is missing, and the dream's strength stays
+/// - `blend`: the fraction of a dream the start picture already holds there, so the layer's push is
+///   scaled by (1 − blend·mask) — a frame adds only what is missing, and the dream's strength stays
 ///   that of one dream instead of growing frame after frame;
 /// - `weight`: the temporal term of Ruder et al. (2016): each step pulls a pixel by
 ///   weight·step·(target − pixel)/10 toward the target, so at weight 1 a pixel 10 levels away is pulled
@@ -67,15 +74,15 @@ public struct TemporalGuide: Sendable {
     public var target: Tensor
     public var mask: Tensor
     public var weight: Float
-    public var carried: Float
-    public init(target: Tensor, mask: Tensor, weight: Float, carried: Float = 0) {
-        self.target = target; self.mask = mask; self.weight = weight; self.carried = carried
+    public var blend: Float
+    public init(target: Tensor, mask: Tensor, weight: Float, blend: Float = 0) {
+        self.target = target; self.mask = mask; self.weight = weight; self.blend = blend
     }
 
     /// The guide at another picture size (an octave).
     func resized(height: Int, width: Int) -> TemporalGuide {
         TemporalGuide(target: ImageOps.resize(target, height: height, width: width),
-                      mask: ImageOps.resize(mask, height: height, width: width), weight: weight, carried: carried)
+                      mask: ImageOps.resize(mask, height: height, width: width), weight: weight, blend: blend)
     }
 }
 
@@ -114,7 +121,8 @@ public struct Dreamer: Sendable {
             let i = try network.graph.nodeIndex(l.name)
             t.append(Target(index: i, weight: l.weight, channels: l.channels, kind: l.kind ?? settings.objective, guide: nil))
         }
-        last = t.map(\.index).max()!
+        // The forward pass stops at the deepest term that counts (a term faded to weight 0 costs nothing).
+        last = (t.filter { $0.weight != 0 }.map(\.index).max() ?? t.map(\.index).max())!
         minimumSide = Dreamer.minimumSide(network.graph, nodes: t.map(\.index))
         // Channels must exist; their count does not depend on the picture size.
         let shapes = try network.graph.shapes(height: minimumSide, width: minimumSide)
@@ -162,7 +170,7 @@ public struct Dreamer: Sendable {
         let acts = try network.graph.forward(x, upTo: last, options: network.options)
         var seeds: [Int: Tensor] = [:]
         var total = 0.0
-        for t in targets {
+        for t in targets where t.weight != 0 {
             let (v, g) = Dreamer.term(acts.output(t.index), t, options: network.options)
             total += v
             if seeds[t.index] == nil { seeds[t.index] = g } else { seeds[t.index]!.add(g) }
@@ -255,7 +263,7 @@ public struct Dreamer: Sendable {
     /// One gradient-ascent step in place (the seed's `make_step`): random roll, gradient, normalise by the
     /// mean absolute value, step, un-roll, clip. Returns the objective before the step.
     @discardableResult
-    public func step(_ x: inout Tensor, rng: inout SeededGenerator, guide: TemporalGuide? = nil) throws(EngineError) -> Double {
+    public func step(_ x: inout Tensor, rng: inout SeededGenerator, temporal: TemporalGuide? = nil) throws(EngineError) -> Double {
         let j = settings.jitter
         let oy = j > 0 ? rng.int(in: -j...j) : 0, ox = j > 0 ? rng.int(in: -j...j) : 0
         var (value, g) = try jitteredGradient(x, shift: (oy, ox), rng: &rng)
@@ -265,13 +273,13 @@ public struct Dreamer: Sendable {
         guard meanAbs.isFinite, value.isFinite else {
             throw .numericalFailure("the objective of \(settings.layers.map(\.description).joined(separator: ", ")) became \(value.isFinite ? "finite but its gradient is not" : "\(value)") — damaged weights or a layer weight far too large")
         }
-        let scale = settings.step / Float(Swift.max(meanAbs, 1e-8))
-        if let guide, guide.carried > 0 {
-            g = ImageOps.blend(g, toward: Tensor(zeros: g.shape), mask: guide.mask, amount: guide.carried)
+        let scale = settings.step * settings.weightScale / Float(Swift.max(meanAbs, 1e-8))
+        if let temporal, temporal.blend > 0 {
+            g = ImageOps.blend(g, toward: Tensor(zeros: g.shape), mask: temporal.mask, amount: temporal.blend)
         }
         x.add(g, scaledBy: scale)
-        if let guide, guide.weight > 0 {
-            x = ImageOps.blend(x, toward: guide.target, mask: guide.mask, amount: Swift.min(1, guide.weight * settings.step / 10))
+        if let temporal, temporal.weight > 0 {
+            x = ImageOps.blend(x, toward: temporal.target, mask: temporal.mask, amount: Swift.min(1, temporal.weight * settings.step / 10))
         }
         x.clamp(0, 255)
         return value
@@ -292,13 +300,14 @@ public struct Dreamer: Sendable {
 
     /// DeepDream with octaves: dream the smallest blurred, downscaled copy first, then upscale the
     /// detail it added, add it to the next larger copy, and dream again (the seed's `deepdream`).
-    public func dream(_ image: Tensor, rng: inout SeededGenerator, guide: TemporalGuide? = nil,
+    public func dream(_ image: Tensor, rng: inout SeededGenerator, temporal: TemporalGuide? = nil,
                       progress: ((DreamProgress) -> Void)? = nil) throws(EngineError) -> Tensor {
         guard image.shape.c == 3 else { throw .invalidArgument("dream expects an RGB image") }
         let sizes = octaveSizes(height: image.shape.h, width: image.shape.w)
         guard Swift.min(image.shape.h, image.shape.w) >= minimumSide else {
             throw .invalidArgument("image \(image.shape.w)×\(image.shape.h) is too small for layer(s) \(settings.layers.map(\.name).joined(separator: ", ")); the smaller side must be at least \(minimumSide) px")
         }
+        if settings.weightScale == 0 { return image }  // every layer faded out: nothing to dream
         var bases = [image]
         let sigma = Swift.max(0.5, settings.octaveScale - 1)  // anti-alias before each downscale
         for (h, w) in sizes.dropFirst() {
@@ -311,9 +320,9 @@ public struct Dreamer: Sendable {
             x = base
             x.add(detail)
             ImageOps.clip(&x, 0, 255)
-            let g = guide.map { $0.target.shape.h == base.shape.h && $0.target.shape.w == base.shape.w ? $0 : $0.resized(height: base.shape.h, width: base.shape.w) }
+            let g = temporal.map { $0.target.shape.h == base.shape.h && $0.target.shape.w == base.shape.w ? $0 : $0.resized(height: base.shape.h, width: base.shape.w) }
             for i in 0..<settings.iterations {
-                let v = try step(&x, rng: &rng, guide: g)
+                let v = try step(&x, rng: &rng, temporal: g)
                 progress?(DreamProgress(octave: o, octaves: bases.count, iteration: i, iterations: settings.iterations,
                                         size: (base.shape.h, base.shape.w), objective: v))
             }

@@ -5,6 +5,13 @@ import Foundation
 public struct SeededGenerator: RandomNumberGenerator, Sendable, Codable, Equatable {
     public var state: UInt64
     public init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
+
+    /// The generator of frame `index` of a video: independent of every other frame's, so any frame (or range
+    /// of frames) can be made first and still come out the same.
+    public static func forFrame(_ index: Int, seed: UInt64) -> SeededGenerator {
+        var g = SeededGenerator(seed: seed ^ (UInt64(truncatingIfNeeded: index) &+ 1) &* 0xD1B5_4A32_D192_ED03)
+        return SeededGenerator(seed: g.next())
+    }
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state

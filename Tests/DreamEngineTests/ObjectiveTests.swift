@@ -5,9 +5,7 @@ import Testing
 /// A tiny network with a "classifier": conv → relu → conv → global pool → 1×1 conv (logits).
 func tinyNetwork() throws -> Network {
     let def = ModelDefinition(
-        name: "tiny", summary: "test", defaults: DreamDefaults(layers: [LayerWeight("b")], iterations: 1, octaves: 1, octaveScale: 1.4, step: 1),
-        videoDefaults: DreamDefaults(layers: [LayerWeight("b")], iterations: 1, octaves: 1, octaveScale: 1.4, step: 1),
-        logits: "fc", suggestedLayers: [], tileSize: 512,
+        name: "tiny", summary: "test", logits: "fc", suggestedLayers: [], tileSize: 512,
         build: { (w: WeightStore) throws(EngineError) -> Graph in
             var g = Graph()
             try g.conv("a", w, weightKey: "a.w", biasKey: "a.b", in: 3, out: 8, kernel: 3, padding: .symmetric(1), activation: .relu, inputs: [Graph.inputName])

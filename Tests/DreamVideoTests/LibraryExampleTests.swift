@@ -8,7 +8,7 @@ func renderZoom(seed: String, output: String) throws {
     let job = try ZoomJob.resolve(input: seed, output: output, sources: [.api([
         "frames": .number(10),
         "size": .text("320x212"),
-        "zoom": .text("0:(1.02), 9:(1.08) smooth"),
+        "zoom": .text("0:(1.02) smooth, 9:(1.08)"),
         "layer": .list([.text("blocks.9")]),
     ])])
     let summary = try job.run(shouldStop: { false })

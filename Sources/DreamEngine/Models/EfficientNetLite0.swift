@@ -16,8 +16,6 @@ public enum EfficientNetLite0 {
     public static let definition = ModelDefinition(
         name: "efficientnet-lite0",
         summary: "EfficientNet-Lite0 (ImageNet, 4.7M params): fast; eyes, fur and animal faces at blocks 9–11, swirls earlier",
-        defaults: DreamDefaults(layers: [LayerWeight("blocks.10")], iterations: 20, octaves: 4, octaveScale: 1.4, step: 1.5),
-        videoDefaults: DreamDefaults(layers: [LayerWeight("blocks.11")], iterations: 5, octaves: 3, octaveScale: 1.4, step: 1.5),
         logits: "fc",
         suggestedLayers: ["blocks.4", "blocks.7", "blocks.10", "blocks.13"],
         tileSize: 1024,  // activations are small: 3840×2160 in 1024-px tiles stays under 1.5 GiB

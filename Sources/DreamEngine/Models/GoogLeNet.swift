@@ -20,8 +20,6 @@ public enum GoogLeNet {
     public static let definition = ModelDefinition(
         name: "googlenet",
         summary: "GoogLeNet / Inception v1, the original DeepDream network (weights supplied by you: torchvision state dict)",
-        defaults: DreamDefaults(layers: [LayerWeight("inception4c")], iterations: 10, octaves: 4, octaveScale: 1.4, step: 1.5),
-        videoDefaults: DreamDefaults(layers: [LayerWeight("inception4c")], iterations: 5, octaves: 3, octaveScale: 1.4, step: 1.5),
         logits: "fc",
         suggestedLayers: ["inception3b", "inception4c", "inception4e"],
         tileSize: 512,

@@ -17,7 +17,7 @@ public struct LayerWeight: Sendable, Equatable, Codable, CustomStringConvertible
     }
 }
 
-/// Dream settings a model suggests when the user gives none.
+/// Dream settings a model suggests for a kind of job (DreamVideo's model profiles hold them).
 public struct DreamDefaults: Sendable, Equatable {
     public var layers: [LayerWeight]
     public var iterations: Int
@@ -29,14 +29,10 @@ public struct DreamDefaults: Sendable, Equatable {
     }
 }
 
-/// A network architecture: how to build its graph from weights, and what it is good for.
+/// A network architecture: how to build its graph from weights, and what it is made of.
 public struct ModelDefinition: Sendable {
     public let name: String
     public let summary: String
-    public let defaults: DreamDefaults
-    /// Per-frame defaults for videos: fewer steps (each frame starts from a dreamed one), more octaves
-    /// (larger structures survive the zoom feedback better).
-    public let videoDefaults: DreamDefaults
     /// The node producing class logits, for `classify` (nil if the model has no classifier).
     public let logits: String?
     /// Layers worth trying, shown in listings and used for the README gallery.
@@ -45,9 +41,9 @@ public struct ModelDefinition: Sendable {
     public let tileSize: Int
     public let build: @Sendable (WeightStore) throws(EngineError) -> Graph
 
-    public init(name: String, summary: String, defaults: DreamDefaults, videoDefaults: DreamDefaults, logits: String?,
-                suggestedLayers: [String], tileSize: Int, build: @escaping @Sendable (WeightStore) throws(EngineError) -> Graph) {
-        self.name = name; self.summary = summary; self.defaults = defaults; self.videoDefaults = videoDefaults; self.logits = logits
+    public init(name: String, summary: String, logits: String?, suggestedLayers: [String], tileSize: Int,
+                build: @escaping @Sendable (WeightStore) throws(EngineError) -> Graph) {
+        self.name = name; self.summary = summary; self.logits = logits
         self.suggestedLayers = suggestedLayers; self.tileSize = tileSize; self.build = build
     }
 }
@@ -65,32 +61,20 @@ public struct Network: Sendable {
     }
 }
 
+/// The architectures of models, built once on placeholder weights: layer names and shapes without loading
+/// anything.
 public enum ModelZoo {
-    public static let all: [ModelDefinition] = [EfficientNetLite0.definition, VGG16HED.definition, GoogLeNet.definition]
-    public static let defaultName = EfficientNetLite0.definition.name
-
-    /// The model's graph on placeholder weights: layer names and shapes without loading anything.
-    /// Built once per model and kept.
-    public static func architecture(_ name: String) throws(EngineError) -> Graph {
-        let def = try definition(name)
+    /// The graph of `definition` on placeholder weights, built once per model name and kept.
+    public static func architecture(_ definition: ModelDefinition) throws(EngineError) -> Graph {
         architectureLock.lock()
         defer { architectureLock.unlock() }
-        if let g = architectures[name] { return g }
-        let g = try def.build(.placeholder)
-        architectures[name] = g
+        if let g = architectures[definition.name] { return g }
+        let g = try definition.build(.placeholder)
+        architectures[definition.name] = g
         return g
     }
     nonisolated(unsafe) private static var architectures: [String: Graph] = [:]
     private static let architectureLock = NSLock()
-
-    public static func definition(_ name: String) throws(EngineError) -> ModelDefinition {
-        guard let d = all.first(where: { $0.name == name }) else {
-            let near = Graph.nearest(name, in: all.map(\.name), count: 3)
-            throw .invalidArgument("unknown model '\(name)'; available: \(all.map(\.name).joined(separator: ", "))"
-                                   + (near.isEmpty ? "" : " (did you mean \(near[0])?)"))
-        }
-        return d
-    }
 }
 
 /// Small helpers shared by the model builders.

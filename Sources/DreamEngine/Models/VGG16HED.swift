@@ -6,8 +6,6 @@ public enum VGG16HED {
     public static let definition = ModelDefinition(
         name: "vgg16-hed",
         summary: "VGG16 trunk of the HED edge model (14.7M params): heavy; strong psychedelic textures, no objects",
-        defaults: DreamDefaults(layers: [LayerWeight("block4_conv3")], iterations: 10, octaves: 4, octaveScale: 1.4, step: 1.5),
-        videoDefaults: DreamDefaults(layers: [LayerWeight("block4_conv3")], iterations: 5, octaves: 3, octaveScale: 1.4, step: 1.5),
         logits: nil,
         suggestedLayers: ["block3_conv3", "block4_conv3", "block5_conv3"],
         tileSize: 512,

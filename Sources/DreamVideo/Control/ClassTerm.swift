@@ -11,7 +11,7 @@ public struct ClassTerm: Sendable, Equatable, Codable, CustomStringConvertible {
     public var label: String { index < ImageNetLabels.names.count ? ImageNetLabels.names[index] : "class \(index)" }
 
     /// The node whose outputs are the class logits.
-    static func logitsNode(_ model: String) -> String { (try? ModelZoo.definition(model).logits ?? "fc") ?? "fc" }
+    static func logitsNode(_ model: String) -> String { (try? ModelProfiles.profile(model).definition.logits ?? "fc") ?? "fc" }
 
     /// Reads `NAME`, `NUMBER`, `NAME:WEIGHT`; names match the label list ignoring case, a unique label
     /// containing the text also matches; an ambiguous name lists its candidates.

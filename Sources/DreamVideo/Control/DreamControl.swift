@@ -15,7 +15,7 @@ struct DreamControl {
         if let path = settings.guide {
             var rng = SeededGenerator(seed: 0)
             let g = try StartImage.load(path, size: nil, maxSide: DreamControl.guideSide, rng: &rng)
-            let arch = try ModelZoo.architecture(settings.model)
+            let arch = try ModelProfiles.architecture(settings.model)
             var nodes: [Int] = []
             for l in settings.layers { nodes.append(try arch.nodeIndex(l.name)) }
             let need = Dreamer.minimumSide(arch, nodes: nodes)

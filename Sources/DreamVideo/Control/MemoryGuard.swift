@@ -9,16 +9,16 @@ public enum MemoryGuard {
     /// whole-picture buffers (octave pyramid, gradient, rolled copies, the video's frames). Calibrated
     /// against measured peaks (README, Reliability): it errs high.
     public static func estimate(model: String, layers: [String], width: Int, height: Int, tile: Int) throws -> Int {
-        let def = try ModelZoo.definition(model)
-        let arch = try ModelZoo.architecture(model)
+        let profile = try ModelProfiles.profile(model)
+        let arch = try ModelProfiles.architecture(model)
         var last = 0
         for l in layers { last = max(last, try arch.nodeIndex(l)) }
-        let t = tile > 0 ? tile : def.tileSize
+        let t = tile > 0 ? tile : profile.definition.tileSize
         let th = min(height, t + 64), tw = min(width, t + 64)  // tiles are the picture split evenly: at most a little over `tile`
         let shapes = try arch.shapes(height: th, width: tw)
         let activations = shapes[0...last].reduce(0) { $0 + $1.count }
         // Weights (and the Winograd/transposed copies of 3×3 and 1×1 kernels): per model, measured.
-        let weights = model == "vgg16-hed" ? 600 << 20 : 120 << 20
+        let weights = profile.weightsMemory
         let perTile = activations * 6 + (40 << 20)   // feature maps kept for backward, gradients, im2col/Winograd scratch
         let picture = width * height * 3 * 4 * 8     // pyramid, detail, gradient, rolls, start and result
         return (40 << 20) + weights + perTile + picture

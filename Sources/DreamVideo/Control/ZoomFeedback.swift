@@ -104,22 +104,3 @@ struct ColorStats {
         return Tensor(shape: x.shape, data: o)
     }
 }
-
-/// Zoom feedback defaults per model, chosen by looking at 900-frame renders (see the README's "Long renders").
-/// Without them a long efficientnet-lite0 zoom drifts to neon fur: saturation climbs to 0.77 and a fifth of the
-/// pixels clip. Damping the finest detail and pulling a tenth of the way back to the seed's colours keep it
-/// at the seed's colourfulness; with blocks.11 (deeper than the image default) and the Laplacian normalisation, animal faces and eyes keep
-/// emerging instead of one texture of fur or spikes (blocks.10 settled into neon spikes for 600 frames).
-struct ZoomFeedbackDefaults {
-    var detailDamping: Double
-    var seedBlend: Double
-    var renormalize: Double
-    var laplacian: Int
-    static func `for`(_ model: String) -> ZoomFeedbackDefaults {
-        switch model {
-        case "efficientnet-lite0": ZoomFeedbackDefaults(detailDamping: 0.3, seedBlend: 0, renormalize: 0.1, laplacian: 4)
-        // Colour and detail feedback are model-independent; the Laplacian pyramid was only tuned on efficientnet.
-        default: ZoomFeedbackDefaults(detailDamping: 0.3, seedBlend: 0, renormalize: 0.1, laplacian: 0)
-        }
-    }
-}

@@ -13,14 +13,12 @@ public struct ImageJob: RenderJob, Equatable {
         self.input = input; self.output = output; self.settings = settings
     }
 
-    /// Built-in defaults ← the model's image defaults ← `sources` (a preset, then flags).
-    public static func resolve(input: String, output: String, sources: [SettingSource]) throws -> ImageJob {
-        let r = try JobSettings.resolve(kind: .image, sources: sources)
-        if StartImage.isSynthetic(input) && r.settings.size == nil {
+    /// A synthetic input needs a size; a file input must be readable.
+    public func checkJob(resolved: ResolvedSettings?) throws {
+        if StartImage.isSynthetic(input) && settings.size == nil {
             throw SettingError(key: "size", value: "", problem: .invalid("is needed for the synthetic input '\(input)' (e.g. 512x512)"),
-                               origin: sources.last?.origin ?? .api)
+                               origin: resolved?.lastOrigin ?? .api)
         }
-        return ImageJob(input: input, output: output, settings: r.settings)
     }
 
     public func preflight(policy: OutputPolicy) throws {
@@ -47,9 +45,23 @@ public struct ImageJob: RenderJob, Equatable {
     public func run(store: ModelStore = ModelStore(), policy: OutputPolicy = OutputPolicy(), progress: RenderObserver = RenderObserver(),
                     shouldStop: () throws -> Bool = { false }) throws -> RenderSummary {
         let t0 = Date()
+        try validate()
         try preflight(policy: policy)
         var rng = SeededGenerator(seed: settings.seed)
-        let start = try startImage(rng: &rng)
+        var start = try startImage(rng: &rng)
+        let minSide = try minimumSide()
+        if min(start.shape.h, start.shape.w) < minSide {
+            // Smaller than the layers can dream: enlarge it to the smallest size they can, and say so.
+            let s = FrameSize(width: start.shape.w, height: start.shape.h)
+            let long = StartImage.longSide(for: minSide, aspectOf: s)
+            let scale = Double(long) / Double(max(s.width, s.height))
+            let w = max(minSide, Int((Double(s.width) * scale).rounded())), h = max(minSide, Int((Double(s.height) * scale).rounded()))
+            guard max(w, h) <= FrameSize.maxSide else {
+                throw DreamVideoError.invalidArgument("\(input): a \(s) picture is too narrow to dream: a short side of \(minSide) px would need a long side of \(max(w, h)) px (at most \(FrameSize.maxSide))")
+            }
+            progress.note("note: \(s) is smaller than \(settings.objectiveNodes.joined(separator: ", ")) needs (\(minSide) px); dreaming it enlarged to \(w)x\(h)")
+            start = ImageOps.resize(start, height: h, width: w)
+        }
         try checkMemory(width: start.shape.w, height: start.shape.h)
         let control = try DreamControl(settings)
         let network = try store.load(settings.model, log: progress.note)

@@ -4,12 +4,21 @@ import MediaIO
 
 /// A render described completely by values: what to read, where to write, and every setting.
 /// Jobs are Codable, so presets and batch files can hold them; `run` does the work.
+///
+/// However a job is made — `resolve` from flags and presets, built in code, decoded from JSON — `run`
+/// checks it by the same rules (`validate`) before it touches a file or loads a model.
 public protocol RenderJob: Codable, Sendable {
     static var kind: JobKind { get }
     /// The input: an image or video file, or `white`/`gray`/`noise`.
     var input: String { get }
     var output: String { get }
     var settings: JobSettings { get }
+
+    init(input: String, output: String, settings: JobSettings)
+
+    /// The checks of this kind of job beyond the settings table's (the input can be read, the frame size
+    /// suits the model…). `resolved` tells where each setting came from, for the error's wording.
+    func checkJob(resolved: ResolvedSettings?) throws
 
     /// Checks that need no model (input readable, output folder writable, an existing output without
     /// `overwrite`…). `run` calls it before loading or installing a model.
@@ -21,9 +30,28 @@ public protocol RenderJob: Codable, Sendable {
              shouldStop: () throws -> Bool) throws -> RenderSummary
 }
 
+extension RenderJob {
+    public var kind: JobKind { Self.kind }
+
+    /// Built-in defaults ← the model's defaults for this kind of job ← `sources` (a preset, then flags),
+    /// checked by the settings table and by the job (`checkJob`).
+    public static func resolve(input: String, output: String, sources: [SettingSource]) throws -> Self {
+        let r = try JobSettings.resolve(kind: kind, sources: sources)
+        let job = Self(input: input, output: output, settings: r.settings)
+        try job.checkJob(resolved: r)
+        return job
+    }
+
+    /// Checks the settings by the table's rules and the job's own checks, whoever made them.
+    public func validate() throws {
+        try settings.validate(for: Self.kind)
+        try checkJob(resolved: nil)
+    }
+}
+
 /// Where a render reports what it is doing. Every callback is optional.
 public struct RenderObserver {
-    /// After each video frame.
+    /// After each video frame, with the frame itself.
     public var frame: (FrameProgress) -> Void = { _ in }
     /// After each gradient-ascent step (images) — video frames report only the end of each octave.
     public var step: (DreamProgress) -> Void = { _ in }
@@ -32,13 +60,31 @@ public struct RenderObserver {
     public init() {}
 }
 
-/// Progress after a frame.
+/// A frame just finished: its index, the picture as written, and what it cost.
 public struct FrameProgress: Sendable {
-    /// Index of the frame just finished (0-based) and the frame count.
+    /// Index of the frame just finished (0-based) and the frame count (an estimate while a re-dream's
+    /// source has not ended).
     public var index: Int
     public var count: Int
     /// Seconds this frame took, all told.
     public var seconds: Double
+    /// The frame as it went into the video (8-bit RGB; shared, not copied).
+    public var picture: RGBImage
+    /// Where the time went, this frame.
+    public var timings: FrameTimings
+}
+
+/// Seconds spent per stage of making frames.
+public struct FrameTimings: Sendable, Equatable {
+    public var decode = 0.0, flow = 0.0, dream = 0.0, warp = 0.0, encode = 0.0
+    public init() {}
+
+    static func - (a: FrameTimings, b: FrameTimings) -> FrameTimings {
+        var d = FrameTimings()
+        d.decode = a.decode - b.decode; d.flow = a.flow - b.flow; d.dream = a.dream - b.dream
+        d.warp = a.warp - b.warp; d.encode = a.encode - b.encode
+        return d
+    }
 }
 
 /// What a render did, for the summary line and the README's figures.
@@ -46,7 +92,7 @@ public struct RenderSummary: Sendable {
     public var output: String
     public var width = 0, height = 0
     public var frameRate: FrameRate? = nil
-    /// Frames rendered by this run (a resumed run renders only the rest) and in the whole video.
+    /// Frames rendered by this run (a resumed run renders only the rest) and in the whole video (or range).
     public var framesRendered = 0
     public var totalFrames = 0
     public var wallSeconds = 0.0
@@ -56,6 +102,10 @@ public struct RenderSummary: Sendable {
     public var notes: [String] = []
 
     public init(output: String) { self.output = output }
+
+    mutating func add(_ t: FrameTimings) {
+        decodeSeconds += t.decode; flowSeconds += t.flow; dreamSeconds += t.dream; warpSeconds += t.warp; encodeSeconds += t.encode
+    }
 }
 
 extension RenderJob {
@@ -97,17 +147,33 @@ extension RenderJob {
 
     /// Refuses a render that would not fit in memory (before any model is loaded).
     func checkMemory(width: Int, height: Int) throws {
-        var layers = settings.layers.map(\.name)
-        if !settings.classes.isEmpty { layers.append(ClassTerm.logitsNode(settings.model)) }
-        try MemoryGuard.check(model: settings.model, layers: layers, width: width, height: height, tile: settings.tile, what: output)
+        try MemoryGuard.check(model: settings.model, layers: settings.objectiveNodes, width: width, height: height, tile: settings.tile, what: output)
     }
 
     /// Checks the input is not the output (a render must never overwrite what it reads).
     func checkOutputIsNotInput() throws {
         guard !StartImage.isSynthetic(input) else { return }
-        let a = URL(fileURLWithPath: input).standardizedFileURL.resolvingSymlinksInPath().path
-        let b = URL(fileURLWithPath: output).standardizedFileURL.resolvingSymlinksInPath().path
-        if a == b { throw DreamVideoError.invalidArgument("\(output): the output is the input; choose another output name") }
+        if samePath(input, output) { throw DreamVideoError.invalidArgument("\(output): the output is the input; choose another output name") }
+    }
+
+    /// The smallest side (px) a picture must have for the job's layers (and class objective) to exist.
+    func minimumSide() throws -> Int {
+        try ModelProfiles.profile(settings.model).minimumSide(layers: settings.objectiveNodes)
+    }
+}
+
+/// Whether two paths name the same file (after making them absolute and following links).
+func samePath(_ a: String, _ b: String) -> Bool {
+    func canonical(_ p: String) -> String { URL(fileURLWithPath: p).standardizedFileURL.resolvingSymlinksInPath().path }
+    if canonical(a) == canonical(b) { return true }
+    var sa = stat(), sb = stat()
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino
+}
+
+extension JobSettings {
+    /// The nodes the objective reads: the layers, and the classifier for class terms.
+    var objectiveNodes: [String] {
+        layers.map(\.name) + (classes.isEmpty ? [] : [ClassTerm.logitsNode(model)])
     }
 }
 

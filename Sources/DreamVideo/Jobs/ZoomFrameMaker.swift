@@ -1,29 +1,46 @@
 import DreamEngine
 import Foundation
+import MediaIO
 
 /// One zoom frame exactly as `ZoomJob` makes it: warp the previous frame, apply the feedback regularisers,
-/// dream it, hold the colours. The render and `dreamvideo-bench --zoom-frame` both go through it.
-public final class ZoomFrameMaker {
+/// dream it, hold the colours. The render (through `FrameLoop`) and `dreamvideo-bench --zoom-frame` both go
+/// through it.
+public final class ZoomFrameMaker: FrameMaker {
+    /// What a checkpoint carries besides the last frame: nothing yet (each frame's random generator comes
+    /// from the seed and the frame index).
+    public struct Payload: Codable, Sendable { public init() {} }
+    public static let pipeline = "zoom"
+
+    public private(set) var timings = FrameTimings()
     /// Seconds spent so far warping (with feedback) and dreaming.
-    public private(set) var warpSeconds = 0.0, dreamSeconds = 0.0
+    public var warpSeconds: Double { timings.warp }
+    public var dreamSeconds: Double { timings.dream }
     let settings: JobSettings
     let seed: Tensor
     private let control: DreamControl
     private let feedback: ZoomFeedback
     private let dreamers: DreamerCache
+    private let note: (String) -> Void
+    private let step: (DreamProgress) -> Void
+    private var notedPyramid = false
 
     /// `seed` is the first frame's start picture (and the reference for the colour and composition feedback).
     public convenience init(settings: JobSettings, network: Network, seed: Tensor) throws {
         self.init(settings: settings, control: try DreamControl(settings), network: network, seed: seed)
     }
 
-    init(settings: JobSettings, control: DreamControl, network: Network, seed: Tensor) {
+    init(settings: JobSettings, control: DreamControl, network: Network, seed: Tensor, progress: RenderObserver = RenderObserver()) {
         self.settings = settings
         self.seed = seed
         self.control = control
         feedback = ZoomFeedback(seed: seed)
         dreamers = DreamerCache(network: network, guide: control.guide)
+        note = progress.note
+        step = progress.step
     }
+
+    public var frameCount: Int? { settings.frameCount }
+    public var estimatedFrameCount: Int { settings.frameCount }
 
     /// The dreamer for frame `index` (its settings may follow keyframes).
     public func dreamer(at index: Int) throws -> Dreamer {
@@ -53,12 +70,36 @@ public final class ZoomFrameMaker {
         if let previous {
             let tw = Date()
             start = self.start(fs, previous: previous)
-            warpSeconds += Date().timeIntervalSince(tw)
+            timings.warp += Date().timeIntervalSince(tw)
         }
         let dreamer = try dreamers.dreamer(for: fs.dream)
+        if !notedPyramid { noteShortPyramid(dreamer, height: seed.shape.h, width: seed.shape.w, note: note); notedPyramid = true }
         let td = Date()
         let dreamed = control.keepColors(try dreamer.dream(start, rng: &rng, progress: progress), start: start, reference: seed)
-        dreamSeconds += Date().timeIntervalSince(td)
+        timings.dream += Date().timeIntervalSince(td)
         return dreamed
+    }
+
+    // MARK: FrameMaker
+
+    public func start(at first: Int) throws -> FrameState<Payload> {
+        guard first == 0 else {
+            throw DreamVideoError.invalidArgument("a zoom cannot start at frame \(first): each frame is made from the one before, so a zoom renders from frame 0 (split a batch of zooms instead)")
+        }
+        return FrameState(payload: Payload())
+    }
+
+    public func resume(at next: Int, state: FrameState<Payload>) throws {
+        if next > 0 && state.images["last"] == nil { throw DreamVideoError.invalidArgument("the checkpoint has no last frame; use --overwrite to start over") }
+    }
+
+    public func makeFrame(_ index: Int, state: FrameState<Payload>) throws -> (MadeFrame, FrameState<Payload>)? {
+        var rng = SeededGenerator.forFrame(index, seed: settings.seed)
+        let dreamed = try frame(index, previous: state.images["last"].map { Tensor($0) }, rng: &rng) { [step] p in
+            if p.iteration + 1 == p.iterations { step(p) }
+        }
+        // The 8-bit frame is what is written and what feeds back, so a resume from the saved PNG is exact.
+        let image = dreamed.rgbImage()
+        return (MadeFrame(picture: image, pts: Int64(index)), FrameState(payload: state.payload, images: ["last": image]))
     }
 }

@@ -39,7 +39,7 @@ public enum CoherenceMetrics {
             if let pS = prevS, let pD = prevD {
                 let (b, f) = try flow.flows(previous: ImageOps.gray8(pS), current: ImageOps.gray8(S), width: S.shape.w, height: S.shape.h)
                 let mask = ImageOps.consistencyMask(backward: b, forward: f)
-                if mask.mean() < RedreamJob.sceneCutThreshold {
+                if mask.mean() < TrustedMotion.sceneCutThreshold {
                     report.cuts += 1
                 } else {
                     dD += meanAbsDifference(D, pD)

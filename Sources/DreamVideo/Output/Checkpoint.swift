@@ -2,13 +2,15 @@ import Foundation
 import MediaIO
 
 /// What a pipeline needs to continue from a frame: the index of the next frame, its own Codable
-/// payload (random-generator state, flow state…) and named images (the last frame…).
+/// payload (times, counters…) and named images (the last frame…).
 public struct Checkpoint<Payload: Codable & Sendable>: Sendable {
     public var nextFrame: Int
     public var payload: Payload
     public var images: [String: RGBImage]
-    public init(nextFrame: Int, payload: Payload, images: [String: RGBImage]) {
-        self.nextFrame = nextFrame; self.payload = payload; self.images = images
+    /// The job-timeline time of the range's first frame (what the output's time zero stands for).
+    public var ptsOrigin: Int64 = 0
+    public init(nextFrame: Int, payload: Payload, images: [String: RGBImage], ptsOrigin: Int64 = 0) {
+        self.nextFrame = nextFrame; self.payload = payload; self.images = images; self.ptsOrigin = ptsOrigin
     }
 }
 
@@ -35,12 +37,19 @@ struct StoredFile: Codable, Equatable {
 /// The checkpoint file as written: versioned, and sealed with a SHA-256 of its content so that an edit or
 /// a torn write is recognised rather than trusted.
 struct CheckpointFile<Payload: Codable & Sendable>: Codable {
-    static var currentVersion: Int { 2 }
+    /// Version 3 added the range's first frame and time origin (a render of frames N…M); version 2 files are
+    /// renders from frame 0 and read as such.
+    static var currentVersion: Int { 3 }
+    static var readableVersions: ClosedRange<Int> { 2...3 }
     var format = "dreamvideo checkpoint"
     var version = currentVersion
     var pipeline: String
     /// The settings that determine the frames, as text by key; a resume must match them.
     var settings: [String: String]
+    /// The first frame of the rendered range (nil in version 2: frame 0).
+    var firstFrame: Int?
+    /// The job-timeline time of that frame (nil in version 2: 0).
+    var ptsOrigin: Int64?
     var nextFrame: Int
     var timeBase: TimeBase
     var segments: [SegmentRecord]
@@ -75,8 +84,9 @@ struct SealedCheckpoint<Payload: Codable & Sendable>: Codable {
         guard data.count < 64 << 20 else { throw CheckpointDamage("is too large (\(data.count) bytes)") }
         guard let header = try? JSONDecoder().decode(CheckpointHeader.self, from: data) else { throw CheckpointDamage("is not a dreamvideo checkpoint (not valid JSON)") }
         guard header.checkpoint.format == "dreamvideo checkpoint" else { throw CheckpointDamage("is not a dreamvideo checkpoint") }
-        guard header.checkpoint.version == CheckpointFile<Payload>.currentVersion else {
-            throw CheckpointDamage("has version \(header.checkpoint.version.map(String.init) ?? "?"), this dreamvideo reads version \(CheckpointFile<Payload>.currentVersion)")
+        guard let version = header.checkpoint.version, CheckpointFile<Payload>.readableVersions.contains(version) else {
+            let r = CheckpointFile<Payload>.readableVersions
+            throw CheckpointDamage("has version \(header.checkpoint.version.map(String.init) ?? "?"), this dreamvideo reads versions \(r.lowerBound)…\(r.upperBound)")
         }
         let sealed: SealedCheckpoint
         do { sealed = try JSONDecoder().decode(SealedCheckpoint.self, from: data) } catch {
@@ -86,15 +96,17 @@ struct SealedCheckpoint<Payload: Codable & Sendable>: Codable {
             throw CheckpointDamage("fails its checksum (edited or damaged)")
         }
         let c = sealed.checkpoint
-        // Structure: segments contiguous from frame 0, covering exactly the frames before nextFrame.
-        var next = 0
+        // Structure: segments contiguous from the range's first frame, covering exactly the frames before nextFrame.
+        let first = c.firstFrame ?? 0
+        guard first >= 0, first <= 100_000_000 else { throw CheckpointDamage("has a first frame out of range") }
+        var next = first
         for s in c.segments {
             guard s.firstFrame == next, s.frames > 0, s.frames <= 1_000_000, WorkFolder.isOurs(s.file), !s.file.contains("/") else {
                 throw CheckpointDamage("lists segments that do not follow each other")
             }
             next += s.frames  // ≤ 10⁶ frames a segment: cannot overflow
         }
-        guard next == c.nextFrame, c.nextFrame >= 0 else { throw CheckpointDamage("frame count does not match its segments") }
+        guard next == c.nextFrame, c.nextFrame >= first else { throw CheckpointDamage("frame count does not match its segments") }
         guard c.images.values.allSatisfy({ WorkFolder.isOurs($0.file) && !$0.file.contains("/") }) else {
             throw CheckpointDamage("names files that are not dreamvideo's")
         }
@@ -117,10 +129,10 @@ private struct CheckpointHeader: Decodable {
 extension ZoomJob {
     /// Checks a zoom checkpoint file the way a resume does (size, header, version, seal, segment structure,
     /// file names) without opening its work folder; the error says what is wrong with it.
-    public static func validateCheckpointFile(_ path: String) throws { _ = try SealedCheckpoint<Payload>.read(path) }
+    public static func validateCheckpointFile(_ path: String) throws { _ = try SealedCheckpoint<ZoomFrameMaker.Payload>.read(path) }
 }
 
 extension RedreamJob {
     /// Checks a re-dream checkpoint file the way a resume does; see `ZoomJob.validateCheckpointFile`.
-    public static func validateCheckpointFile(_ path: String) throws { _ = try SealedCheckpoint<Payload>.read(path) }
+    public static func validateCheckpointFile(_ path: String) throws { _ = try SealedCheckpoint<RedreamFrameMaker.Payload>.read(path) }
 }

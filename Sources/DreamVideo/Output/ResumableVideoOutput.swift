@@ -22,13 +22,15 @@ public struct VideoOutputOptions: Sendable {
     /// Audio to carry into the output (cut to the video's length).
     public var audio: AudioSource?
     public var policy: OutputPolicy
+    /// The index of the first frame this output holds (a render of frames N…M starts at N).
+    public var firstFrame: Int
 
     public init(width: Int, height: Int, frameRate: FrameRate, timeBase: TimeBase? = nil, encoder: EncoderSettings,
-                checkpointEvery: Int, framesDir: String? = nil, audio: AudioSource? = nil, policy: OutputPolicy) {
+                checkpointEvery: Int, framesDir: String? = nil, audio: AudioSource? = nil, policy: OutputPolicy, firstFrame: Int = 0) {
         self.width = width; self.height = height; self.frameRate = frameRate
         self.timeBase = timeBase ?? TimeBase(frameRate: frameRate)
         self.encoder = encoder; self.checkpointEvery = checkpointEvery; self.framesDir = framesDir
-        self.audio = audio; self.policy = policy
+        self.audio = audio; self.policy = policy; self.firstFrame = firstFrame
     }
 }
 
@@ -48,8 +50,9 @@ public final class ResumableVideoOutput<Payload: Codable & Sendable> {
     /// The audio joined with the video (its `end` is set from the video's length); settable once the first
     /// frame's time is known.
     public var audio: AudioSource?
-    /// What the last join did with the audio.
-    public private(set) var lastJoin: JoinReport?
+    /// The job-timeline time that the output's time zero stands for (the time of its first frame), kept in
+    /// checkpoints so that ranges rendered apart can be put back on one timeline.
+    public var ptsOrigin: Int64 = 0
 
     private var folder: WorkFolder?
     private var segments: [SegmentRecord] = []
@@ -105,7 +108,10 @@ public final class ResumableVideoOutput<Payload: Codable & Sendable> {
         if fm.fileExists(atPath: partial) && !policy.overwrite && WorkFolder.readOwner(work)?.wrotePartial != true {
             throw DreamVideoError.invalidArgument("\(partial): exists and was not written by this render (dreamvideo writes its partial video there); move it away or pass --overwrite")
         }
-        if let framesDir { try checkFramesDir(framesDir) }
+        if let framesDir {
+            try checkFramesDir(framesDir)
+            if let why = FramesFolder.refusal(framesDir, for: output, overwrite: policy.overwrite) { throw DreamVideoError.invalidArgument(why) }
+        }
     }
 
     static func checkFramesDir(_ dir: String) throws {
@@ -127,18 +133,15 @@ public final class ResumableVideoOutput<Payload: Codable & Sendable> {
     // MARK: opening
 
     /// Takes the output: locks its work folder and, when resuming, returns the last good checkpoint
-    /// (nil: start from frame 0). Damaged checkpoints and segments fall back to the previous checkpoint,
-    /// or to a fresh start, with a message.
+    /// (nil: start from the range's first frame). Damaged checkpoints and segments fall back to the previous
+    /// checkpoint, or to a fresh start, with a message.
     public func open() throws -> Checkpoint<Payload>? {
         try ResumableVideoOutput.preflight(output: output, framesDir: options.framesDir, policy: options.policy)
         let hadFolder = FileManager.default.fileExists(atPath: ResumableVideoOutput.workFolderPath(for: output))
         let folder = try WorkFolder(output: output)
         self.folder = folder
-        if let dir = options.framesDir {
-            do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
-                throw DreamVideoError.invalidArgument("\(dir): cannot create the frames folder (\((error as NSError).localizedFailureReason ?? error.localizedDescription))")
-            }
-        }
+        framesDone = options.firstFrame
+        if let dir = options.framesDir { try FramesFolder.take(dir, for: output, overwrite: options.policy.overwrite) }
         var resumed: Checkpoint<Payload>? = nil
         if hadFolder && !options.policy.overwrite {
             switch loadBestCheckpoint() {
@@ -153,7 +156,11 @@ public final class ResumableVideoOutput<Payload: Codable & Sendable> {
                 }
                 let diffs = differences(file.settings)
                 guard diffs.isEmpty else { throw DreamVideoError.resumeMismatch(output: output, differences: diffs) }
+                guard (file.firstFrame ?? 0) == options.firstFrame else {
+                    throw DreamVideoError.resumeMismatch(output: output, differences: [("first frame", "\(file.firstFrame ?? 0)", "\(options.firstFrame)")])
+                }
                 segments = file.segments
+                ptsOrigin = file.ptsOrigin ?? 0
                 lastImages = file.images
                 framesDone = file.nextFrame
                 videoEnd = segments.last?.end ?? 0
@@ -166,7 +173,6 @@ public final class ResumableVideoOutput<Payload: Codable & Sendable> {
                 folder.removeOurFiles()
             }
         } else {
-            if options.policy.resume && !hadFolder { log("\(output): nothing to resume; starting from the beginning") }
             folder.removeOurFiles()
         }
         if !folder.owner.wrotePartial && options.policy.overwrite && FileManager.default.fileExists(atPath: partialPath) {
@@ -224,7 +230,7 @@ public final class ResumableVideoOutput<Payload: Codable & Sendable> {
             guard fileSize(path) == f.bytes, (try? SHA256.hex(ofFile: path)) == f.sha256 else { throw CheckpointDamage("state image \(f.file) is missing or damaged") }
             do { images[name] = try ImageIO.read(path) } catch { throw CheckpointDamage("state image \(f.file) cannot be read (\(error))") }
         }
-        return Checkpoint(nextFrame: file.nextFrame, payload: file.payload, images: images)
+        return Checkpoint(nextFrame: file.nextFrame, payload: file.payload, images: images, ptsOrigin: file.ptsOrigin ?? 0)
     }
 
     private func differences(_ saved: [String: String]) -> [(key: String, was: String, now: String)] {
@@ -267,8 +273,8 @@ public final class ResumableVideoOutput<Payload: Codable & Sendable> {
             try ImageIO.write(image, to: path)
             stored[name] = StoredFile(file: file, bytes: fileSize(path) ?? 0, sha256: try SHA256.hex(ofFile: path))
         }
-        let file = CheckpointFile(pipeline: pipeline, settings: identity, nextFrame: cp.nextFrame, timeBase: options.timeBase,
-                                  segments: segments, images: stored, payload: cp.payload)
+        let file = CheckpointFile(pipeline: pipeline, settings: identity, firstFrame: options.firstFrame, ptsOrigin: ptsOrigin,
+                                  nextFrame: cp.nextFrame, timeBase: options.timeBase, segments: segments, images: stored, payload: cp.payload)
         let data = try SealedCheckpoint(file).encoded()
         let current = folder.file("checkpoint.json"), previous = folder.file("checkpoint-prev.json")
         if FileManager.default.fileExists(atPath: current) {
@@ -303,7 +309,7 @@ public final class ResumableVideoOutput<Payload: Codable & Sendable> {
     }
 
     /// Closes the last segment, joins every segment (with the audio) into the output, checks its frame
-    /// count, removes the partial file and the work folder. Returns the output's size in bytes.
+    /// count, removes the partial file and the work folder. Returns what the join did with the audio.
     @discardableResult
     public func finish(expectedFrames: Int) throws -> JoinReport {
         guard let folder else { throw DreamVideoError.invalidArgument("\(output): output not opened") }
@@ -327,12 +333,11 @@ public final class ResumableVideoOutput<Payload: Codable & Sendable> {
         let parts = segments.map { JoinSegment(path: folder!.file($0.file), offset: $0.offset, timeBase: tb) }
         var a = audio
         if a != nil { a!.end = a!.start + Double(videoEnd) * tb.seconds }
-        let report = try VideoJoiner.join(parts, audio: a, to: path)
-        lastJoin = report
-        return report
+        return try VideoJoiner.join(parts, audio: a, to: path)
     }
 
-    public var framesWritten: Int { framesDone }
+    /// The index of the next frame to write (frames before it are in segments).
+    public var nextFrame: Int { framesDone }
 }
 
 func fileSize(_ path: String) -> Int64? {

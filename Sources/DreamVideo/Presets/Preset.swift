@@ -78,18 +78,44 @@ enum YAMLSettings {
             }
             return node
         } catch let e as YamlError {
-            throw DreamVideoError.invalidArgument("\(path):\(describe(e))")
+            throw DreamVideoError.invalidArgument("\(path):\(describe(e, yaml: yaml))")
         }
     }
 
-    /// A YAML syntax error as "LINE: problem".
-    static func describe(_ e: YamlError) -> String {
-        switch e {
-        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _):
-            return "\(mark.line): YAML syntax: \(problem)" + (context.map { " \($0.text)" } ?? "")
-        default:
-            return " YAML: \(e)"
+    /// A YAML error as one line, "LINE: problem" (never the file's text, however long the file).
+    static func describe(_ e: YamlError, yaml: String) -> String {
+        func oneLine(_ s: String) -> String {
+            let line = s.split(separator: "\n").first.map(String.init) ?? s
+            return line.count > 200 ? String(line.prefix(200)) + "…" : line
         }
+        switch e {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+             .composer(let context, let problem, let mark, _):
+            return "\(mark.line): YAML syntax: \(oneLine(problem))" + (context.map { " \(oneLine($0.text))" } ?? "")
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            let key = duplicates.sorted().first ?? "?"
+            return "\(duplicateLine(key, from: context.mark.line, yaml: yaml) ?? context.mark.line): duplicate key '\(oneLine(key))'"
+        case .reader(let problem, let offset, _, _):
+            return " YAML: \(oneLine(problem))\(offset.map { " at byte \($0)" } ?? "")"
+        default:
+            return " YAML: \(oneLine("\(e)"))"
+        }
+    }
+
+    /// The line (1-based) of the second `key:` at or after line `from`, where Yams found a duplicate.
+    private static func duplicateLine(_ key: String, from: Int, yaml: String) -> Int? {
+        var seen = 0
+        for (i, raw) in yaml.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where i + 1 >= from {
+            var line = raw.drop { $0 == " " || $0 == "\t" }
+            if line.hasPrefix("- ") { line = line.dropFirst(2).drop { $0 == " " } }
+            for form in [key, "\"\(key)\"", "'\(key)'"] where line.hasPrefix(form) {
+                if line.dropFirst(form.count).drop(while: { $0 == " " }).hasPrefix(":") {
+                    seen += 1
+                    if seen == 2 { return i + 1 }
+                }
+            }
+        }
+        return nil
     }
 
     static func key(_ node: Node, path: String) throws -> String {
@@ -124,7 +150,7 @@ enum YAMLSettings {
                 }
                 return .init(key: key, value: .list(items), origin: origin)
             }
-            if key == "translate", seq.count == 2, seq.allSatisfy({ $0.float != nil }) {
+            if setting.arity > 1, seq.count == setting.arity, seq.allSatisfy({ $0.float != nil }) {
                 return .init(key: key, value: .text(seq.map { formatNumber($0.float!) }.joined(separator: ",")), origin: origin)
             }
             throw fail("takes one value, not a list")
@@ -137,13 +163,37 @@ enum YAMLSettings {
         }
     }
 
+    /// A plain scalar's value. Numbers are read as plain decimals only: YAML 1.1's octal (`017`), hexadecimal,
+    /// sexagesimal (`1:30`) and `.inf`/`.nan` forms stay text, so `017` is 17 and `0x10` is refused by the
+    /// setting rather than silently read as 16. An integer too large to hold exactly in a double stays text
+    /// (a seed such as 18446744073709551615 keeps every digit).
     static func scalarValue(_ s: Node.Scalar) -> SettingValue {
         guard s.style == .plain else { return .text(s.string) }
-        let node = Node.scalar(s)
-        if let b = node.bool, ["true", "false", "yes", "no", "on", "off"].contains(s.string.lowercased()) { return .bool(b) }
-        if let i = node.int { return .number(Double(i)) }
-        if let f = node.float, s.string.lowercased() != ".nan", !s.string.lowercased().contains("inf") { return .number(f) }
-        return .text(s.string)
+        let t = s.string
+        if ["true", "false", "yes", "no", "on", "off"].contains(t.lowercased()) { return .bool(["true", "yes", "on"].contains(t.lowercased())) }
+        let body = t.hasPrefix("-") || t.hasPrefix("+") ? t.dropFirst() : Substring(t)
+        if !body.isEmpty, body.allSatisfy({ $0.isASCII && $0.isNumber }) {
+            if let i = Int(t), abs(i) <= 1 << 53 { return .number(Double(i)) }
+            return .text(t)
+        }
+        if isDecimal(body), let d = Double(t), d.isFinite { return .number(d) }
+        return .text(t)
+    }
+
+    /// `1.5`, `.5`, `2.`, `1e-3`, `2.5E+4`: digits with at most one point and an optional exponent.
+    static func isDecimal(_ s: Substring) -> Bool {
+        var mantissa = s, exponent: Substring? = nil
+        if let e = s.firstIndex(where: { $0 == "e" || $0 == "E" }) {
+            mantissa = s[..<e]
+            exponent = s[s.index(after: e)...]
+        }
+        let digits = mantissa.filter { $0 != "." }
+        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }), mantissa.filter({ $0 == "." }).count <= 1 else { return false }
+        if let exponent {
+            let e = exponent.hasPrefix("-") || exponent.hasPrefix("+") ? exponent.dropFirst() : exponent
+            return !e.isEmpty && e.allSatisfy { $0.isASCII && $0.isNumber }
+        }
+        return true
     }
 
     /// `{0: 1.05, 5s: "1.05 smooth", 7s: 1}` → `0:(1.05), 5s:(1.05) smooth, 7s:(1)`.

@@ -65,18 +65,23 @@ public struct LayerTerm: Sendable, Equatable, Codable, CustomStringConvertible {
     }
 }
 
-/// Every setting of a render, resolved: one field per key of `SettingsTable`. Fields a job kind does not
-/// use keep their defaults. Schedules are evaluated per frame by `frameSettings(at:)`.
+/// Every setting of a render: one field per key of `SettingsTable`, which holds each one's rules and
+/// defaults. `JobSettings()` holds the table's defaults for a picture with the default model;
+/// `JobSettings.defaults(for:model:)` those of another kind of job or model. Fields a job kind does not use
+/// are ignored. Schedules are evaluated per frame by `frameSettings(at:)`. However a value is made (flags,
+/// a preset, code, JSON), a job checks it with the table before it runs (`validate(for:)`).
 public struct JobSettings: Sendable, Equatable, Codable {
+    // The initial values below are placeholders: every public way to make settings overwrites each field
+    // with the table's default (`defaults(for:model:)`).
     // Dream
-    public var model = ModelZoo.defaultName
+    public var model = ""
     public var layers: [LayerTerm] = []
     public var objective = ObjectiveKind.l2
-    public var octaves = Schedule(4)
-    public var octaveScale = Schedule(1.4)
-    public var iterations = Schedule(10)
-    public var step = Schedule(1.5)
-    public var jitter = 32
+    public var octaves = Schedule(0)
+    public var octaveScale = Schedule(0)
+    public var iterations = Schedule(0)
+    public var step = Schedule(0)
+    public var jitter = 0
     public var smooth = Schedule(0)
     public var tile = 0
     public var seed: UInt64 = 0
@@ -86,21 +91,21 @@ public struct JobSettings: Sendable, Equatable, Codable {
     // Video
     public var frames: Int? = nil
     public var duration: Double? = nil
-    public var fps = FrameRate(30)
-    public var zoom = Schedule(1.05)
+    public var fps = FrameRate(0)
+    public var zoom = Schedule(0)
     public var rotate = Schedule(0)
     public var translate = Schedule(pair: 0, 0)
-    public var crf = 18
-    public var encoderPreset = "medium"
+    public var crf = 0
+    public var encoderPreset = ""
     public var mpeg4 = false
     public var framesDir: String? = nil
-    public var checkpointEvery = 10
+    public var checkpointEvery = 0
     // Re-dream
     public var start = 0.0
-    public var flow = FlowMethod.dis
-    public var blend = Schedule(0.8)
-    public var temporalWeight = Schedule(1)
-    public var audio = true
+    public var flow = FlowMethod.none
+    public var blend = Schedule(0)
+    public var temporalWeight = Schedule(0)
+    public var audio = false
     // Dream control
     /// ImageNet classes to dream (models with a classifier).
     public var classes: [ClassTerm] = []
@@ -114,7 +119,31 @@ public struct JobSettings: Sendable, Equatable, Codable {
     public var seedBlend = Schedule(0)
     public var renormalize = Schedule(0)
 
-    public init() {}
+    private init(placeholders: Void) {}
+
+    /// The table's defaults for a picture (image job) with the default model.
+    public init() { self = JobSettings.imageDefaults }
+
+    private static let imageDefaults: JobSettings = JobSettings.tableDefaults(for: .image, model: ModelProfiles.default)
+
+    /// The table's defaults for `kind` with `model`: what a job gets when nothing is given. Settings of
+    /// other kinds of job hold their own defaults.
+    public static func defaults(for kind: JobKind, model: String = ModelProfiles.defaultName) throws -> JobSettings {
+        tableDefaults(for: kind, model: try ModelProfiles.profile(model))
+    }
+
+    static func tableDefaults(for kind: JobKind, model: ModelProfile) -> JobSettings {
+        var s = JobSettings(placeholders: ())
+        for setting in SettingsTable.all {
+            let k = setting.jobs.contains(kind) ? kind : JobKind.allCases.first { setting.jobs.contains($0) }!
+            guard let text = setting.defaultText(for: k, model: model) else { continue }
+            let value: SettingValue = setting.repeatable ? .list(text.split(separator: "\n").map { .text(String($0)) }) : .text(text)
+            // Defaults are the table's own values; one that did not parse would be a bug in the table, caught by its tests.
+            try? setting.apply(value, to: &s, origin: .defaults)
+        }
+        s.model = model.name
+        return s
+    }
 
     /// The encoder options.
     public var encoder: EncoderSettings { EncoderSettings(crf: crf, preset: encoderPreset, forceMPEG4: mpeg4) }
@@ -123,35 +152,32 @@ public struct JobSettings: Sendable, Equatable, Codable {
     public var frameCount: Int {
         if let frames { return frames }
         let seconds = duration ?? 4
-        return Swift.max(1, Int((seconds * fps.value).rounded()))
+        let n = seconds * fps.value
+        return n.isFinite && n < 1e9 ? Swift.max(1, Int(n.rounded())) : Int(1e9)
     }
 
     /// The settings for one frame (`frame` counted from 0), schedules evaluated. Keyframes in seconds are
     /// placed at `rate` frames per second (default: the `fps` setting; re-dream passes the source's).
     public func frameSettings(at frame: Int, rate: Double? = nil) -> FrameSettings {
         let f = Double(frame), r = rate ?? fps.value
-        func int(_ s: Schedule) -> Int { Int(s.value(at: f, fps: r).rounded()) }
+        func int(_ s: Schedule) -> Int {
+            let v = s.value(at: f, fps: r).rounded()
+            return v.isFinite && abs(v) < 1e9 ? Int(v) : 0
+        }
         func float(_ s: Schedule) -> Float { Float(s.value(at: f, fps: r)) }
-        let weighted = layers.map { LayerWeight($0.name, weight: float($0.weight), channels: $0.channels, kind: guide != nil ? .guide : nil) }
+        let terms = layers.map { LayerWeight($0.name, weight: float($0.weight), channels: $0.channels, kind: guide != nil ? .guide : nil) }
             + classes.map { LayerWeight(ClassTerm.logitsNode(model), weight: float($0.weight), channels: [$0.index], kind: .mean) }
-        var active = weighted.filter { $0.weight != 0 }
-        if active.isEmpty { active = [weighted[0]] }  // keyframes that fade every layer out: keep the first at weight 0
+        // Terms faded to 0 cost nothing; when every term is at 0 the first stays (at 0: the frame is not dreamed).
+        var active = terms.filter { $0.weight != 0 }
+        if active.isEmpty, let first = terms.first { active = [first] }
         let dream = DreamSettings(layers: active, objective: objective, iterations: int(iterations), octaves: int(octaves),
                                   octaveScale: float(octaveScale), step: float(step), jitter: jitter, smooth: float(smooth),
                                   tileSize: tile, laplacianLevels: laplacian)
         let t = translate.values(at: f, fps: r)
         return FrameSettings(dream: dream, transform: FrameTransform(zoom: float(zoom), rotate: float(rotate),
-                                                                   dx: Float(t[0]), dy: Float(t[1])),
+                                                                   dx: Float(t[0]), dy: Float(t.count > 1 ? t[1] : 0)),
                              blend: float(blend), temporalWeight: float(temporalWeight),
                              detailDamping: float(detailDamping), seedBlend: float(seedBlend), renormalize: float(renormalize))
-    }
-
-    /// All schedules with the key they belong to (for checks that apply to every schedule).
-    var schedules: [(key: String, schedule: Schedule)] {
-        [("octaves", octaves), ("octave-scale", octaveScale), ("iterations", iterations), ("step", step), ("smooth", smooth),
-         ("zoom", zoom), ("rotate", rotate), ("translate", translate), ("blend", blend), ("temporal-weight", temporalWeight),
-         ("detail-damping", detailDamping), ("seed-blend", seedBlend), ("renormalize", renormalize)]
-            + layers.map { ("layer", $0.weight) }
     }
 }
 

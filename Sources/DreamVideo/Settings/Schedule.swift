@@ -20,16 +20,28 @@ public enum KeyTime: Sendable, Equatable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// Parses `12` (a frame), `12f` (a frame) or `2.5s` (seconds).
-    public init?(parsing text: String) {
+    /// Parses `12` (a frame), `12f` (a frame) or `2.5s` (seconds): plain decimal numbers only (no `0x10`, no
+    /// exponents), frames up to 100000000 and seconds up to 10000000.
+    public init?(parsing text: String) { guard let t = try? KeyTime.parse(text) else { return nil }; self = t }
+
+    /// Like `init(parsing:)`, with a message that says what is wrong.
+    public static func parse(_ text: String) throws(ScheduleError) -> KeyTime {
         let t = text.trimmingCharacters(in: .whitespaces).lowercased()
-        if t.hasSuffix("s"), let v = Double(t.dropLast()), v.isFinite, v >= 0, v <= 1e7 {
-            self = .seconds(v)
-        } else if let f = Int(t.hasSuffix("f") ? String(t.dropLast()) : t), f >= 0, f <= 100_000_000 {
-            self = .frame(f)
-        } else {
-            return nil
+        if t.hasSuffix("s"), YAMLSettings.isDecimal(t.dropLast()) {
+            guard let v = Double(t.dropLast()), v.isFinite, v <= 1e7 else {
+                throw ScheduleError("keyframe time '\(text.trimmingCharacters(in: .whitespaces))' is past the longest video (10000000 s)")
+            }
+            return .seconds(v)
         }
+        let digits = t.hasSuffix("f") ? t.dropLast() : Substring(t)
+        if !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) {
+            guard let f = Int(digits), f <= 100_000_000 else {
+                throw ScheduleError("keyframe time '\(text.trimmingCharacters(in: .whitespaces))' is past the longest video (frame 100000000)")
+            }
+            return .frame(f)
+        }
+        if t.hasPrefix("-") { throw ScheduleError("keyframe time '\(text.trimmingCharacters(in: .whitespaces))' is negative; times count from 0") }
+        throw ScheduleError("keyframe time '\(text.trimmingCharacters(in: .whitespaces))' is not a frame number (e.g. 120) or seconds (e.g. 4.5s)")
     }
 }
 
@@ -69,12 +81,17 @@ public struct Schedule: Sendable, Equatable, CustomStringConvertible {
 
     public init(_ constant: Double) { keyframes = [Keyframe(.frame(0), [constant])]; arity = 1 }
     public init(pair x: Double, _ y: Double) { keyframes = [Keyframe(.frame(0), [x, y])]; arity = 2 }
-    public init(keyframes: [Keyframe], arity: Int = 1) {
-        precondition(!keyframes.isEmpty && keyframes.allSatisfy { $0.values.count == arity })
+    /// Keyframes in order, each with `arity` numbers.
+    public init(keyframes: [Keyframe], arity: Int = 1) throws(ScheduleError) {
+        guard !keyframes.isEmpty else { throw ScheduleError("has no keyframes") }
+        guard keyframes.allSatisfy({ $0.values.count == arity }) else { throw ScheduleError("needs \(arity) number\(arity == 1 ? "" : "s") at every keyframe") }
+        guard keyframes.allSatisfy({ $0.values.allSatisfy(\.isFinite) }) else { throw ScheduleError("has a value that is not a finite number") }
         self.keyframes = keyframes; self.arity = arity
+        try checkOrder()
     }
 
-    public var isConstant: Bool { keyframes.count == 1 }
+    /// One value from frame 0 on (a lone keyframe at a later time is not: it says when it is meant to start).
+    public var isConstant: Bool { keyframes.count == 1 && keyframes[0].time == .frame(0) }
     /// The first keyframe's value.
     public var first: Double { keyframes[0].values[0] }
 
@@ -123,9 +140,7 @@ public struct Schedule: Sendable, Equatable, CustomStringConvertible {
                   colon < open, open < close else {
                 throw ScheduleError("keyframe '\(item)' is not TIME:(VALUE), e.g. 0:(1.05) or 5s:(1)")
             }
-            guard let time = KeyTime(parsing: String(item[..<colon])) else {
-                throw ScheduleError("keyframe time '\(item[..<colon].trimmingCharacters(in: .whitespaces))' is not a frame number (e.g. 120) or seconds (e.g. 4.5s)")
-            }
+            let time = try KeyTime.parse(String(item[..<colon]))
             let values = try Schedule.numbers(String(item[item.index(after: open)..<close]), arity: arity)
             let rest = item[item.index(after: close)...].trimmingCharacters(in: .whitespaces).lowercased()
             var interp = Interpolation.linear
@@ -138,6 +153,9 @@ public struct Schedule: Sendable, Equatable, CustomStringConvertible {
             frames.append(Keyframe(time, values, interp))
         }
         guard !frames.isEmpty else { throw ScheduleError("has no keyframes") }
+        if let last = frames.last, last.interpolation != .linear {
+            throw ScheduleError("'\(last.interpolation.rawValue)' after the last keyframe (\(last.time)) has no keyframe to move toward; put it after the keyframe a move starts from")
+        }
         keyframes = frames
     }
 
@@ -166,16 +184,27 @@ public struct Schedule: Sendable, Equatable, CustomStringConvertible {
         return out
     }
 
-    /// Checks keyframe order against a frame rate and, when known, the video's length in frames.
+    /// Checks that keyframes given in the same unit (frames, or seconds) come one after the other. Mixed
+    /// units need the frame rate: `checkTimes` checks them.
+    public func checkOrder() throws(ScheduleError) {
+        for (a, b) in zip(keyframes, keyframes.dropFirst()) {
+            switch (a.time, b.time) {
+            case (.frame(let x), .frame(let y)) where y <= x: throw ScheduleError.outOfOrder(b.time)
+            case (.seconds(let x), .seconds(let y)) where y <= x: throw ScheduleError.outOfOrder(b.time)
+            default: continue
+            }
+        }
+    }
+
+    /// Checks keyframe order at a frame rate and, when known, against the video's length in frames: every
+    /// keyframe after the one before it, none past the end (a keyframe may sit at the very end, frame
+    /// `frames`, the end of the last frame's time).
     public func checkTimes(fps: Double, frames: Int?) throws(ScheduleError) {
         var previous = -1.0
         for k in keyframes {
             let f = k.time.frame(fps: fps)
-            guard f > previous else {
-                throw ScheduleError("keyframes are out of order: \(k.time) does not come after the keyframe before it")
-            }
-            // A keyframe may sit at the very end (frame `frames`, the end of the last frame's time).
-            if let frames, keyframes.count > 1, f > Double(frames) + 1e-9 {
+            guard f > previous else { throw ScheduleError.outOfOrder(k.time) }
+            if let frames, f > Double(frames) + 1e-9 {
                 throw ScheduleError("keyframe \(k.time) is past the end of the video (\(frames) frames, \(formatNumber(Double(frames) / fps))s)")
             }
             previous = f
@@ -204,6 +233,9 @@ extension Schedule: Codable {
 public struct ScheduleError: Error, Equatable {
     public let message: String
     public init(_ message: String) { self.message = message }
+    static func outOfOrder(_ t: KeyTime) -> ScheduleError {
+        ScheduleError("keyframes are out of order: \(t) does not come after the keyframe before it")
+    }
 }
 
 /// Shortest text for a number: `1.05`, `3`, `-0.5`.

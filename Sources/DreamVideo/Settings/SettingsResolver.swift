@@ -36,20 +36,25 @@ public struct ResolvedSettings: Sendable {
     public var settings: JobSettings
     public var origins: [String: SettingOrigin]
     public let kind: JobKind
+    /// The origin of settings not in `origins`.
+    var defaultOrigin = SettingOrigin.defaults
+    /// Where the last source came from (the flags, usually), for errors about a setting nobody gave.
+    public internal(set) var lastOrigin = SettingOrigin.api
 
-    func origin(_ key: String) -> SettingOrigin { origins[key] ?? .defaults }
+    init(settings: JobSettings, origins: [String: SettingOrigin], kind: JobKind, defaultOrigin: SettingOrigin = .defaults) {
+        self.settings = settings; self.origins = origins; self.kind = kind; self.defaultOrigin = defaultOrigin
+    }
+
+    func origin(_ key: String) -> SettingOrigin { origins[key] ?? defaultOrigin }
     func error(_ key: String, _ message: String) -> SettingError {
         let v = SettingsTable.setting(key)?.format(settings)?.description ?? ""
         return SettingError(key: key, value: v, problem: .invalid(message), origin: origin(key))
     }
 }
 
-/// Settings that say the same thing two ways: giving one drops the other.
-let exclusive = ["frames": "duration", "duration": "frames", "size": "max-side", "max-side": "size"]
-
 extension JobSettings {
     /// Built-in defaults ← the model's defaults ← each source in order (a preset, then flags).
-    /// Checks every value against the table, then the settings against each other.
+    /// Checks every value against the table, then the settings against each other (`validate`).
     public static func resolve(kind: JobKind, sources: [SettingSource]) throws(SettingError) -> ResolvedSettings {
         // Known keys only; flags for another kind of job are refused, preset keys for one are skipped.
         var entries: [SettingSource.Entry] = []
@@ -75,28 +80,24 @@ extension JobSettings {
             try SettingsTable.setting("model")!.apply(e.value, to: &probe, origin: e.origin)
             modelOrigin = e.origin
         }
-        let model = try? ModelZoo.definition(probe.model)
-        var r = ResolvedSettings(settings: JobSettings(), origins: [:], kind: kind)
-        for setting in SettingsTable.settings(for: kind) {
-            guard let text = setting.defaultText(for: kind, model: model) else { continue }
-            let value: SettingValue = setting.repeatable ? .list(text.split(separator: "\n").map { .text(String($0)) }) : .text(text)
-            try setting.apply(value, to: &r.settings, origin: .defaults)
+        let profile: ModelProfile
+        do { profile = try ModelProfiles.profile(probe.model) } catch {
+            throw SettingError(key: "model", value: probe.model, problem: .invalid("\(error)"), origin: modelOrigin)
         }
-        r.settings.model = probe.model
-        r.origins["model"] = modelOrigin
-        // Sources in order; `frames` and `duration` replace each other across sources.
+        var r = ResolvedSettings(settings: tableDefaults(for: kind, model: profile), origins: ["model": modelOrigin], kind: kind)
+        r.lastOrigin = sources.last?.origin ?? .api
+        // Sources in order; settings that say one thing two ways (`frames` and `duration`) replace each other across sources.
         for e in entries where e.key != "model" {
             let setting = SettingsTable.setting(e.key)!
             if let prior = r.origins[e.key], prior != .defaults, sameSource(prior, e.origin), !setting.repeatable {
                 throw SettingError(key: e.key, value: e.value.description, problem: .invalid("is given twice"), origin: e.origin)
             }
             try setting.apply(e.value, to: &r.settings, origin: e.origin)
-            if let other = exclusive[e.key] {
-                // Two ways to say one thing: the later source wins; the same source may not say both.
+            if let other = setting.excludes {
                 if let o = r.origins[other], o != .defaults, sameSource(o, e.origin) {
                     throw SettingError(key: e.key, value: e.value.description, problem: .invalid("cannot be used together with \(other); give one of them"), origin: e.origin)
                 }
-                SettingsTable.setting(other)!.clear(&r.settings)
+                SettingsTable.setting(other)?.clear?(&r.settings)
                 r.origins[other] = nil
             }
             r.origins[e.key] = e.origin
@@ -105,6 +106,12 @@ extension JobSettings {
         if !r.settings.classes.isEmpty && r.origin("layer") == .defaults { r.settings.layers = [] }
         try r.check()
         return r
+    }
+
+    /// Checks settings however they were made (flags, a preset, code, JSON) by the table's rules, then
+    /// against each other and the model's architecture. The error names the setting.
+    public func validate(for kind: JobKind) throws(SettingError) {
+        try ResolvedSettings(settings: self, origins: [:], kind: kind, defaultOrigin: .api).check()
     }
 
     /// The closest known key, if close enough to be a likely typo.
@@ -141,9 +148,14 @@ private func sameSource(_ a: SettingOrigin, _ b: SettingOrigin) -> Bool {
 }
 
 extension ResolvedSettings {
-    /// Checks that involve several settings or the model's architecture (needs no weights).
+    /// Checks every value by the table's rules, then the settings against each other and the model's
+    /// architecture (needs no weights).
     func check() throws(SettingError) {
         let s = settings
+        for setting in SettingsTable.settings(for: kind) {
+            try setting.check(s, origin: origin(setting.key))
+        }
+        if s.layers.isEmpty && s.classes.isEmpty { throw error("layer", "needs at least one layer (or a --class)") }
         if kind.isVideo, let size = s.size, size.width % 2 != 0 || size.height % 2 != 0 {
             throw error("size", "must have even width and height for a video (yuv420p)")
         }
@@ -152,18 +164,16 @@ extension ResolvedSettings {
             guard n >= 1, n <= 1_000_000 else {
                 throw error(s.frames != nil ? "frames" : "duration", "gives \(n) frames at \(s.fps) fps; allowed 1…1000000")
             }
-            for (key, sch) in s.schedules {
-                do { try sch.checkTimes(fps: s.fps.value, frames: n) } catch { throw self.error(key, error.message) }
-            }
+            try s.checkKeyframes(kind: kind, fps: s.fps.value, frames: n, origin: origin)
         }
         // Layers must exist in the model.
         let arch: Graph
-        do { arch = try ModelZoo.architecture(s.model) } catch {
+        do { arch = try ModelZoo.architecture(try ModelProfiles.profile(s.model).definition) } catch {
             throw SettingError(key: "model", value: s.model, problem: .invalid("\(error)"), origin: origin("model"))
         }
         if !s.classes.isEmpty {
-            guard (try? ModelZoo.definition(s.model).logits) ?? nil != nil else {
-                let with = ModelZoo.all.filter { $0.logits != nil }.map(\.name).joined(separator: " or ")
+            guard (try? ModelProfiles.profile(s.model).definition.logits) ?? nil != nil else {
+                let with = ModelProfiles.all.filter { $0.definition.logits != nil }.map(\.name).joined(separator: " or ")
                 throw self.error("class", "needs a model with a classifier; \(s.model) has none (use \(with))")
             }
         }
@@ -179,6 +189,21 @@ extension ResolvedSettings {
                 let names = arch.nodes.filter(\.isPublic).map(\.name)
                 let hint = closeMatch(l.name, in: names).map { " (did you mean \($0)?)" } ?? ""
                 throw self.error("layer", "'\(l.name)' is not a layer of \(s.model)\(hint); list them with `dreamvideo models layers \(s.model)`")
+            }
+        }
+    }
+}
+
+extension JobSettings {
+    /// Checks every schedule of `kind`'s settings at a frame rate and against the video's length (when known):
+    /// keyframes in order, none duplicated, none past the end. Zoom jobs check at resolve time; re-dreams once
+    /// the source's frame rate and length are known.
+    func checkKeyframes(kind: JobKind, fps: Double, frames: Int?, origin: (String) -> SettingOrigin = { _ in .api }) throws(SettingError) {
+        for setting in SettingsTable.settings(for: kind) where setting.schedulable {
+            for sch in setting.schedules(self) {
+                do { try sch.checkTimes(fps: fps, frames: frames) } catch {
+                    throw SettingError(key: setting.key, value: setting.format(self)?.description ?? "", problem: .invalid(error.message), origin: origin(setting.key))
+                }
             }
         }
     }

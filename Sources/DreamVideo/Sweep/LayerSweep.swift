@@ -21,7 +21,7 @@ public struct LayerSweep: Sendable {
 
     /// The layers swept: the given ones (checked), or every public layer but the classifier and poolings.
     public func chosenLayers() throws -> [String] {
-        let graph = try ModelZoo.architecture(model)
+        let graph = try ModelProfiles.architecture(model)
         if let layers {
             for l in layers {
                 do { _ = try graph.nodeIndex(l) } catch {
@@ -31,7 +31,7 @@ public struct LayerSweep: Sendable {
             }
             return layers
         }
-        let logits = try ModelZoo.definition(model).logits
+        let logits = try ModelProfiles.profile(model).definition.logits
         return graph.nodes.filter { (all || $0.isPublic) && $0.name != logits && !$0.layer.kind.contains("pool") && $0.layer.kind != "preprocess" }.map(\.name)
     }
 
@@ -45,7 +45,7 @@ public struct LayerSweep: Sendable {
         var rng = SeededGenerator(seed: seed)
         let start = try StartImage.load(input, size: StartImage.isSynthetic(input) ? FrameSize(width: maxSide, height: maxSide) : nil,
                                         maxSide: maxSide, rng: &rng)
-        let graph = try ModelZoo.architecture(model)
+        let graph = try ModelProfiles.architecture(model)
         let shapes = try graph.shapes(height: start.shape.h, width: start.shape.w)
         let network = try store.load(model)
         var tiles: [(RGBImage, [String])] = []

@@ -1,0 +1,93 @@
+import Foundation
+import MediaIO
+
+/// What a render of a range of a job's frames leaves beside its video (`OUT.mp4.range.json`), so ranges
+/// rendered apart — on other machines, at other times — can be checked and put together by stream copy.
+public struct RangeManifest: Codable, Equatable, Sendable {
+    public var format = "dreamvideo range"
+    public var version = 1
+    public var pipeline: String
+    /// The settings that determine the frames (the resume identity, without the range).
+    public var settings: [String: String]
+    public var firstFrame: Int
+    public var frames: Int
+    /// The job-timeline time of the range's first frame, in `timeBase` (where it goes in the joined video).
+    public var ptsOrigin: Int64
+    public var timeBase: TimeBase
+    /// The whole job's audio (its start: the clip's first frame), attached once, at the join.
+    public var audio: AudioSource?
+    /// The range's video: file name (beside the manifest), size and SHA-256.
+    public var video: String
+    public var bytes: Int64
+    public var sha256: String
+
+    public static func path(for video: String) -> String { video + ".range.json" }
+
+    /// Reads and checks the manifest of the range video at `video`; the error names the file.
+    public static func read(for video: String) throws -> RangeManifest {
+        let path = RangeManifest.path(for: video)
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw DreamVideoError.invalidArgument("\(video): not a range of a render (no \(URL(fileURLWithPath: path).lastPathComponent) beside it)")
+        }
+        guard data.count < 16 << 20, let m = try? JSONDecoder().decode(RangeManifest.self, from: data), m.format == "dreamvideo range" else {
+            throw DreamVideoError.invalidArgument("\(path): is not a dreamvideo range manifest")
+        }
+        guard m.version == 1 else { throw DreamVideoError.invalidArgument("\(path): has version \(m.version); this dreamvideo reads version 1") }
+        guard m.firstFrame >= 0, m.frames > 0, m.timeBase.isValid else { throw DreamVideoError.invalidArgument("\(path): is damaged (frame range or time base)") }
+        guard fileSize(video) == m.bytes, (try? SHA256.hex(ofFile: video)) == m.sha256 else {
+            throw DreamVideoError.invalidArgument("\(video): differs from the video its range manifest describes (changed or damaged); render the range again")
+        }
+        return m
+    }
+
+    func write(beside video: String) throws {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(try e.encode(self), to: RangeManifest.path(for: video))
+    }
+}
+
+/// Puts ranges of one job's frames, rendered apart, back together by stream copy: timestamps where the
+/// whole render would have put them, the source's audio attached once and cut to the joined length.
+/// Refuses missing, overlapping or foreign ranges (naming the file and what differs) and writes nothing then.
+public enum RangeJoin {
+    @discardableResult
+    public static func join(_ videos: [String], to output: String, overwrite: Bool = false) throws -> JoinReport {
+        guard !videos.isEmpty else { throw DreamVideoError.invalidArgument("\(output): no ranges to join") }
+        guard output.lowercased().hasSuffix(".mp4") else { throw DreamVideoError.invalidArgument("\(output): the output must end in .mp4") }
+        for v in videos where samePath(v, output) { throw DreamVideoError.invalidArgument("\(output): is one of the ranges to join; choose another output name") }
+        try AtomicFile.checkWritableFolder(for: output)
+        if FileManager.default.fileExists(atPath: output) && !overwrite { throw DreamVideoError.outputExists(output) }
+        var parts = try videos.map { ($0, try RangeManifest.read(for: $0)) }
+        parts.sort { $0.1.firstFrame < $1.1.firstFrame }
+        let (firstPath, first) = parts[0]
+        for (path, m) in parts.dropFirst() {
+            guard m.pipeline == first.pipeline else { throw DreamVideoError.invalidArgument("\(path): a \(m.pipeline) range, not \(first.pipeline) like \(firstPath)") }
+            if let key = Set(m.settings.keys).union(first.settings.keys).sorted().first(where: { m.settings[$0] != first.settings[$0] }) {
+                let what = key == "input" || key == "source" ? "another source" : "other settings"
+                throw DreamVideoError.invalidArgument("\(path): made from \(what) than \(firstPath) (\(key) is \(m.settings[key] ?? "(unset)") there, \(first.settings[key] ?? "(unset)") here)")
+            }
+            guard m.timeBase == first.timeBase else { throw DreamVideoError.invalidArgument("\(path): has another time base than \(firstPath)") }
+        }
+        guard first.firstFrame == 0 else { throw DreamVideoError.invalidArgument("\(output): frames 0…\(first.firstFrame - 1) are missing (the first range, \(firstPath), starts at frame \(first.firstFrame))") }
+        for ((pa, a), (pb, b)) in zip(parts, parts.dropFirst()) {
+            let end = a.firstFrame + a.frames
+            if b.firstFrame < end { throw DreamVideoError.invalidArgument("\(pb): overlaps \(pa) (frames \(b.firstFrame)…\(end - 1) are in both)") }
+            if b.firstFrame > end { throw DreamVideoError.invalidArgument("\(output): frames \(end)…\(b.firstFrame - 1) are missing (between \(pa) and \(pb))") }
+        }
+        let segments = parts.map { JoinSegment(path: $0.0, offset: $0.1.ptsOrigin, timeBase: $0.1.timeBase) }
+        var audio = first.audio
+        if audio != nil, let (lastPath, last) = parts.last {
+            let info = try SegmentInfo(path: lastPath)
+            audio!.end = audio!.start + Double(last.ptsOrigin) * last.timeBase.seconds + Double(info.end) * info.timeBase.seconds
+        }
+        let report = try VideoJoiner.join(segments, audio: audio, to: output)
+        let frames = try SegmentInfo(path: output).packets
+        let expected = parts.reduce(0) { $0 + $1.1.frames }
+        guard frames == expected else {
+            unlink(output)
+            throw DreamVideoError.invalidArgument("\(output): the joined video has \(frames) frames, expected \(expected); nothing was kept")
+        }
+        return report
+    }
+}
