@@ -15,7 +15,6 @@ struct dv_flow {
     cv::Ptr<cv::DenseOpticalFlow> algo;
     int method = DV_FLOW_DIS;
     int downscale = 1;
-    bool useInitialFlow = false;
     std::string error;
     cv::Mat small0, small1, smallFlow;   // reused between calls (downscaled path)
     cv::Mat tmpFlow;                     // DIS output when flow_out must not be read
@@ -86,12 +85,6 @@ extern "C" int dv_flow_set_downscale(dv_flow *ctx, int downscale) {
     return DV_FLOW_OK;
 }
 
-extern "C" int dv_flow_set_use_initial_flow(dv_flow *ctx, int on) {
-    if (!ctx) return DV_FLOW_E_ARG;
-    ctx->useInitialFlow = on != 0;
-    return DV_FLOW_OK;
-}
-
 extern "C" int dv_flow_compute(dv_flow *ctx, const uint8_t *prev_gray, const uint8_t *next_gray,
                                int width, int height, int stride, float *flow_out) {
     if (!ctx) return DV_FLOW_E_ARG;
@@ -105,11 +98,9 @@ extern "C" int dv_flow_compute(dv_flow *ctx, const uint8_t *prev_gray, const uin
         const cv::Mat i1(height, width, CV_8UC1, const_cast<uint8_t *>(next_gray), (size_t)stride);
         cv::Mat out(height, width, CV_32FC2, flow_out);   // caller's buffer, written in place
         const int f = ctx->downscale;
-        if (ctx->method == DV_FLOW_FARNEBACK)
-            ctx->algo.dynamicCast<cv::FarnebackOpticalFlow>()->setFlags(
-                ctx->useInitialFlow ? cv::OPTFLOW_USE_INITIAL_FLOW : 0);
+        if (ctx->method == DV_FLOW_FARNEBACK) ctx->algo.dynamicCast<cv::FarnebackOpticalFlow>()->setFlags(0);
         if (f == 1) {
-            if (ctx->method == DV_FLOW_FARNEBACK || ctx->useInitialFlow) {
+            if (ctx->method == DV_FLOW_FARNEBACK) {
                 ctx->algo->calc(i0, i1, out);   // computed straight into the caller's buffer
             } else {
                 // DISOpticalFlow::calc treats an output array that already has the right size and type as an
@@ -122,12 +113,7 @@ extern "C" int dv_flow_compute(dv_flow *ctx, const uint8_t *prev_gray, const uin
             const cv::Size small((width + f - 1) / f, (height + f - 1) / f);
             cv::resize(i0, ctx->small0, small, 0, 0, cv::INTER_AREA);
             cv::resize(i1, ctx->small1, small, 0, 0, cv::INTER_AREA);
-            if (ctx->useInitialFlow) {
-                cv::resize(out, ctx->smallFlow, small, 0, 0, cv::INTER_AREA);
-                ctx->smallFlow *= 1.0 / f;
-            } else {
-                ctx->smallFlow.release();   // same DIS pitfall as above (and Farneback ignores it with flags 0)
-            }
+            ctx->smallFlow.release();   // DIS reads a sized output as an initial flow (see above); Farneback ignores it with flags 0
             ctx->algo->calc(ctx->small0, ctx->small1, ctx->smallFlow);
             cv::resize(ctx->smallFlow, out, out.size(), 0, 0, cv::INTER_LINEAR);
             out *= (double)f;   // in place: vectors were measured in small pixels
@@ -140,13 +126,4 @@ extern "C" int dv_flow_compute(dv_flow *ctx, const uint8_t *prev_gray, const uin
 
 extern "C" const char *dv_flow_last_error(const dv_flow *ctx) {
     return ctx ? ctx->error.c_str() : g_create_error.c_str();
-}
-
-extern "C" int dv_flow_set_num_threads(int n) {
-    std::string err;
-    return guarded(err, [&] { cv::setNumThreads(n); });
-}
-
-extern "C" int dv_flow_get_num_threads(void) {
-    try { return cv::getNumThreads(); } catch (...) { return -1; }
 }

@@ -236,28 +236,39 @@ public struct Dreamer: Sendable {
     /// Images larger than the tile size are computed in tiles after a further random roll, so memory stays
     /// bounded and tile seams move every step; the two rolls are applied as one.
     func jitteredGradient(_ x: Tensor, shift: (dy: Int, dx: Int), rng: inout SeededGenerator) throws(EngineError) -> (Double, Tensor) {
-        let tile = settings.tileSize > 0 ? settings.tileSize : network.definition.tileSize
         let s = x.shape
-        let ny = (s.h + tile - 1) / tile, nx = (s.w + tile - 1) / tile
-        if ny == 1 && nx == 1 {
+        let tiles = self.tiles(height: s.h, width: s.w)
+        if tiles.count == 1 {
             let (v, g) = try objectiveAndGradient(ImageOps.roll(x, dy: shift.dy, dx: shift.dx))
             return (v, ImageOps.roll(g, dy: -shift.dy, dx: -shift.dx))
         }
-        let ry = rng.int(in: 0...(s.h / ny)) + shift.dy, rx = rng.int(in: 0...(s.w / nx)) + shift.dx
+        let ry = rng.int(in: 0...tiles[0].height) + shift.dy, rx = rng.int(in: 0...tiles[0].width) + shift.dx
         let rolled = ImageOps.roll(x, dy: ry, dx: rx)
         var grad = Tensor(zeros: s)
         var total = 0.0
-        for ty in 0..<ny {
-            let y0 = s.h * ty / ny, y1 = s.h * (ty + 1) / ny
-            for tx in 0..<nx {
-                let x0 = s.w * tx / nx, x1 = s.w * (tx + 1) / nx
-                let part = ImageOps.crop(rolled, y: y0, x: x0, height: y1 - y0, width: x1 - x0)
-                let (v, g) = try objectiveAndGradient(part)
-                total += v * Double(part.shape.plane) / Double(s.plane)
-                ImageOps.paste(g, into: &grad, y: y0, x: x0)
-            }
+        for t in tiles {
+            let part = ImageOps.crop(rolled, y: t.y, x: t.x, height: t.height, width: t.width)
+            let (v, g) = try objectiveAndGradient(part)
+            total += v * Double(part.shape.plane) / Double(s.plane)
+            ImageOps.paste(g, into: &grad, y: t.y, x: t.x)
         }
         return (total, ImageOps.roll(grad, dy: -ry, dx: -rx))
+    }
+
+    /// A picture of `height`×`width` split evenly into tiles no larger than the tile size (memory stays
+    /// bounded whatever the picture's size), row by row.
+    func tiles(height: Int, width: Int) -> [(y: Int, x: Int, height: Int, width: Int)] {
+        let tile = settings.tileSize > 0 ? settings.tileSize : network.definition.tileSize
+        let ny = (height + tile - 1) / tile, nx = (width + tile - 1) / tile
+        var out: [(y: Int, x: Int, height: Int, width: Int)] = []
+        for ty in 0..<ny {
+            let y0 = height * ty / ny, y1 = height * (ty + 1) / ny
+            for tx in 0..<nx {
+                let x0 = width * tx / nx, x1 = width * (tx + 1) / nx
+                out.append((y0, x0, y1 - y0, x1 - x0))
+            }
+        }
+        return out
     }
 
     /// One gradient-ascent step in place (the seed's `make_step`): random roll, gradient, normalise by the

@@ -19,18 +19,6 @@ public struct FlowField: Sendable {
         self.init(width: width, height: height, dx: x, dy: y)
     }
 
-    /// No motion.
-    public static func zero(width: Int, height: Int) -> FlowField {
-        let z = [Float](repeating: 0, count: width * height)
-        return FlowField(width: width, height: height, dx: z, dy: z)
-    }
-
-    /// Uniform motion.
-    public static func constant(width: Int, height: Int, dx: Float, dy: Float) -> FlowField {
-        FlowField(width: width, height: height, dx: [Float](repeating: dx, count: width * height),
-                  dy: [Float](repeating: dy, count: width * height))
-    }
-
     /// Bilinear sample at a fractional position, clamped to the border.
     @inline(__always)
     func sample(_ x: Float, _ y: Float) -> (Float, Float) {
@@ -176,7 +164,7 @@ extension ImageOps {
         var out = [UInt8](repeating: 0, count: s.plane)
         x.data.withUnsafeBufferPointer { p in
             for i in 0..<s.plane {
-                let v = 0.299 * p[i] + 0.587 * p[s.plane + i] + 0.114 * p[2 * s.plane + i]
+                let v = Rec601.luma(p[i], p[s.plane + i], p[2 * s.plane + i])
                 out[i] = UInt8(Swift.min(Swift.max(v.isNaN ? 0 : v, 0), 255).rounded())
             }
         }

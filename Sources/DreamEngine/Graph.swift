@@ -137,22 +137,22 @@ public struct Graph: Sendable {
 
     /// Names closest to `name` by edit distance, for "did you mean" messages.
     public static func nearest(_ name: String, in names: [String], count: Int = 3) -> [String] {
-        func distance(_ a: [Character], _ b: [Character]) -> Int {
-            if a.isEmpty { return b.count }
-            if b.isEmpty { return a.count }
-            var prev = Array(0...b.count)
-            for i in 1...a.count {
-                var cur = [i] + Array(repeating: 0, count: b.count)
-                for j in 1...b.count {
-                    cur[j] = Swift.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-                }
-                prev = cur
-            }
-            return prev[b.count]
-        }
-        let a = Array(name.lowercased())
-        let scored: [(name: String, d: Int)] = names.map { ($0, distance(a, Array($0.lowercased()))) }
+        let scored: [(name: String, d: Int)] = names.map { ($0, editDistance(name.lowercased(), $0.lowercased())) }
         let sorted = scored.sorted { (l, r) -> Bool in l.d != r.d ? l.d < r.d : l.name < r.name }
         return sorted.prefix(count).map { $0.name }
     }
+}
+
+/// The Levenshtein distance between two strings (insertions, deletions and substitutions of characters).
+public func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    if a.isEmpty { return b.count }
+    if b.isEmpty { return a.count }
+    var prev = Array(0...b.count)
+    for i in 1...a.count {
+        var cur = [i] + Array(repeating: 0, count: b.count)
+        for j in 1...b.count { cur[j] = Swift.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)) }
+        prev = cur
+    }
+    return prev[b.count]
 }

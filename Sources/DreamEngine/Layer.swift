@@ -58,7 +58,7 @@ public enum EngineError: Error, CustomStringConvertible, Equatable {
         case .shapeMismatch(let s): return "shape mismatch: \(s)"
         case .unknownLayer(let name, let suggestions):
             let hint = suggestions.isEmpty ? "" : "; nearest: \(suggestions.joined(separator: ", "))"
-            return "unknown layer '\(name)'\(hint) (list them with `dreamvideo models layers MODEL`)"
+            return "unknown layer '\(name)'\(hint)"
         case .badWeights(let s): return "bad weights: \(s)"
         case .invalidArgument(let s): return s
         case .numericalFailure(let s): return s

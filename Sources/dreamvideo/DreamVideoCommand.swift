@@ -84,3 +84,16 @@ struct RunFlags: ParsableArguments {
         return [p.source, flags]
     }
 }
+
+/// A video command: flags (over a preset) to a job, the render with progress, the summary, the health
+/// report when asked, and the render's notes.
+func renderVideo<Job: RenderJob>(_ type: Job.Type, input: String, runFlags: RunFlags, flags: SettingSource, health: Bool) throws {
+    Interrupts.install()
+    let printer = ProgressPrinter(quiet: runFlags.quiet, verbose: runFlags.verbose)
+    let job = try Job.resolve(input: input, output: runFlags.output, sources: try runFlags.sources(flags, kind: Job.kind, printer: printer))
+    let summary = try job.run(store: ModelStore(), policy: runFlags.policy, progress: printer.observer(video: true), shouldStop: { Interrupts.requested })
+    printer.clear()
+    printer.line(summaryLine(summary))
+    if health { printer.line(healthTable(try HealthMetrics.measure(video: runFlags.output)).trimmingCharacters(in: .newlines)) }
+    for n in summary.notes { printer.line(n) }
+}

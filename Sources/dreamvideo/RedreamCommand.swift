@@ -26,14 +26,6 @@ struct RedreamCommand: ParsableCommand {
     var health = false
 
     func run() throws {
-        Interrupts.install()
-        let printer = ProgressPrinter(quiet: runFlags.quiet, verbose: runFlags.verbose)
-        let job = try RedreamJob.resolve(input: input, output: runFlags.output,
-                                     sources: try runFlags.sources(settingFlags(dream, source, encode), kind: .redream, printer: printer))
-        let summary = try job.run(policy: runFlags.policy, progress: printer.observer(video: true))
-        printer.clear()
-        printer.line(summaryLine(summary))
-        if health { printer.line(healthTable(try HealthMetrics.measure(video: runFlags.output)).trimmingCharacters(in: .newlines)) }
-        for n in summary.notes { printer.line(n) }
+        try renderVideo(RedreamJob.self, input: input, runFlags: runFlags, flags: settingFlags(dream, source, encode), health: health)
     }
 }

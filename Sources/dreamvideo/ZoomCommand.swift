@@ -26,13 +26,6 @@ struct ZoomCommand: ParsableCommand {
     var health = false
 
     func run() throws {
-        Interrupts.install()
-        let printer = ProgressPrinter(quiet: runFlags.quiet, verbose: runFlags.verbose)
-        let job = try ZoomJob.resolve(input: seedImage, output: runFlags.output,
-                                     sources: try runFlags.sources(settingFlags(dream, video, encode), kind: .zoom, printer: printer))
-        let summary = try job.run(policy: runFlags.policy, progress: printer.observer(video: true))
-        printer.clear()
-        printer.line(summaryLine(summary))
-        if health { printer.line(healthTable(try HealthMetrics.measure(video: runFlags.output)).trimmingCharacters(in: .newlines)) }
+        try renderVideo(ZoomJob.self, input: seedImage, runFlags: runFlags, flags: settingFlags(dream, video, encode), health: health)
     }
 }

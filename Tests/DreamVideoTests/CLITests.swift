@@ -308,12 +308,12 @@ struct CLITests {
         #expect(try VideoReader(path: dir + "/still.mp4").readAll().count == 1)
     }
 
-    /// The README's settings table is the one the tool prints.
-    @Test func readmeSettingsTableIsCurrent() throws {
+    /// The settings table of the command-line reference (docs/cli.md) is the one the tool prints.
+    @Test func docsSettingsTableIsCurrent() throws {
         let table = try CLI.run(["settings", "--markdown"]).stdout
-        let readme = try String(contentsOfFile: CLI.root + "/README.md", encoding: .utf8)
+        let readme = try String(contentsOfFile: CLI.root + "/docs/cli.md", encoding: .utf8)
         let begin = try #require(readme.range(of: "<!-- settings-table -->\n")), end = try #require(readme.range(of: "<!-- /settings-table -->"))
-        #expect(String(readme[begin.upperBound..<end.lowerBound]) == table, "README's settings table is out of date: paste `dreamvideo settings --markdown`")
+        #expect(String(readme[begin.upperBound..<end.lowerBound]) == table, "docs/cli.md's settings table is out of date: paste `dreamvideo settings --markdown`")
     }
 
     /// The library and the CLI, given the same settings, make the same frames.

@@ -18,13 +18,13 @@ func renderZoom(seed: String, output: String) throws {
 
 @Suite("Library example")
 struct LibraryExampleTests {
-    /// The README shows this file's example verbatim, so the README's code compiles.
+    /// The library page (docs/library.md) shows this file's example verbatim, so its code compiles.
     @Test func readmeShowsTheCompiledExample() throws {
         let source = try String(contentsOfFile: #filePath, encoding: .utf8)
         let begin = try #require(source.range(of: "// README-BEGIN\n")), end = try #require(source.range(of: "// README-END"))
         let example = String(source[begin.upperBound..<end.lowerBound])
-        let readme = try String(contentsOfFile: CLI.root + "/README.md", encoding: .utf8)
-        #expect(readme.contains(example), "README.md must contain the example of LibraryExampleTests.swift verbatim")
+        let page = try String(contentsOfFile: CLI.root + "/docs/library.md", encoding: .utf8)
+        #expect(page.contains(example), "docs/library.md must contain the example of LibraryExampleTests.swift verbatim")
     }
 
     @Test(.enabled(if: CLI.installed("efficientnet-lite0"), "needs efficientnet-lite0 (scripts/test.sh installs it)"))

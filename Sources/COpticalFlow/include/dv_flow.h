@@ -32,10 +32,6 @@ void dv_flow_destroy(dv_flow *ctx);      // NULL is fine
 // and multiply the vectors by downscale. 1 (default) = full resolution. Returns DV_FLOW_OK or DV_FLOW_E_ARG.
 int dv_flow_set_downscale(dv_flow *ctx, int downscale);
 
-// 0 (default): flow_out is write-only. 1: its incoming contents (e.g. the previous frame pair's flow) seed the
-// estimate (DIS: extra candidate at every pyramid level; Farneback: OPTFLOW_USE_INITIAL_FLOW). Must then be finite.
-int dv_flow_set_use_initial_flow(dv_flow *ctx, int on);
-
 // prev_gray, next_gray: 8-bit single channel, height rows of `stride` bytes (0 = tightly packed, stride = width).
 // flow_out: width*height*2 floats, interleaved (dx, dy) per pixel, row-major, tightly packed.
 // Convention (OpenCV): prev(x, y) ~= next(x + dx, y + dy).
@@ -47,13 +43,6 @@ int dv_flow_compute(dv_flow *ctx, const uint8_t *prev_gray, const uint8_t *next_
 // Message of the last failure on ctx (or of the last dv_flow_create on this thread if ctx is NULL).
 // Empty string if none. Valid until the next call on ctx.
 const char *dv_flow_last_error(const dv_flow *ctx);
-
-// Process-wide OpenCV (TBB) thread pool size, passed to cv::setNumThreads:
-// n > 0: use up to n threads; 0: run OpenCV sequentially in the caller's thread; n < 0: reset to default (#cores).
-// Returns 0 or DV_FLOW_E_OPENCV.
-int dv_flow_set_num_threads(int n);
-// Note: with the TBB backend (Debian build) this still reports 2 after dv_flow_set_num_threads(0).
-int dv_flow_get_num_threads(void);
 
 #ifdef __cplusplus
 }

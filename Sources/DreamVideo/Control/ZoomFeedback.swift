@@ -43,14 +43,8 @@ struct ZoomFeedback {
 struct ColorStats {
     var meanY = 0.0, stdY = 0.0, chroma = 0.0
 
-    // Rec. 601 RGB → YCbCr rows, and the way back.
-    static let toY: (Float, Float, Float) = (0.299, 0.587, 0.114)
-    static let toCb: (Float, Float, Float) = (-0.168736, -0.331264, 0.5)
-    static let toCr: (Float, Float, Float) = (0.5, -0.418688, -0.081312)
-
     init(_ x: Tensor) {
         let p = x.shape.plane, d = x.data
-        let (yr, yg, yb) = ColorStats.toY, (br, bg, bb) = ColorStats.toCb, (rr, rg, rb) = ColorStats.toCr
         var s = 0.0, sq = 0.0, c = 0.0
         var start = 0
         while start < p {  // float sums over runs of 4096 pixels, added up in double precision
@@ -58,8 +52,8 @@ struct ColorStats {
             var fs: Float = 0, fsq: Float = 0, fc: Float = 0
             for i in start..<end {
                 let r = d[i], g = d[p + i], b = d[2 * p + i]
-                let y = yr * r + yg * g + yb * b
-                let cb = br * r + bg * g + bb * b, cr = rr * r + rg * g + rb * b
+                let y = Rec601.luma(r, g, b)
+                let cb = Rec601.chromaB(r, g, b), cr = Rec601.chromaR(r, g, b)
                 fs += y; fsq += y * y; fc += (cb * cb + cr * cr).squareRoot()
             }
             s += Double(fs); sq += Double(fsq); c += Double(fc)
@@ -76,9 +70,7 @@ struct ColorStats {
         let now = ColorStats(x)
         let gain = now.stdY > 1e-3 ? stdY / now.stdY : 1
         let cgain = now.chroma > 1e-3 ? chroma / now.chroma : 1
-        // YCbCr → RGB: r = y + 1.402 cr, g = y − 0.344136 cb − 0.714136 cr, b = y + 1.772 cb.
-        let w: [[Double]] = [[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]]
-        let back: [[Double]] = [[1, 0, 1.402], [1, -0.344136, -0.714136], [1, 1.772, 0]]
+        let w = Rec601.forward, back = Rec601.inverse
         let scale = [gain, cgain, cgain]
         let a = Double(amount)
         var m = [[Double]](repeating: [0, 0, 0], count: 3)

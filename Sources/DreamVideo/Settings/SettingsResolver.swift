@@ -126,19 +126,6 @@ func closeMatch(_ name: String, in names: [String]) -> String? {
     return editDistance(name.lowercased(), best.lowercased()) <= max(1, min(name.count, best.count) / 3) ? best : nil
 }
 
-func editDistance(_ a: String, _ b: String) -> Int {
-    let a = Array(a), b = Array(b)
-    if a.isEmpty { return b.count }
-    if b.isEmpty { return a.count }
-    var prev = Array(0...b.count)
-    for i in 1...a.count {
-        var cur = [i] + Array(repeating: 0, count: b.count)
-        for j in 1...b.count { cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)) }
-        prev = cur
-    }
-    return prev[b.count]
-}
-
 private func sameSource(_ a: SettingOrigin, _ b: SettingOrigin) -> Bool {
     switch (a, b) {
     case (.flag, .flag), (.api, .api): return true
