@@ -10,7 +10,8 @@ struct BatchCommand: ParsableCommand {
         A batch file lists jobs (kind, input, output, preset and any settings; the preset format, paths \
         relative to the batch file). Every job is checked before the first runs. A failed job does not stop \
         the others; a re-run skips jobs already done with the same settings and resumes interrupted ones. \
-        Ctrl-C stops after checkpointing the current job. The exit status is 1 if any job failed.
+        Ctrl-C stops after checkpointing the current job. Two runs of one batch at once share the work: \
+        each job runs once. The exit status is 1 if any job failed.
         """)
 
     @Argument(help: "The batch file (YAML).") var file: String
@@ -45,18 +46,16 @@ struct BatchCommand: ParsableCommand {
             doneWork += work[r.item.number - 1]
             printer.prefix = ""
             printer.clear()
-            if case .failed(let m) = r.status { printer.line("job \(r.item.number) failed: \(m)") }
+            // Errors are shown whatever the verbosity (-q is "the summary and errors").
+            if case .failed(let m) = r.status { printer.error("job \(r.item.number) failed: \(m)") }
         })
         printer.clear()
+        for n in runner.notes { printer.error(n) }
         // The summary table goes to stdout, whatever the verbosity.
-        print(String(format: "%-4@ %-8@ %-24@ %7@ %9@  %@", "job" as NSString, "kind" as NSString, "status" as NSString, "frames" as NSString, "time" as NSString, "output" as NSString))
-        for r in results {
-            print(String(format: "%-4d %-8@ %-24@ %7d %9@  %@", r.item.number, r.item.job.kind.rawValue as NSString, r.status.word as NSString,
-                         r.frames, formatDuration(r.seconds) as NSString, r.item.job.job.output as NSString))
-        }
+        print(summaryTable(results))
         let failed = results.filter { if case .failed = $0.status { return true }; return false }.count
         if let i = results.first(where: { if case .interrupted = $0.status { return true }; return false }), case .interrupted(let m) = i.status {
-            FileHandle.standardError.write(Data("dreamvideo: batch stopped: job \(i.item.number) \(m); run the batch again to continue\n".utf8))
+            FileHandle.standardError.write(Data("dreamvideo: batch stopped: job \(i.item.number) \(m); run the same batch command again to continue where it stopped\n".utf8))
             throw ExitCode(130)
         }
         if failed > 0 {
@@ -64,4 +63,19 @@ struct BatchCommand: ParsableCommand {
             throw ExitCode(1)
         }
     }
+}
+
+/// The batch's summary: one aligned row per job (columns padded by characters, not by a C format).
+func summaryTable(_ results: [BatchRunner.Result]) -> String {
+    let rows = [["job", "kind", "status", "frames", "time", "output"]] + results.map {
+        ["\($0.item.number)", $0.item.job.kind.rawValue, $0.status.word, "\($0.frames)", formatDuration($0.seconds), $0.item.job.job.output]
+    }
+    let widths = (0..<5).map { c in rows.map { $0[c].count }.max() ?? 0 }
+    let rightAligned: Set<Int> = [3, 4]
+    return rows.map { row in
+        (0..<5).map { c in
+            let pad = String(repeating: " ", count: widths[c] - row[c].count)
+            return rightAligned.contains(c) ? pad + row[c] : row[c] + pad
+        }.joined(separator: "  ") + "  " + row[5]
+    }.joined(separator: "\n")
 }

@@ -9,43 +9,70 @@ struct MetricsCommand: ParsableCommand {
         discussion: """
         With one VIDEO: per window of frames, mean saturation, the luminance power spectrum's slope, the \
         fraction of clipped pixels, the mean frame-to-frame change and the spatial diversity (how different \
-        the cells of a 4×4 grid are; one texture everywhere scores low). See the README for the values of \
+        the cells of a 4×4 grid are; one texture everywhere scores low). See docs/zoom.md for the values of \
         renders that stay alive.
 
-        With SOURCE and DREAMED: \
+        With SOURCE and DREAMED, per window of frames and over the whole clip: \
 
-        Q = mean |D_t − S_t| (levels 0–255): how strong the dream is. F = mean |D_t − D_t−1| ÷ mean |S_t − S_t−1|: \
-        flicker relative to the source's own change. W = mean |D_t − warp(D_t−1)| ÷ the same for the source over \
-        pixels whose motion can be trusted (flow from the source): 1 is as coherent as the footage itself. \
-        Frame i of DREAMED is compared with frame i of SOURCE (after --start); scene cuts are left out of F and W.
+        S (strength as the network sees it) = the dream objective 0.5·mean(act²) at --layer of --model for the \
+        dreamed frame ÷ the same for its source frame: > 1 is a dream, ≈ 1 none. Detail = mean |Laplacian| of \
+        the dreamed frame ÷ the source's: < 1 is a blur. Q = mean |D_t − S_t| (levels 0–255): how far the \
+        picture moved (a blur moves it too). F = mean |D_t − D_t−1| ÷ mean |S_t − S_t−1|: flicker relative to \
+        the source's own change. W = mean |D_t − warp(D_t−1)| ÷ the same for the source over pixels whose \
+        motion can be trusted (flow from the source): 1 is as coherent as the footage itself. Frame i of DREAMED \
+        is compared with frame i of SOURCE (after --start); scene cuts are left out of F and W, which a blur \
+        also passes: read them with S and detail.
         """)
 
     @Argument(help: "The video (health), or the source video (with DREAMED).") var source: String
     @Argument(help: "The re-dreamed video.") var dreamed: String?
-    @Option(parsing: .unconditional, help: "Frames per health window.") var window: Int = 100
+    @Option(parsing: .unconditional, help: "Frames per window (default: 100 for health, 30 for a re-dream).") var window: Int?
     @Option(parsing: .unconditional, help: "Seconds into the source where the re-dream began.") var start: Double = 0
     @Option(help: "Flow method for W: dis or farneback.") var flow: String = "dis"
     @Option(parsing: .unconditional, help: "Compare at most this many frames.") var frames: Int?
+    @Option(help: "Model that measures the strength S (default: the re-dream's default model).") var model: String = ModelCatalog.defaultModel
+    @Option(help: "Layer that measures the strength S (default: the model's re-dream layer).") var layer: String?
+    @Flag(help: "Do not measure the strength S (needs no model).") var noStrength = false
 
     func validate() throws {
         guard start.isFinite, start >= 0, start <= 1e7 else { throw ValidationError("--start must be 0…10000000 seconds, got \(start)") }
         guard ["dis", "farneback"].contains(flow) else { throw ValidationError("--flow must be dis or farneback, got '\(flow)'") }
         if let frames, frames < 2 || frames > 10_000_000 { throw ValidationError("--frames must be 2…10000000, got \(frames)") }
-        if window < 1 || window > 1_000_000 { throw ValidationError("--window must be 1…1000000, got \(window)") }
+        if let window, window < 1 || window > 1_000_000 { throw ValidationError("--window must be 1…1000000, got \(window)") }
     }
 
     func run() throws {
         guard let dreamed else {
-            print(healthTable(try HealthMetrics.measure(video: source, window: window)), terminator: "")
+            print(healthTable(try HealthMetrics.measure(video: source, window: window ?? 100)), terminator: "")
             return
         }
-        let r = try CoherenceMetrics.measure(source: source, dreamed: dreamed, start: start, flow: FlowMethod(rawValue: flow)!, maxFrames: frames)
-        print(String(format: "frames      %d (%d scene cut%@ left out)", r.frames, r.cuts, r.cuts == 1 ? "" : "s"))
-        print(String(format: "strength Q  %.2f", r.strength))
-        print(String(format: "flicker F   %.3f", r.flicker))
-        print(String(format: "warp W      %.3f", r.warpError))
-        print(String(format: "source: mean change %.2f, warp residual %.2f per frame", r.sourceChange, r.sourceWarpResidual))
+        var objective: LayerObjective? = nil
+        if !noStrength {
+            let profile = try ModelProfiles.profile(model)
+            let name = layer ?? profile.redream.dream.layers[0].name
+            _ = try ModelProfiles.architecture(model).nodeIndex(name)
+            objective = try LayerObjective(network: try ModelStore().load(model, log: { FileHandle.standardError.write(Data("\($0)\n".utf8)) }), layer: name)
+        }
+        let r = try CoherenceMetrics.measure(source: source, dreamed: dreamed, start: start, flow: FlowMethod(rawValue: flow)!, maxFrames: frames,
+                                             window: window ?? 30, objective: objective)
+        print(coherenceTable(r), terminator: "")
+        for n in r.notes { FileHandle.standardError.write(Data("dreamvideo: note: \(n)\n".utf8)) }
     }
+}
+
+/// A re-dream's measures as a table, one row per window and one for the whole clip.
+func coherenceTable(_ r: CoherenceReport) -> String {
+    func num(_ v: Double?, _ f: String) -> String { v.map { String(format: f, $0) } ?? "n/a" }
+    func pad(_ s: String, _ n: Int) -> String { String(repeating: " ", count: max(0, n - s.count)) + s }
+    var out = "frames \(r.frames), scene cuts left out of F and W: \(r.cuts); strength S measured with \(r.measuredWith ?? "nothing (--no-strength)")\n"
+    out += "frames            S  detail       Q       F       W\n"
+    let rows = r.windows.map { ("\($0.first)–\($0.last)", $0) } + [("all", r.total)]
+    for (label, w) in rows {
+        out += label.padding(toLength: 12, withPad: " ", startingAt: 0) + pad(num(w.strength, "%.2f"), 7) + pad(String(format: "%.2f", w.detail), 8)
+            + pad(String(format: "%.1f", w.difference), 8) + pad(num(w.flicker, "%.3f"), 8) + pad(num(w.warpError, "%.3f"), 8) + "\n"
+    }
+    out += String(format: "source: mean change %.2f, warp residual %.2f per frame\n", r.sourceChange, r.sourceWarpResidual)
+    return out
 }
 
 /// The health report as a table, one row per window.

@@ -43,6 +43,13 @@ final class ProgressPrinter {
         statusShown = false
     }
 
+    /// An error line: shown even when quiet.
+    func error(_ s: String) {
+        if isTerminal && statusShown { write("\r\u{1B}[K") }
+        write("dreamvideo: " + s + "\n")
+        statusShown = false
+    }
+
     func clear() {
         if isTerminal && statusShown && !quiet { write("\r\u{1B}[K"); statusShown = false }
     }

@@ -30,7 +30,7 @@ struct SweepCommand: ParsableCommand {
     }
 
     func run() throws {
-        if FileManager.default.fileExists(atPath: output) && !overwrite { throw DreamVideoError.outputExists(output) }
+        try LayerSweep.checkOutput(output, input: input, overwrite: overwrite)
         var sweep = LayerSweep(input: input, model: model, all: all)
         sweep.layers = layers.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
         sweep.maxSide = maxSide; sweep.iterations = iterations; sweep.octaves = octaves; sweep.seed = seed

@@ -6,7 +6,7 @@ import Testing
 
 @Suite("Batch renders", .serialized)
 struct BatchTests {
-    /// Three jobs on the synthetic model; the second has a missing input.
+    /// Three jobs on the synthetic model; the second's input is not a picture (it fails when its turn comes).
     func batchText(_ dir: String, extra: String = "") -> String {
         let common = """
             model: googlenet
@@ -26,7 +26,7 @@ struct BatchTests {
             encoder-preset: ultrafast
         \(common)
           - kind: image
-            input: missing.png
+            input: junk.png
             output: out/b.png
         \(common)
           - kind: redream
@@ -42,6 +42,7 @@ struct BatchTests {
         let dir = try tempDir(tag)
         try FileManager.default.createDirectory(atPath: dir + "/out", withIntermediateDirectories: true)
         try writePan(dir + "/pan.mp4", frames: 10)
+        try Data("not a picture".utf8).write(to: URL(fileURLWithPath: dir + "/junk.png"))
         try batchText(dir).write(toFile: dir + "/night.yaml", atomically: true, encoding: .utf8)
         return dir
     }
@@ -60,7 +61,7 @@ struct BatchTests {
             return o
         }, shouldStop: { frames >= 3 })
         #expect(first.map(\.status.word) == ["done", "FAILED", "interrupted"])
-        if case .failed(let m) = first[1].status { #expect(m.contains("missing.png") && m.contains("no such file"), "\(m)") }
+        if case .failed(let m) = first[1].status { #expect(m.contains("junk.png"), "\(m)") }
         #expect(FileManager.default.fileExists(atPath: dir + "/out/a.mp4") && !FileManager.default.fileExists(atPath: dir + "/out/c.mp4"))
         // Second run: job 1 skipped, job 2 fails again, job 3 resumes where it stopped.
         let second = try BatchRunner(batch: try BatchFile.load(path: dir + "/night.yaml"), store: syntheticStore)
@@ -123,6 +124,7 @@ struct BatchTests {
             input: nothing-here.png
             output: two.png
         """.write(toFile: dir + "/b.yaml", atomically: true, encoding: .utf8)
+        try Data("not a picture".utf8).write(to: URL(fileURLWithPath: dir + "/nothing-here.png"))
         let r = try CLI.run(["batch", dir + "/b.yaml"])
         #expect(r.status == 1, "\(r.stderr)")
         #expect(r.stdout.contains("done") && r.stdout.contains("FAILED") && r.stdout.contains("one.mp4"), "\(r.stdout)")

@@ -65,14 +65,22 @@ public struct BatchFile: Sendable {
     static let jobKeys = ["kind", "input", "output", "preset"]
 
     /// Reads and checks every job (settings, presets, duplicate outputs) before anything runs.
+    /// The largest batch file read (about 25 000 jobs).
+    public static let maxBytes = 16 << 20
+
     public static func load(path: String) throws -> BatchFile {
         var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else {
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+            if isDanglingLink(path) { throw DreamVideoError.invalidArgument("\(path): a symbolic link that leads nowhere (a loop, or its target is gone)") }
             throw DreamVideoError.invalidArgument("\(path): no such batch file")
         }
-        guard let data = FileManager.default.contents(atPath: path), data.count < 4 << 20, let text = String(data: data, encoding: .utf8) else {
-            throw DreamVideoError.invalidArgument("\(path): cannot read it as UTF-8 text")
+        guard !isDir.boolValue else { throw DreamVideoError.invalidArgument("\(path): is a folder, not a batch file") }
+        guard let size = fileSize(path) else { throw DreamVideoError.invalidArgument("\(path): is not a regular file") }
+        guard size <= maxBytes else {
+            throw DreamVideoError.invalidArgument("\(path): is \(size >> 20) MiB, over the \(maxBytes >> 20) MiB a batch file may have; split it into several batches")
         }
+        guard let data = FileManager.default.contents(atPath: path) else { throw DreamVideoError.invalidArgument("\(path): cannot be read (permission denied?)") }
+        guard let text = String(data: data, encoding: .utf8) else { throw DreamVideoError.invalidArgument("\(path): is not UTF-8 text") }
         return try parse(yaml: text, path: path)
     }
 
@@ -100,6 +108,8 @@ public struct BatchFile: Sendable {
         }
         var items: [Item] = []
         var outputs: [String: Int] = [:]
+        var framesDirs: [String: Int] = [:]
+        var readPaths: [(String, String)] = [(path, "the batch file itself")]
         for (i, node) in seq.enumerated() {
             let line = node.mark?.line
             guard case .mapping(let m) = node else {
@@ -135,19 +145,48 @@ public struct BatchFile: Sendable {
             var sources: [SettingSource] = []
             if let preset {
                 let resolvedPreset = preset.contains("/") || preset.hasSuffix(".yaml") || preset.hasSuffix(".yml") ? resolvePath(preset) : preset
-                sources.append(try PresetLibrary.find(resolvedPreset).source)
+                let p = try PresetLibrary.find(resolvedPreset)
+                sources.append(p.source)
+                readPaths.append((p.path, "job \(i + 1)'s preset"))
             }
             sources.append(source)
-            let job = try AnyRenderJob.resolve(kind: kind, input: resolvePath(input), output: out, sources: sources)
+            let job: AnyRenderJob
+            do { job = try AnyRenderJob.resolve(kind: kind, input: resolvePath(input), output: out, sources: sources) } catch let e as SettingError {
+                throw e
+            } catch {
+                throw DreamVideoError.invalidArgument("\(here): job \(i + 1): \(error)")
+            }
+            let s = job.job.settings
+            if let dir = s.framesDir, job.kind.isVideo {
+                let key = URL(fileURLWithPath: dir).standardizedFileURL.path
+                if let other = framesDirs[key] {
+                    throw DreamVideoError.invalidArgument("\(here): job \(i + 1) writes its frames into \(dir), as job \(other) does; every job needs its own frames-dir")
+                }
+                framesDirs[key] = i + 1
+            }
+            if !StartImage.isSynthetic(job.job.input) { readPaths.append((job.job.input, "job \(i + 1)'s input")) }
+            if let g = s.guide { readPaths.append((g, "job \(i + 1)'s guide")) }
             items.append(Item(number: i + 1, line: line, preset: preset, job: job, fingerprint: try fingerprint(job)))
+        }
+        // Nothing the batch reads may be written over, whatever the flags.
+        for item in items {
+            for (p, what) in readPaths where samePath(p, item.job.job.output) {
+                throw DreamVideoError.invalidArgument("\(path):\(item.line ?? 0): job \(item.number) writes \(item.job.job.output), which is \(what); choose another output")
+            }
         }
         return BatchFile(path: path, items: items)
     }
 
+    /// Identifies a job: its settings, and the content of the files it reads (input and guide: size,
+    /// modification time and digests of their first and last MiB), so a changed input is rendered again.
     static func fingerprint(_ job: AnyRenderJob) throws -> String {
         let e = JSONEncoder()
         e.outputFormatting = .sortedKeys
-        return String(SHA256.hex(of: try e.encode(job)).prefix(32))
+        var data = try e.encode(job)
+        for p in [job.job.input, job.job.settings.guide].compactMap({ $0 }) where !StartImage.isSynthetic(p) {
+            data.append(Data((fileFingerprint(p) ?? "unreadable").utf8))
+        }
+        return String(SHA256.hex(of: data).prefix(32))
     }
 }
 

@@ -19,17 +19,12 @@ public struct ImageJob: RenderJob, Equatable {
             throw SettingError(key: "size", value: "", problem: .invalid("is needed for the synthetic input '\(input)' (e.g. 512x512)"),
                                origin: resolved?.lastOrigin ?? .api)
         }
+        try checkPaths(extensions: ["png", "jpg", "jpeg"], described: ".png or .jpg")
     }
 
     public func preflight(policy: OutputPolicy) throws {
-        let ext = (output as NSString).pathExtension.lowercased()
-        guard ["png", "jpg", "jpeg"].contains(ext) else {
-            throw DreamVideoError.invalidArgument("\(output): the output must end in .png or .jpg")
-        }
-        try checkInputReadable()
-        try checkOutputIsNotInput()
+        try checkPaths(extensions: ["png", "jpg", "jpeg"], described: ".png or .jpg")
         try DreamControl.preflight(settings)
-        try AtomicFile.checkWritableFolder(for: output)
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: output, isDirectory: &isDir) {
             if isDir.boolValue { throw DreamVideoError.invalidArgument("\(output): is a folder") }

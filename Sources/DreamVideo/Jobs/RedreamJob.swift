@@ -38,7 +38,7 @@ public struct RedreamJob: RenderJob, Equatable {
 
     /// The source is a video whose frames the model can dream, and every keyframe falls inside the clip.
     public func checkJob(resolved: ResolvedSettings?) throws {
-        try checkInputReadable()
+        try checkPaths(extensions: ["mp4"])
         let source = try RedreamSource(path: input, settings: settings)
         _ = try workSize(source: source.reader.size)
         try settings.checkKeyframes(kind: .redream, fps: source.frameRate.value, frames: source.knowsLength ? source.estimatedFrames + 1 : nil,
@@ -74,13 +74,7 @@ public struct RedreamJob: RenderJob, Equatable {
 
     /// Identifies the source file for a resume: its size and digests of its first and last MiB.
     func sourceFingerprint() throws -> String {
-        guard let handle = FileHandle(forReadingAtPath: input) else { throw MediaError.cannotOpen(path: input, reason: "cannot read it") }
-        defer { try? handle.close() }
-        let size = (try? handle.seekToEnd()) ?? 0
-        try? handle.seek(toOffset: 0)
-        let head = (try? handle.read(upToCount: 1 << 20)) ?? Data()
-        try? handle.seek(toOffset: size > 1 << 20 ? size - (1 << 20) : 0)
-        let tail = (try? handle.read(upToCount: 1 << 20)) ?? Data()
-        return "\(size) bytes, \(SHA256.hex(of: head + tail).prefix(16))"
+        guard let f = fileFingerprint(input, withTime: false) else { throw MediaError.cannotOpen(path: input, reason: "cannot read it") }
+        return f
     }
 }

@@ -124,6 +124,19 @@ extension RenderJob {
         return id
     }
 
+    /// The file checks every job makes before anything runs (a batch makes them for every job before the
+    /// first): the input is readable, the output's folder exists and is writable, the output is not the input
+    /// and has one of `extensions`.
+    func checkPaths(extensions: [String], described: String? = nil) throws {
+        let ext = (output as NSString).pathExtension.lowercased()
+        guard extensions.contains(ext) else {
+            throw DreamVideoError.invalidArgument("\(output): the output must end in \(described ?? extensions.map { "." + $0 }.joined(separator: " or "))")
+        }
+        try checkInputReadable()
+        try AtomicFile.checkWritableFolder(for: output)
+        try checkOutputIsNotInput()
+    }
+
     /// Checks that the input exists and is readable (a picture or video is decoded later).
     func checkInputReadable() throws {
         if StartImage.isSynthetic(input) { return }
@@ -138,9 +151,7 @@ extension RenderJob {
     /// The checks every video job makes before loading anything: an .mp4 output that is not the input,
     /// a readable input and guide, and an output location the shared video output may take.
     func videoPreflight(policy: OutputPolicy) throws {
-        guard output.lowercased().hasSuffix(".mp4") else { throw DreamVideoError.invalidArgument("\(output): the output must end in .mp4") }
-        try checkInputReadable()
-        try checkOutputIsNotInput()
+        try checkPaths(extensions: ["mp4"])
         try DreamControl.preflight(settings)
         try ResumableVideoOutput<Never>.preflight(output: output, framesDir: settings.framesDir, policy: policy)
     }
@@ -189,4 +200,19 @@ final class DreamerCache {
         current = (s, d)
         return d
     }
+}
+
+/// Identifies a file's content cheaply: its size, digests of its first and last MiB and (`withTime`) its
+/// modification time. Nil when it cannot be read.
+func fileFingerprint(_ path: String, withTime: Bool = true) -> String? {
+    guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+    defer { try? handle.close() }
+    let size = (try? handle.seekToEnd()) ?? 0
+    try? handle.seek(toOffset: 0)
+    let head = (try? handle.read(upToCount: 1 << 20)) ?? Data()
+    try? handle.seek(toOffset: size > 1 << 20 ? size - (1 << 20) : 0)
+    let tail = (try? handle.read(upToCount: 1 << 20)) ?? Data()
+    var st = stat()
+    let time = withTime && stat(path, &st) == 0 ? ", modified \(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)" : ""
+    return "\(size) bytes, \(SHA256.hex(of: head + tail).prefix(16))\(time)"
 }

@@ -31,7 +31,7 @@ public struct ZoomJob: RenderJob, Equatable {
 
     /// The seed is readable, the frame size suits the model's layers, and no shift is larger than the frame.
     public func checkJob(resolved: ResolvedSettings?) throws {
-        try checkInputReadable()
+        try checkPaths(extensions: ["mp4"])
         let size = try frameSize()
         let minSide = try minimumSide()
         guard min(size.width, size.height) >= minSide else {

@@ -108,10 +108,24 @@ public final class FrameLoop<Maker: FrameMaker> {
         opened = true
     }
 
+    /// Lets go of the output after a failure before the loop ran (a model that would not load): a work folder
+    /// that holds nothing to resume is removed.
+    public func abandon() { output.discardIfNothingSaved() }
+
     /// Renders the range with `maker` and finishes the output.
     public func run(_ maker: Maker, observer: RenderObserver, shouldStop: () throws -> Bool) throws -> RenderSummary {
-        let t0 = Date()
         try open()
+        do {
+            return try render(maker, observer: observer, shouldStop: shouldStop)
+        } catch {
+            // A render that failed before its first checkpoint leaves nothing to resume: no folder either.
+            if case DreamVideoError.interrupted = error {} else { output.discardIfNothingSaved() }
+            throw error
+        }
+    }
+
+    private func render(_ maker: Maker, observer: RenderObserver, shouldStop: () throws -> Bool) throws -> RenderSummary {
+        let t0 = Date()
         var summary = RenderSummary(output: output.output)
         summary.width = output.options.width; summary.height = output.options.height; summary.frameRate = output.options.frameRate
         var state: FrameState<Maker.Payload>
@@ -211,8 +225,12 @@ struct VideoRender {
             range: range, log: progress.note)
         let control = try DreamControl(s)  // reads the guide picture before the model is loaded
         try loop.open()                     // takes the output (a busy one is refused) before a model is loaded
-        let network = try store.load(s.model, log: progress.note)
-        var summary = try loop.run(try maker(network, control), observer: progress, shouldStop: shouldStop)
+        let m: Maker
+        do { m = try maker(try store.load(s.model, log: progress.note), control) } catch {
+            loop.abandon()
+            throw error
+        }
+        var summary = try loop.run(m, observer: progress, shouldStop: shouldStop)
         summary.wallSeconds = Date().timeIntervalSince(t0)
         return summary
     }

@@ -300,6 +300,15 @@ public final class ResumableVideoOutput<Payload: Codable & Sendable> {
                                       end: videoEnd, bytes: fileSize(path) ?? 0, sha256: try SHA256.hex(ofFile: path)))
     }
 
+    /// After a failure before any frame was written: removes the work folder (nothing in it could be
+    /// resumed) and lets go of the output.
+    public func discardIfNothingSaved() {
+        guard let folder, segments.isEmpty, writer == nil, framesDone == options.firstFrame else { return }
+        writer = nil
+        folder.removeAll()
+        self.folder = nil
+    }
+
     /// After a checkpoint: joins what exists into `OUT.partial.mp4` (with the audio so far) and returns its path.
     public func writePartial() throws -> String {
         guard let folder, !segments.isEmpty else { throw DreamVideoError.invalidArgument("\(output): nothing rendered yet") }

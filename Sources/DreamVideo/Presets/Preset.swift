@@ -32,6 +32,7 @@ public struct Preset: Sendable {
     public static func load(path: String) throws -> Preset {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+            if isDanglingLink(path) { throw DreamVideoError.invalidArgument("\(path): a symbolic link that leads nowhere (a loop, or its target is gone)") }
             throw DreamVideoError.invalidArgument("\(path): no such preset file")
         }
         guard !isDir.boolValue else { throw DreamVideoError.invalidArgument("\(path): is a folder, not a preset file") }
@@ -137,6 +138,7 @@ enum YAMLSettings {
         switch node {
         case .scalar(let s):
             if s.style == .plain, s.string == "~" || s.string == "null" || s.string.isEmpty { throw fail("has no value") }
+            if setting.isPath { return .init(key: key, value: .text(relativeTo(path, s.string)), origin: origin) }
             return .init(key: key, value: scalarValue(s), origin: origin)
         case .sequence(let seq):
             if setting.repeatable {
@@ -167,6 +169,12 @@ enum YAMLSettings {
     /// sexagesimal (`1:30`) and `.inf`/`.nan` forms stay text, so `017` is 17 and `0x10` is refused by the
     /// setting rather than silently read as 16. An integer too large to hold exactly in a double stays text
     /// (a seed such as 18446744073709551615 keeps every digit).
+    /// `p` as written in the file at `file`: absolute as it is, relative to the file's folder otherwise.
+    static func relativeTo(_ file: String, _ p: String) -> String {
+        if p.hasPrefix("/") || p.isEmpty || StartImage.isSynthetic(p) { return p }
+        return URL(fileURLWithPath: file).deletingLastPathComponent().appendingPathComponent(p).standardizedFileURL.path
+    }
+
     static func scalarValue(_ s: Node.Scalar) -> SettingValue {
         guard s.style == .plain else { return .text(s.string) }
         let t = s.string
@@ -240,4 +248,11 @@ enum YAMLSettings {
         }
         return weight.map { "\(name):\($0)" } ?? name
     }
+}
+
+/// Whether `path` is a symbolic link that cannot be followed (a loop, or a missing target).
+func isDanglingLink(_ path: String) -> Bool {
+    var st = stat()
+    guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFLNK else { return false }
+    return stat(path, &st) != 0
 }

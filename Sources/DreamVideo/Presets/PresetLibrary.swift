@@ -65,7 +65,7 @@ public enum PresetLibrary {
         for folder in [userFolder(), shippedFolder()].compactMap({ $0 }) {
             for ext in ["yaml", "yml"] {
                 let path = folder + "/" + nameOrPath + "." + ext
-                if FileManager.default.fileExists(atPath: path) { return try Preset.load(path: path) }
+                if FileManager.default.fileExists(atPath: path) || isDanglingLink(path) { return try Preset.load(path: path) }
             }
         }
         let names = (try? list().map(\.name)) ?? []

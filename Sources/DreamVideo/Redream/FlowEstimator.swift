@@ -33,7 +33,9 @@ public final class FlowEstimator {
 
     /// The flow from `a` to `b` (both 8-bit luminance, `width`×`height`): a(p) ≈ b(p + flow(p)).
     public func flow(from a: [UInt8], to b: [UInt8], width: Int, height: Int) throws -> FlowField {
-        precondition(a.count == width * height && b.count == width * height)
+        guard width > 0, height > 0, a.count == width * height, b.count == width * height else {
+            throw DreamVideoError.invalidArgument("optical flow needs two pictures of \(width)×\(height) (got \(a.count) and \(b.count) pixels)")
+        }
         var out = [Float](repeating: 0, count: 2 * width * height)
         let r = a.withUnsafeBufferPointer { ap in
             b.withUnsafeBufferPointer { bp in

@@ -25,6 +25,9 @@ public struct Setting: Sendable {
     public let isFlag: Bool
     /// Whether a resumed render must keep it (it changes the frames or the encoded stream).
     public let affectsFrames: Bool
+    /// Whether the value is a file or folder path (relative paths in a batch or preset file are relative to
+    /// that file's folder).
+    public let isPath: Bool
     /// The setting that says the same thing another way (`frames` and `duration`, `size` and `max-side`):
     /// giving one unsets the other.
     public let excludes: String?
@@ -325,7 +328,7 @@ public enum SettingsTable {
         Setting(key: key, jobs: jobs, allowed: allowed, unit: unit, help: help,
                 valueName: valueName ?? (schedulable ? "value|keyframes" : "value"),
                 schedulable: schedulable, arity: arity, repeatable: repeatable, isFlag: isFlag, affectsFrames: affectsFrames,
-                excludes: nil, builtIn: builtIn, modelDefault: modelDefault,
+                isPath: false, excludes: nil, builtIn: builtIn, modelDefault: modelDefault,
                 apply: { v, s throws(SettingProblem) in
                     let x = try parse(v)
                     try check(x)
@@ -341,14 +344,14 @@ public enum SettingsTable {
     /// that says the same thing another way.
     static func optional<T: Sendable>(_ key: String, _ kp: WritableKeyPath<JobSettings, T?> & Sendable, jobs: Set<JobKind>, allowed: String,
                                       unit: String = "", valueName: String = "value", help: String, excludes: String? = nil,
-                                      affectsFrames: Bool = true,
+                                      affectsFrames: Bool = true, isPath: Bool = false,
                                       builtIn: @escaping @Sendable (JobKind) -> String? = { _ in nil },
                                       parse: @escaping @Sendable (SettingValue) throws(SettingProblem) -> T,
                                       check: @escaping @Sendable (T) throws(SettingProblem) -> Void = { _ in },
                                       format: @escaping @Sendable (T) -> SettingValue?) -> Setting {
         Setting(key: key, jobs: jobs, allowed: allowed, unit: unit, help: help, valueName: valueName,
                 schedulable: false, arity: 1, repeatable: false, isFlag: false, affectsFrames: affectsFrames,
-                excludes: excludes, builtIn: builtIn, modelDefault: { _, _ in nil },
+                isPath: isPath, excludes: excludes, builtIn: builtIn, modelDefault: { _, _ in nil },
                 apply: { v, s throws(SettingProblem) in
                     let x = try parse(v)
                     try check(x)
@@ -404,7 +407,7 @@ public enum SettingsTable {
     /// A file or folder path (checked when it is opened); only an empty one is refused here.
     static func path(_ key: String, _ kp: WritableKeyPath<JobSettings, String?> & Sendable, jobs: Set<JobKind>, what: String,
                      valueName: String, affectsFrames: Bool, help: String) -> Setting {
-        optional(key, kp, jobs: jobs, allowed: what, valueName: valueName, help: help, affectsFrames: affectsFrames,
+        optional(key, kp, jobs: jobs, allowed: what, valueName: valueName, help: help, affectsFrames: affectsFrames, isPath: true,
                  parse: { v throws(SettingProblem) in v.description },
                  check: { p throws(SettingProblem) in
                      guard !p.trimmingCharacters(in: .whitespaces).isEmpty else { throw .invalid("must be \(what), got an empty path") }

@@ -19,6 +19,20 @@ public struct LayerSweep: Sendable {
         self.input = input; self.model = model; self.layers = layers; self.all = all
     }
 
+    /// Checks the sheet can be written before anything is dreamed: its folder exists and is writable, it is not
+    /// the input (whatever `overwrite` says), and it does not exist unless `overwrite`.
+    public static func checkOutput(_ output: String, input: String, overwrite: Bool) throws {
+        try AtomicFile.checkWritableFolder(for: output)
+        if !StartImage.isSynthetic(input), samePath(input, output) {
+            throw DreamVideoError.invalidArgument("\(output): the output is the input; choose another output name")
+        }
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: output, isDirectory: &isDir) {
+            if isDir.boolValue { throw DreamVideoError.invalidArgument("\(output): is a folder") }
+            if !overwrite { throw DreamVideoError.outputExists(output) }
+        }
+    }
+
     /// The layers swept: the given ones (checked), or every public layer but the classifier and poolings.
     public func chosenLayers() throws -> [String] {
         let graph = try ModelProfiles.architecture(model)
