@@ -7,7 +7,11 @@ source scripts/lib.sh
 
 ensure_system_packages
 ensure_release_build tests
+# A home of the suite's own: the user's presets and models never change a test's result. Models are
+# installed there once (kept between runs under .build/); no test downloads anything itself.
+export DREAMVIDEO_HOME="${DREAMVIDEO_TEST_HOME:-$PWD/.build/test-home}"
 ensure_models efficientnet-lite0 vgg16-hed
+export DREAMVIDEO_OFFLINE=1
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 status=0

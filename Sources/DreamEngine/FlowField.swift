@@ -43,9 +43,12 @@ public struct FlowField: Sendable {
 }
 
 extension ImageOps {
-    /// out(p) = x(p + flow(p)), bilinear; samples outside the picture repeat its edge.
-    /// With the flow from frame t to frame t−1, this carries frame t−1's picture into frame t.
-    public static func warp(_ x: Tensor, along flow: FlowField) -> Tensor {
+    /// out(p) = x(p + flow(p)), bilinear (or bicubic: `cubic`, which keeps fine detail that bilinear
+    /// sampling at fractional positions smooths away — it matters when a picture is carried frame after
+    /// frame); samples outside the picture repeat its edge. With the flow from frame t to frame t−1, this
+    /// carries frame t−1's picture into frame t.
+    public static func warp(_ x: Tensor, along flow: FlowField, cubic: Bool = false) -> Tensor {
+        if cubic { return warpCubic(x, along: flow) }
         let s = x.shape
         precondition(flow.width == s.w && flow.height == s.h, "flow \(flow.width)×\(flow.height) for a \(s.w)×\(s.h) picture")
         var out = Tensor(zeros: s)
@@ -65,6 +68,38 @@ extension ImageOps {
                             let a = p[y0 * s.w + x0] + (p[y0 * s.w + x1] - p[y0 * s.w + x0]) * ax
                             let b = p[y1 * s.w + x0] + (p[y1 * s.w + x1] - p[y1 * s.w + x0]) * ax
                             ob[c * s.plane + i] = a + (b - a) * ay
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    static func warpCubic(_ x: Tensor, along flow: FlowField) -> Tensor {
+        let s = x.shape
+        precondition(flow.width == s.w && flow.height == s.h, "flow \(flow.width)×\(flow.height) for a \(s.w)×\(s.h) picture")
+        var out = Tensor(zeros: s)
+        x.data.withUnsafeBufferPointer { xp in
+            out.data.withUnsafeMutableBufferPointer { op in
+                let xb = xp.baseAddress!, ob = op.baseAddress!
+                parallelFor(s.h, minPerThread: 8) { y in
+                    for px in 0..<s.w {
+                        let i = y * s.w + px
+                        let sx = Swift.min(Swift.max(Float(px) + flow.dx[i], 0), Float(s.w - 1))
+                        let sy = Swift.min(Swift.max(Float(y) + flow.dy[i], 0), Float(s.h - 1))
+                        let fx = sx.rounded(.down), fy = sy.rounded(.down)
+                        let ix = Int(fx), iy = Int(fy)
+                        let wx = cubicWeights(sx - fx), wy = cubicWeights(sy - fy)
+                        let xs = (Swift.max(ix - 1, 0), ix, Swift.min(ix + 1, s.w - 1), Swift.min(ix + 2, s.w - 1))
+                        let ys = (Swift.max(iy - 1, 0), iy, Swift.min(iy + 1, s.h - 1), Swift.min(iy + 2, s.h - 1))
+                        for c in 0..<s.c {
+                            let p = xb + c * s.plane
+                            @inline(__always) func row(_ r: Int) -> Float {
+                                let q = p + r * s.w
+                                return wx.0 * q[xs.0] + wx.1 * q[xs.1] + wx.2 * q[xs.2] + wx.3 * q[xs.3]
+                            }
+                            ob[c * s.plane + i] = wy.0 * row(ys.0) + wy.1 * row(ys.1) + wy.2 * row(ys.2) + wy.3 * row(ys.3)
                         }
                     }
                 }

@@ -181,8 +181,10 @@ public struct ModelStore: Sendable {
 
     /// Loads an installed model (installing it first when it can be downloaded), after checking the
     /// file against its install record and its values for NaN and infinities.
-    public func load(_ model: String, autoInstall: Bool = true, log: (String) -> Void = { _ in }) throws -> Network {
+    public func load(_ model: String, autoInstall requested: Bool = true, log: (String) -> Void = { _ in }) throws -> Network {
         if let n = networks[model] { return n }
+        // DREAMVIDEO_OFFLINE=1 (the test suite sets it): never download as a side effect of a render.
+        let autoInstall = requested && ProcessInfo.processInfo.environment["DREAMVIDEO_OFFLINE"].map { $0.isEmpty || $0 == "0" } ?? true
         let def = try ModelProfiles.profile(model).definition
         if !isInstalled(model) {
             guard autoInstall, ModelStore.source(model) != nil else {

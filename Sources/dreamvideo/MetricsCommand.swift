@@ -33,6 +33,7 @@ struct MetricsCommand: ParsableCommand {
     @Option(help: "Model that measures the strength S (default: the re-dream's default model).") var model: String = ModelCatalog.defaultModel
     @Option(help: "Layer that measures the strength S (default: the model's re-dream layer).") var layer: String?
     @Flag(help: "Do not measure the strength S (needs no model).") var noStrength = false
+    @Option(help: ArgumentHelp("Health: also the distance of each window's colours from this picture's (a zoom's seed), in levels.", valueName: "picture")) var palette: String?
 
     func validate() throws {
         guard start.isFinite, start >= 0, start <= 1e7 else { throw ValidationError("--start must be 0…10000000 seconds, got \(start)") }
@@ -43,7 +44,7 @@ struct MetricsCommand: ParsableCommand {
 
     func run() throws {
         guard let dreamed else {
-            print(healthTable(try HealthMetrics.measure(video: source, window: window ?? 100)), terminator: "")
+            print(healthTable(try HealthMetrics.measure(video: source, window: window ?? 100, paletteOf: palette)), terminator: "")
             return
         }
         var objective: LayerObjective? = nil
@@ -77,10 +78,12 @@ func coherenceTable(_ r: CoherenceReport) -> String {
 
 /// The health report as a table, one row per window.
 func healthTable(_ windows: [HealthWindow]) -> String {
-    var out = "frames          saturation   slope  clipped  change  diversity\n"
+    let withPalette = windows.contains { $0.palette != nil }
+    var out = "frames          saturation   slope  clipped  change  diversity" + (withPalette ? "  palette" : "") + "\n"
     for w in windows {
-        out += String(format: "%6d–%-6d      %5.3f  %6.2f   %6.4f  %6.2f     %6.3f\n", w.first, w.last, w.mean.saturation, w.mean.slope,
+        out += String(format: "%6d–%-6d      %5.3f  %6.2f   %6.4f  %6.2f     %6.3f", w.first, w.last, w.mean.saturation, w.mean.slope,
                       w.mean.clipped, w.mean.change, w.mean.diversity)
+            + (w.palette.map { String(format: "   %6.2f", $0) } ?? "") + "\n"
     }
     return out
 }

@@ -1,6 +1,7 @@
 import DreamEngine
 import DreamVideo
 import Foundation
+import MediaIO
 import ModelImport
 import Testing
 
@@ -23,7 +24,10 @@ struct FuzzRegressionTests {
     }
 
     @Test func torchPicklesThatOverflowOrNestTooDeeply() throws {
-        for f in try fixtures(".pt") {
+        let files = try fixtures(".pt")
+        #expect(files.count == 15, "\(files.count) torch fixtures")
+        #expect(files.contains { $0.lastPathComponent == "torch-ok.pt" })
+        for f in files {
             if f.lastPathComponent == "torch-ok.pt" {
                 #expect(try TorchCheckpoint.read(f)["w"]?.shape == [2, 2], "the control file still loads")
             } else {
@@ -32,10 +36,38 @@ struct FuzzRegressionTests {
         }
     }
 
+    /// A checkpoint sealed correctly (so only the frame-count guard stands between it and an overflow): the
+    /// libFuzzer find, rebuilt for the current format.
     @Test func checkpointWithOverflowingFrameCounts() throws {
-        for f in try fixtures(".json") {
+        let files = try fixtures(".json")
+        #expect(files.count == 1)
+        for f in files {
             #expect(throws: (any Error).self) { try ZoomJob.validateCheckpointFile(f.path) }
-            #expect(throws: (any Error).self) { try RedreamJob.validateCheckpointFile(f.path) }
+        }
+        func sealed(_ segments: [[String: Any]], next: Int) throws -> String {
+            let checkpoint: [String: Any] = [
+                "format": "dreamvideo checkpoint", "version": 3, "pipeline": "zoom", "settings": [String: String](),
+                "firstFrame": 0, "ptsOrigin": 0, "nextFrame": next, "timeBase": ["num": 1, "den": 30],
+                "segments": segments, "images": [String: Any](), "payload": [String: Any](),
+            ]
+            let canonical = try JSONSerialization.data(withJSONObject: checkpoint, options: [.sortedKeys])
+            let file = try JSONSerialization.data(withJSONObject: ["checkpoint": checkpoint, "sha256": SHA256.hex(of: canonical)], options: [.sortedKeys])
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("dv-cp-\(UUID().uuidString).json").path
+            try file.write(to: URL(fileURLWithPath: path))
+            return path
+        }
+        func segment(_ first: Int, _ frames: Int, _ name: String) -> [String: Any] {
+            ["file": name, "firstFrame": first, "frames": frames, "offset": 0, "end": 0, "bytes": 0, "sha256": String(repeating: "0", count: 64)]
+        }
+        // The control: well sealed and well formed, it passes the file checks.
+        let ok = try sealed([segment(0, 10, "segment-000000.mp4")], next: 10)
+        defer { unlink(ok) }
+        try ZoomJob.validateCheckpointFile(ok)
+        // Frame counts whose sum overflows: refused by the guard (without it, the sum would trap).
+        let bad = try sealed([segment(0, Int.max, "segment-000000.mp4"), segment(Int.max, 1, "segment-000001.mp4")], next: 0)
+        defer { unlink(bad) }
+        do { try ZoomJob.validateCheckpointFile(bad); Issue.record("accepted") } catch {
+            #expect("\(error)".contains("segments that do not follow each other"), "\(error)")
         }
     }
 

@@ -57,3 +57,47 @@ struct LaplacianTests {
         #expect(zip(one.data, x.data).allSatisfy { abs($0 - $1 / Float(rms)) < 1e-4 })
     }
 }
+
+@Suite("Colour transfer")
+struct ColorTransferTests {
+    /// Pixels drawn from a correlated colour distribution (a palette), `count` of them as an N×1 picture.
+    func palette(_ seed: UInt64, mean: (Float, Float, Float), axis: (Float, Float, Float), spread: Float, count: Int = 4096) -> Tensor {
+        var rng = SeededGenerator(seed: seed)
+        var t = Tensor(zeros: Shape(3, 1, count))
+        for i in 0..<count {
+            let a = rng.gaussian() * spread, n = rng.gaussian() * 6
+            t.data[i] = mean.0 + a * axis.0 + n; t.data[count + i] = mean.1 + a * axis.1 + n * 0.5; t.data[2 * count + i] = mean.2 + a * axis.2 - n
+        }
+        t.clamp(0, 255)
+        return t
+    }
+
+    func moments(_ t: Tensor) -> (mean: [Double], cov: [[Double]]) {
+        let p = t.shape.plane
+        var m = [0.0, 0.0, 0.0]
+        for c in 0..<3 { for i in 0..<p { m[c] += Double(t.data[c * p + i]) } }
+        m = m.map { $0 / Double(p) }
+        var cov = [[Double]](repeating: [0, 0, 0], count: 3)
+        for a in 0..<3 { for b in 0..<3 { for i in 0..<p { cov[a][b] += (Double(t.data[a * p + i]) - m[a]) * (Double(t.data[b * p + i]) - m[b]) } ; cov[a][b] /= Double(p) } }
+        return (m, cov)
+    }
+
+    @Test func theJointDistributionIsMatchedNotEachChannel() {
+        // Orange–blue along one axis (the reference) against green–magenta along another (the picture).
+        let reference = palette(1, mean: (150, 110, 90), axis: (1, 0.4, -0.8), spread: 40)
+        let x = palette(2, mean: (90, 160, 120), axis: (-0.6, 1, -0.5), spread: 35)
+        let out = ColorTransfer(reference: reference).apply(x)
+        let r = moments(reference), o = moments(out), perChannel = moments(ImageOps.matchingHistograms(x, to: reference))
+        for c in 0..<3 { #expect(abs(o.mean[c] - r.mean[c]) < 1.5, "mean \(c): \(o.mean[c]) vs \(r.mean[c])") }
+        var err = 0.0, errPC = 0.0, scale = 0.0
+        for a in 0..<3 { for b in 0..<3 {
+            err += abs(o.cov[a][b] - r.cov[a][b]); errPC += abs(perChannel.cov[a][b] - r.cov[a][b]); scale += abs(r.cov[a][b])
+        } }
+        #expect(err < 0.06 * scale, "covariance off by \(err / scale) of its size")
+        #expect(errPC > 3 * err, "matching channels alone leaves the covariance off by \(errPC / scale); jointly \(err / scale)")
+        // The reference moved onto itself stays itself.
+        let same = ColorTransfer(reference: reference).apply(reference)
+        let d = zip(same.data, reference.data).map { Double(abs($0 - $1)) }.reduce(0, +) / Double(reference.count)
+        #expect(d < 1.0, "the reference onto itself moves by \(d) levels")
+    }
+}

@@ -104,7 +104,35 @@ struct BatchTests {
         try refused(batchText(dir).replacingOccurrences(of: "kind: image", with: "kind: gif"), "kind must be image, zoom or redream")
         try refused("jobs:\n  - kind: zoom\n    input: noise\n", "needs an output")
         do { _ = try BatchFile.load(path: dir + "/missing.yaml"); Issue.record("accepted") } catch { #expect("\(error)".contains("no such batch file")) }
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/out").isEmpty)
+    }
+
+    /// Every job is checked before the first runs: a bad last job stops the batch before the good first one writes.
+    @Test(.enabled(if: CLI.installed("efficientnet-lite0"), "needs efficientnet-lite0 (scripts/test.sh installs it)"))
+    func aBadJobStopsTheBatchBeforeAnythingIsWritten() throws {
+        let dir = try tempDir("batch-first")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/out", withIntermediateDirectories: true)
+        try """
+        jobs:
+          - kind: image
+            input: noise
+            size: 64x64
+            output: out/good.png
+            iterations: 1
+            octaves: 1
+          - kind: zoom
+            input: noise
+            output: out/bad.mp4
+            size: 64x64
+            frames: 0
+        """.write(toFile: dir + "/b.yaml", atomically: true, encoding: .utf8)
+        try CLI.expectFailure(["batch", dir + "/b.yaml"], ["b.yaml:12: frames must be 1…1000000"], status: 64)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/out").isEmpty, "job 1 did not run")
+        // The same batch made good runs job 1.
+        try String(contentsOfFile: dir + "/b.yaml", encoding: .utf8).replacingOccurrences(of: "frames: 0", with: "frames: 1")
+            .write(toFile: dir + "/b.yaml", atomically: true, encoding: .utf8)
+        #expect(try CLI.run(["batch", dir + "/b.yaml", "-q"]).status == 0)
+        #expect(FileManager.default.fileExists(atPath: dir + "/out/good.png"))
     }
 
     @Test(.enabled(if: CLI.installed("efficientnet-lite0"), "needs efficientnet-lite0 (scripts/test.sh installs it)"))

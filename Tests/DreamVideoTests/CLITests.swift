@@ -24,7 +24,7 @@ struct CLI {
     /// exists. Waiting ends when the process exits (whatever the trigger file does) or after `timeout` seconds.
     @discardableResult
     static func run(_ args: [String], shellPrefix: String? = nil, signal: (Int32, whenExists: String)? = nil,
-                    environment: [String: String] = [:], timeout: Double = 300) throws -> Result {
+                    environment: [String: String] = [:], directory: String? = nil, timeout: Double = 300) throws -> Result {
         let p = Process()
         if let shellPrefix {
             p.executableURL = URL(fileURLWithPath: "/bin/sh")
@@ -34,7 +34,7 @@ struct CLI {
             p.arguments = args
         }
         if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
-        p.currentDirectoryURL = URL(fileURLWithPath: root)
+        p.currentDirectoryURL = URL(fileURLWithPath: directory ?? root)
         let outFile = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString).out")
         let errFile = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString).err")
         FileManager.default.createFile(atPath: outFile.path, contents: nil)
@@ -67,8 +67,11 @@ struct CLI {
 
     /// Asserts a failure with exactly one line on stderr containing every `fragment`, and the exit status.
     static func expectFailure(_ args: [String], _ fragments: [String], status: Int32? = nil, shellPrefix: String? = nil,
-                              environment: [String: String] = [:], sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let r = try run(args, shellPrefix: shellPrefix, environment: environment)
+                              environment: [String: String] = [:], directory: String? = nil,
+                              sourceLocation: SourceLocation = #_sourceLocation) throws {
+        // -q: on a slow machine a render may print a progress line before it fails; errors are printed anyway.
+        let quiet = ["image", "zoom", "redream", "batch", "sweep"].contains(args.first ?? "") && !args.contains("-q") && !args.contains("--quiet")
+        let r = try run(args + (quiet ? ["-q"] : []), shellPrefix: shellPrefix, environment: environment, directory: directory)
         #expect(r.status != 0 && !r.signalled, "\(args) should fail cleanly (status \(r.status))", sourceLocation: sourceLocation)
         if let status { #expect(r.status == status, "\(args): status \(r.status), expected \(status): \(r.stderr)", sourceLocation: sourceLocation) }
         let lines = r.stderr.split(separator: "\n").filter { !$0.isEmpty }
@@ -241,10 +244,17 @@ struct CLITests {
         // And a SIGKILL of the resumed run: at most the frames since the last checkpoint are lost.
         let k = try CLI.run(common + ["-o", dir + "/r.mp4", "--frames-dir", dir + "/r", "--resume"],
                             signal: (SIGKILL, whenExists: dir + "/r/frame_000014.png"))
-        #expect(k.status != 0)
-        // The same input spelled differently still resumes.
-        let done = try CLI.run(common.map { $0 == "samples/chelsea.png" ? "./samples/../samples/chelsea.png" : $0 } + ["-o", dir + "/r.mp4", "--frames-dir", dir + "/r", "--resume"])
+        #expect(k.signalled && k.status == SIGKILL, "killed by SIGKILL: status \(k.status)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/r.mp4"), "a killed render never leaves an output posing as complete")
+        let written = try FileManager.default.contentsOfDirectory(atPath: dir + "/r").filter { $0.hasPrefix("frame_") }.count
+        #expect(written >= 15 && written < 30, "\(written) frames written before the kill")
+        // The same input spelled differently still resumes, from the last checkpoint (every 4 frames).
+        let done = try CLI.run(common.map { $0 == "samples/chelsea.png" ? "./samples/../samples/chelsea.png" : $0 }.filter { $0 != "-q" }
+                               + ["-o", dir + "/r.mp4", "--frames-dir", dir + "/r", "--resume"])
         #expect(done.status == 0, "\(done.stderr)")
+        let resumedAt = done.stderr.components(separatedBy: "resuming at frame ").dropFirst().first.flatMap { Int($0.prefix { $0.isNumber }) }
+        #expect(resumedAt.map { ($0 - 1) % 4 == 0 && $0 - 1 <= written && written - ($0 - 1) < 4 + 1 } ?? false,
+                "resumed at frame \(resumedAt ?? -1) after \(written) were written: at most the frames since the last checkpoint are lost")
         for i in 0..<30 {
             let name = String(format: "frame_%06d.png", i)
             #expect(FileManager.default.contents(atPath: dir + "/full/" + name) == FileManager.default.contents(atPath: dir + "/r/" + name), "\(name)")
@@ -265,18 +275,15 @@ struct CLITests {
         try bad(dir + "/empty.mp4", ["empty.mp4"])
         try "not a video at all".write(toFile: dir + "/text.mp4", atomically: true, encoding: .utf8)
         try bad(dir + "/text.mp4", ["text.mp4"])
-        if ffmpegTool(["-f", "lavfi", "-i", "sine=duration=1", "-c:a", "aac", dir + "/tone.m4a"]) {
-            try bad(dir + "/tone.m4a", ["tone.m4a", "no image or video stream"])
-        }
-        if ffmpegTool(["-f", "lavfi", "-i", "testsrc=size=96x64:rate=10:duration=2", "-c:v", "libx264", dir + "/slow.mp4"]) {
-            // Without +faststart the index (moov) is at the end: cut it off.
-            let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/slow.mp4"))
-            try data.prefix(data.count / 2).write(to: URL(fileURLWithPath: dir + "/nomoov.mp4"))
-            try bad(dir + "/nomoov.mp4", ["nomoov.mp4"])
-        }
-        if ffmpegTool(["-f", "lavfi", "-i", "color=size=9000x16:rate=1:duration=1", "-c:v", "ffv1", dir + "/huge.mkv"]) {
-            try bad(dir + "/huge.mkv", ["huge.mkv", "8192"])
-        }
+        try #require(ffmpegTool(["-f", "lavfi", "-i", "sine=duration=1", "-c:a", "aac", dir + "/tone.m4a"]))
+        try bad(dir + "/tone.m4a", ["tone.m4a", "no image or video stream"])
+        try #require(ffmpegTool(["-f", "lavfi", "-i", "testsrc=size=96x64:rate=10:duration=2", "-c:v", "libx264", dir + "/slow.mp4"]))
+        // Without +faststart the index (moov) is at the end: cut it off.
+        let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/slow.mp4"))
+        try data.prefix(data.count / 2).write(to: URL(fileURLWithPath: dir + "/nomoov.mp4"))
+        try bad(dir + "/nomoov.mp4", ["nomoov.mp4"])
+        try #require(ffmpegTool(["-f", "lavfi", "-i", "color=size=9000x16:rate=1:duration=1", "-c:v", "ffv1", dir + "/huge.mkv"]))
+        try bad(dir + "/huge.mkv", ["huge.mkv", "8192"])
         try writePan(dir + "/pan.mp4", frames: 3)
         try bad(dir + "/pan.mp4", ["the output is the input"], output: dir + "/pan.mp4")
         try bad(dir + "/pan.mp4", ["does not exist"], output: dir + "/nope/o.mp4")
@@ -285,11 +292,10 @@ struct CLITests {
         try CLI.expectFailure(["redream", dir + "/pan.mp4", "-o", out, "--flow", "lucas"], ["--flow must be none, dis or farneback"], status: 64)
         try CLI.expectFailure(["redream", dir + "/pan.mp4", "-o", out, "--start", "-1"], ["--start must be"], status: 64)
         try CLI.expectFailure(["redream", dir + "/pan.mp4", "-o", out, "--temporal-weight", "nan"], ["--temporal-weight must be"], status: 64)
-        let ro = dir + "/ro"
-        try FileManager.default.createDirectory(atPath: ro, withIntermediateDirectories: true)
-        chmod(ro, 0o555)
-        defer { chmod(ro, 0o755) }
-        if getuid() != 0 { try bad(dir + "/pan.mp4", ["not writable"], output: ro + "/o.mp4") }
+        // A folder that cannot be written, even by root (CI runs as root): a read-only mount.
+        let ro = try ReadOnlyFolder(dir + "/ro")
+        defer { ro.remove() }
+        try bad(dir + "/pan.mp4", ["not writable"], output: ro.path + "/o.mp4")
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).allSatisfy { !$0.hasPrefix("o.") && !$0.hasSuffix(".dreamvideo") }, "nothing half-written")
     }
 
@@ -333,4 +339,39 @@ struct CLITests {
         #expect(try pngs(dir + "/cli").count == 6)
         #expect(try pngs(dir + "/cli") == pngs(dir + "/lib"))
     }
+}
+
+/// A folder nobody can write into, root included: a read-only bind mount of an empty folder when running as
+/// root (CI), permissions otherwise. Fails, saying why, when neither can be made.
+struct ReadOnlyFolder {
+    let path: String
+    let mounted: Bool
+    init(_ path: String) throws {
+        self.path = path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        if getuid() == 0 {
+            let ok = runTool("/bin/mount", ["--bind", path, path]) && runTool("/bin/mount", ["-o", "remount,ro,bind", path])
+            try #require(ok, "as root a read-only folder needs `mount --bind` then `mount -o remount,ro,bind` (CAP_SYS_ADMIN); they failed here")
+            mounted = true
+        } else {
+            chmod(path, 0o555)
+            mounted = false
+        }
+        try #require(access(path, W_OK) != 0 || mounted, "\(path) is still writable")
+        #expect(!FileManager.default.createFile(atPath: path + "/probe", contents: Data()), "\(path) took a file")
+    }
+    func remove() {
+        if mounted { _ = runTool("/bin/umount", [path]) } else { chmod(path, 0o755) }
+    }
+}
+
+func runTool(_ tool: String, _ args: [String]) -> Bool {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: tool)
+    p.arguments = args
+    p.standardError = FileHandle.nullDevice
+    p.standardOutput = FileHandle.nullDevice
+    guard (try? p.run()) != nil else { return false }
+    p.waitUntilExit()
+    return p.terminationStatus == 0
 }

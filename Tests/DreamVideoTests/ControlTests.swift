@@ -102,7 +102,18 @@ struct ControlTests {
         let free = try dream("none", "free.png"), kept = try dream("luminance", "kept.png")
         #expect(chromaDistance(kept) < 1.5, "chroma moved \(chromaDistance(kept)) levels with --keep-colors luminance")
         #expect(chromaDistance(free) > 2 * chromaDistance(kept), "the dream moves chroma when nothing holds it: \(chromaDistance(free))")
-        _ = try dream("histogram", "hist.png")
+        // Histogram mode moves the colours onto the start's: mean and covariance of the three channels together.
+        let hist = try dream("histogram", "hist.png")
+        func moments(_ t: Tensor) -> [Double] {
+            let p = t.shape.plane
+            var m = [0.0, 0.0, 0.0], c = [Double](repeating: 0, count: 9)
+            for i in 0..<p { for a in 0..<3 { m[a] += Double(t.data[a * p + i]) } }
+            m = m.map { $0 / Double(p) }
+            for i in 0..<p { for a in 0..<3 { for b in 0..<3 { c[a * 3 + b] += (Double(t.data[a * p + i]) - m[a]) * (Double(t.data[b * p + i]) - m[b]) } } }
+            return m + c.map { (abs($0) / Double(p)).squareRoot() * ($0 < 0 ? -1 : 1) }
+        }
+        func distance(_ a: Tensor) -> Double { zip(moments(a), moments(start)).map { abs($0 - $1) }.reduce(0, +) }
+        #expect(distance(hist) < 0.3 * distance(free), "colour moments off by \(distance(hist)) with histogram, \(distance(free)) without")
     }
 
     @Test(.enabled(if: CLI.installed("efficientnet-lite0"), "needs efficientnet-lite0 (scripts/test.sh installs it)"))

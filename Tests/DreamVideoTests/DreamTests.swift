@@ -90,14 +90,16 @@ struct WeightImportTests {
         }
         #expect(throws: (any Error).self) { try HDF5File(junk) }
         #expect(throws: (any Error).self) { try TorchCheckpoint.read(dir.appendingPathComponent("missing.pth")) }
+    }
 
-        // The installed weights, truncated, must fail cleanly too.
-        let store = ModelStore()
-        if store.isInstalled("efficientnet-lite0") {
-            let data = try Data(contentsOf: store.weightsURL("efficientnet-lite0"))
-            let cut = dir.appendingPathComponent("cut.safetensors")
-            try data.prefix(data.count / 3).write(to: cut)
-            #expect(throws: EngineError.self) { try SafeTensors.load(cut) }
-        }
+    @Test(.enabled(if: CLI.installed("efficientnet-lite0"), "needs efficientnet-lite0 (scripts/test.sh installs it)"))
+    func installedWeightsTruncatedFailCleanly() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dv-cut-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = try Data(contentsOf: ModelStore().weightsURL("efficientnet-lite0"))
+        let cut = dir.appendingPathComponent("cut.safetensors")
+        try data.prefix(data.count / 3).write(to: cut)
+        #expect(throws: EngineError.self) { try SafeTensors.load(cut) }
     }
 }

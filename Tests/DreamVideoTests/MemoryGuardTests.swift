@@ -2,21 +2,57 @@ import DreamVideo
 import Foundation
 import Testing
 
-@Suite("Memory guard")
+/// Runs the built tool and returns its exit status and peak resident memory (bytes), from wait4 on that
+/// one child (not the whole test process's children, which other tests share).
+func peakMemory(_ args: [String]) throws -> (status: Int32, bytes: Int) {
+    var pid: pid_t = 0
+    let argv = ([CLI.binary] + args).map { strdup($0) } + [nil]
+    defer { for p in argv { free(p) } }
+    var fileActions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&fileActions)
+    defer { posix_spawn_file_actions_destroy(&fileActions) }
+    posix_spawn_file_actions_addopen(&fileActions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&fileActions, 2, "/dev/null", O_WRONLY, 0)
+    let rc = posix_spawn(&pid, CLI.binary, &fileActions, nil, argv, environ)
+    try #require(rc == 0, "could not start \(CLI.binary): \(rc)")
+    var status: Int32 = 0
+    var usage = rusage()
+    while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+    return ((status >> 8) & 0xFF, usage.ru_maxrss * 1024)
+}
+
+@Suite("Memory guard", .serialized)
 struct MemoryGuardTests {
-    /// Peak resident memory measured with /usr/bin/time -f %M for one dream step (README, Reliability):
-    /// the estimate must cover it without asking for far more.
-    @Test(arguments: [
-        ("efficientnet-lite0", "blocks.10", 256, 256, 159_392),
-        ("efficientnet-lite0", "blocks.10", 1024, 1024, 827_476),
-        ("efficientnet-lite0", "blocks.10", 3840, 2160, 1_046_036),
-        ("vgg16-hed", "block4_conv3", 512, 512, 1_120_244),
-        ("vgg16-hed", "block4_conv3", 2048, 2048, 1_393_880),
+    /// The estimate that refuses renders which cannot fit must cover what a render really takes (its peak
+    /// resident memory, measured now), without asking for far more.
+    @Test(.enabled(if: CLI.installed("efficientnet-lite0") && CLI.installed("vgg16-hed"), "needs both models (scripts/test.sh installs them)"),
+          arguments: [
+        ("efficientnet-lite0", "blocks.10", 256, 256),
+        ("efficientnet-lite0", "blocks.10", 1280, 1280),
+        ("vgg16-hed", "block4_conv3", 512, 512),
     ])
-    func estimateCoversMeasuredPeaks(_ c: (model: String, layer: String, w: Int, h: Int, measuredKiB: Int)) throws {
+    func estimateCoversMeasuredPeaks(_ c: (model: String, layer: String, w: Int, h: Int)) throws {
+        let dir = try tempDir("mem")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (status, measured) = try peakMemory(["image", "noise", "--size", "\(c.w)x\(c.h)", "-o", dir + "/o.png", "--model", c.model,
+                                                 "--layer", c.layer, "--iterations", "1", "--octaves", "1", "-q"])
+        try #require(status == 0, "the render failed")
         let e = try MemoryGuard.estimate(model: c.model, layers: [c.layer], width: c.w, height: c.h, tile: 0)
-        let measured = c.measuredKiB * 1024
-        print("memory estimate \(c.model) \(c.w)×\(c.h): \(e >> 20) MiB, measured \(measured >> 20) MiB")
-        #expect(e >= measured && e <= measured * 2, "estimate \(e >> 20) MiB for a measured \(measured >> 20) MiB")
+        print("memory estimate \(c.model) \(c.w)×\(c.h): \(e >> 20) MiB, measured peak \(measured >> 20) MiB")
+        // A quiet machine's peak can be far below a busy one's (see MemoryGuard.estimate): up to 4× is fine.
+        #expect(e >= measured && e <= measured * 4, "estimate \(e >> 20) MiB for a measured peak of \(measured >> 20) MiB")
+    }
+
+    /// Image and re-dream jobs are refused before they start when the memory is not there.
+    @Test func everyKindOfJobIsGuarded() throws {
+        let dir = try tempDir("memjobs")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try #require(ffmpegTool(["-f", "lavfi", "-i", "testsrc=size=6000x4000:rate=1:duration=1", "-c:v", "ffv1", dir + "/big.mkv"]))
+        for args in [["image", "noise", "--size", "8192x8192", "-o", dir + "/i.png"],
+                     ["redream", dir + "/big.mkv", "-o", dir + "/r.mp4", "--max-side", "6000", "--layer", "blocks.15"],
+                     ["zoom", "noise", "--size", "8192x8192", "--frames", "1", "-o", dir + "/z.mp4"]] {
+            try CLI.expectFailure(args, ["needs about", "MiB", "available"], status: 1, shellPrefix: "ulimit -v 1500000")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["big.mkv"])
     }
 }

@@ -30,7 +30,7 @@ struct ReliabilityTests {
     @Test func anImageWithAlphaIsCompositedOverWhite() throws {
         let dir = try tempDir("alpha")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        guard ffmpegTool(["-f", "lavfi", "-i", "color=c=red@0.5:s=16x16,format=rgba", "-frames:v", "1", dir + "/a.png"]) else { return }
+        try #require(ffmpegTool(["-f", "lavfi", "-i", "color=c=red@0.5:s=16x16,format=rgba", "-frames:v", "1", dir + "/a.png"]), "ffmpeg could not make the picture")
         let img = try ImageIO.read(dir + "/a.png")
         let p = (Int(img.pixels[0]), Int(img.pixels[1]), Int(img.pixels[2]))
         #expect(abs(p.0 - 255) <= 2 && abs(p.1 - 127) <= 3 && abs(p.2 - 127) <= 3, "half-transparent red over white: \(p)")
@@ -60,15 +60,14 @@ struct ReliabilityTests {
         try CLI.expectFailure(["image", "samples/chelsea.png", "-o", dir + "/i.png"], [dir + "/file", "is a file, not a folder"],
                               environment: ["DREAMVIDEO_HOME": dir + "/file", "XDG_CACHE_HOME": dir + "/file"])
         // A file named `noise` does not shadow the synthetic input; ./noise is the file.
-        try Data("not a picture".utf8).write(to: URL(fileURLWithPath: CLI.root + "/noise"))
-        defer { try? FileManager.default.removeItem(atPath: CLI.root + "/noise") }
-        try CLI.expectFailure(["image", "./noise", "-o", dir + "/n.png"], ["./noise"], status: 1)
+        try Data("not a picture".utf8).write(to: URL(fileURLWithPath: dir + "/noise"))
+        try CLI.expectFailure(["image", "./noise", "-o", dir + "/n.png"], ["./noise"], status: 1, directory: dir)
         // --max-side that would squash the picture.
         try CLI.expectFailure(["image", "samples/chelsea.png", "-o", dir + "/i.png", "--max-side", "16"], ["under 16 px", "at least 25"], status: 1)
         // A render too big for the memory it may use.
         try CLI.expectFailure(["zoom", "noise", "-o", dir + "/big.mp4", "--size", "8192x8192", "--frames", "1"], ["needs about", "MiB", "available"],
                               status: 1, shellPrefix: "ulimit -v 3000000")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["file"])
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: dir)) == ["file", "noise"], "nothing written but the test's own files")
     }
 
     @Test(.enabled(if: CLI.installed("efficientnet-lite0"), "needs efficientnet-lite0 (scripts/test.sh installs it)"))
@@ -91,18 +90,27 @@ struct ReliabilityTests {
     func twoRendersOfOneOutputThroughTheCommandLine() throws {
         let dir = try tempDir("two")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let a = ["zoom", "samples/chelsea.png", "-o", dir + "/out.mp4", "--size", "128x96", "--frames", "12", "--iterations", "2",
-                 "--octaves", "1", "--frames-dir", dir + "/a", "--checkpoint-every", "2", "-q"]
+        // The first render is held (SIGSTOP) as soon as it has written a frame, so it certainly holds its lock
+        // while the second tries, however fast the machine; then it is let go and stopped with Ctrl-C.
+        let a = ["zoom", "samples/chelsea.png", "-o", dir + "/out.mp4", "--size", "128x96", "--frames", "500", "--iterations", "1",
+                 "--octaves", "1", "--frames-dir", dir + "/a", "--checkpoint-every", "2", "-q", "--encoder-preset", "ultrafast"]
         let first = Process()
         first.executableURL = URL(fileURLWithPath: CLI.binary)
         first.arguments = a
         first.currentDirectoryURL = URL(fileURLWithPath: CLI.root)
+        first.standardError = FileHandle.nullDevice
         try first.run()
-        while !FileManager.default.fileExists(atPath: dir + "/a/frame_000001.png") && first.isRunning { usleep(10_000) }
+        let deadline = Date().addingTimeInterval(120)
+        while !FileManager.default.fileExists(atPath: dir + "/a/frame_000001.png") && first.isRunning && Date() < deadline { usleep(2_000) }
+        try #require(first.isRunning, "the first render ended before it could be held")
+        kill(first.processIdentifier, SIGSTOP)
         let second = try CLI.run(a.map { $0 == dir + "/a" ? dir + "/b" : $0 } + ["--zoom", "1.2", "--overwrite"])
+        kill(first.processIdentifier, SIGCONT)
+        kill(first.processIdentifier, SIGINT)
         first.waitUntilExit()
-        #expect(first.terminationStatus == 0)
+        #expect(first.terminationStatus == 130, "the held render stops cleanly on Ctrl-C: \(first.terminationStatus)")
         #expect(second.status == 1 && second.stderr.contains("another dreamvideo render is writing it"), "\(second.stderr)")
-        #expect(try VideoReader(path: dir + "/out.mp4").readAll().count == 12)
+        #expect(!FileManager.default.fileExists(atPath: dir + "/b"), "the refused render wrote nothing")
+        #expect(try VideoReader(path: dir + "/out.partial.mp4").readAll().count >= 2, "the first render's work is intact")
     }
 }

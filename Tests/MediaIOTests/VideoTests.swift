@@ -180,9 +180,9 @@ struct RotationTests {
         // Tag the stream as a phone would (stream copy keeps the pixels, adds a display matrix), and let
         // the ffmpeg program, which auto-rotates, show what upright means.
         let plainPNG = dir.appendingPathComponent("plain.png").path
-        guard ffmpeg(["-i", plain, "-c", "copy", "-metadata:s:v:0", "rotate=\(degrees)", rotated]),
-              ffmpeg(["-i", rotated, "-frames:v", "1", upright]),
-              ffmpeg(["-i", plain, "-frames:v", "1", plainPNG]) else { return }  // no ffmpeg program: nothing to compare with
+        try #require(ffmpeg(["-i", plain, "-c", "copy", "-metadata:s:v:0", "rotate=\(degrees)", rotated]) &&
+                     ffmpeg(["-i", rotated, "-frames:v", "1", upright]) &&
+                     ffmpeg(["-i", plain, "-frames:v", "1", plainPNG]), "the ffmpeg program (scripts/test.sh installs it) failed")
         // ffmpeg converts YUV to RGB a little differently from us: measure that on the unrotated file.
         let baseline = meanAbsDiff(try #require(try VideoReader(path: plain).nextFrame()).image, try ImageIO.read(plainPNG))
         let frame = try #require(try VideoReader(path: rotated).nextFrame()).image

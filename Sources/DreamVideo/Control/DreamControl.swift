@@ -6,6 +6,8 @@ import MediaIO
 struct DreamControl {
     let guide: Tensor?
     let keepColors: ColorKeeping
+    /// The colour transfer of the last reference (a zoom's seed is the same picture every frame).
+    private let transfers = TransferCache()
 
     /// The guide is read once, its long side at most 512 px (its features, not its size, matter).
     static let guideSide = 512
@@ -37,12 +39,27 @@ struct DreamControl {
     }
 
     /// The dreamed picture with colours kept as asked: `start` gives the chroma (luminance mode),
-    /// `reference` the histograms (histogram mode).
+    /// `reference` the colour distribution (histogram mode: the joint distribution of the colours, see
+    /// `ColorTransfer`).
     func keepColors(_ dreamed: Tensor, start: Tensor, reference: Tensor) -> Tensor {
         switch keepColors {
         case .none: return dreamed
         case .luminance: return ImageOps.keepingChroma(dreamed, of: start)
-        case .histogram: return ImageOps.matchingHistograms(dreamed, to: reference)
+        case .histogram: return transfers.transfer(to: reference).apply(dreamed)
         }
+    }
+}
+
+/// The colour transfer built for the last reference picture, reused while the reference is the same.
+final class TransferCache: @unchecked Sendable {
+    private var last: (reference: Tensor, transfer: ColorTransfer)?
+    private let lock = NSLock()
+    func transfer(to reference: Tensor) -> ColorTransfer {
+        lock.lock()
+        defer { lock.unlock() }
+        if let last, last.reference.shape == reference.shape, last.reference.data == reference.data { return last.transfer }
+        let t = ColorTransfer(reference: reference)
+        last = (reference, t)
+        return t
     }
 }

@@ -3,10 +3,11 @@ import Foundation
 import MediaIO
 
 /// How a re-dreamed video relates to its source, per window of frames and over the whole clip:
-/// - strength S = the dream objective 0.5·mean(act²) at a layer of the dreamed frame ÷ that of its source
-///   frame, the way the network sees it: > 1 is a dream, ≈ 1 is none (a blur of the source scores ≈ 1 or less);
-/// - detail = mean |Laplacian| of the dreamed frame's luminance ÷ the source's: < 1 is a blur, a dream adds
-///   texture (> 1);
+/// - strength S = the dream objective 0.5·mean(act²) at a layer of the dreamed frames ÷ that of their source
+///   frames (sums over the window), the way the network sees it: > 1 is a dream, ≈ 1 is none (a blur of the
+///   source scores ≈ 1 or less);
+/// - detail = mean |Laplacian| of the dreamed frames' luminance ÷ the source's (sums over the window): < 1 is
+///   a blur, a dream adds texture (> 1);
 /// - difference Q = mean |D_t − S_t| (0–255 levels): how far the picture moved from the source (a blur moves
 ///   it too, so Q alone says nothing of the dream);
 /// - flicker F = mean |D_t − D_{t−1}| ÷ mean |S_t − S_{t−1}|: frame-to-frame change relative to the source's;
@@ -113,16 +114,16 @@ public enum CoherenceMetrics {
             if S.shape != D.shape { S = StartImage.resize(S, width: D.shape.w, height: D.shape.h) }
             var f = FrameMeasure()
             f.difference = meanAbsDifference(D, S)
-            f.detail = laplacianEnergy(D) / max(1e-6, laplacianEnergy(S))
-            if let objective { f.strength = try objective.value(D) / max(1e-12, try objective.value(S)) }
+            f.detail = (laplacianEnergy(D), laplacianEnergy(S))
+            if let objective { f.strength = (try objective.value(D), try objective.value(S)) }
             if let pS = prevS, let pD = prevD {
                 let motion = try TrustedMotion(previous: pS, current: S, flow: flow)
                 if motion.isCut {
                     f.cut = true
                 } else {
                     f.pair = (meanAbsDifference(D, pD), meanAbsDifference(S, pS),
-                              maskedMeanAbsDifference(D, ImageOps.warp(pD, along: motion.backward), mask: motion.mask),
-                              maskedMeanAbsDifference(S, ImageOps.warp(pS, along: motion.backward), mask: motion.mask))
+                              maskedMeanAbsDifference(D, ImageOps.warp(pD, along: motion.backward, cubic: true), mask: motion.mask),
+                              maskedMeanAbsDifference(S, ImageOps.warp(pS, along: motion.backward, cubic: true), mask: motion.mask))
                     sumDS += f.pair!.dS; sumES += f.pair!.eS; pairs += 1
                 }
             }
@@ -142,20 +143,22 @@ public enum CoherenceMetrics {
     }
 
     struct FrameMeasure {
-        var difference = 0.0, detail = 0.0
-        var strength: Double?
+        var difference = 0.0
+        /// Of the dreamed frame and of its source frame.
+        var detail = (0.0, 0.0)
+        var strength: (Double, Double)?
         var cut = false
         var pair: (dD: Double, dS: Double, eD: Double, eS: Double)?
     }
 
     struct Sums {
         var frames = 0, cuts = 0
-        var difference = 0.0, detail = 0.0, strength = 0.0, strengthCount = 0
+        var difference = 0.0, detailD = 0.0, detailS = 0.0, strengthD = 0.0, strengthS = 0.0, strengthCount = 0
         var dD = 0.0, dS = 0.0, eD = 0.0, eS = 0.0, pairs = 0
         mutating func add(_ f: FrameMeasure) {
             frames += 1
-            difference += f.difference; detail += f.detail
-            if let s = f.strength { strength += s; strengthCount += 1 }
+            difference += f.difference; detailD += f.detail.0; detailS += f.detail.1
+            if let s = f.strength { strengthD += s.0; strengthS += s.1; strengthCount += 1 }
             if f.cut { cuts += 1 }
             if let p = f.pair { dD += p.dD; dS += p.dS; eD += p.eD; eS += p.eS; pairs += 1 }
         }
@@ -163,8 +166,9 @@ public enum CoherenceMetrics {
             var w = CoherenceWindow()
             w.first = first; w.last = last
             w.difference = difference / Double(max(1, frames))
-            w.detail = detail / Double(max(1, frames))
-            w.strength = strengthCount > 0 ? strength / Double(strengthCount) : nil
+            // Ratios of the window's sums: a dark, flat source frame (whose detail is near 0) cannot blow them up.
+            w.detail = detailD / max(1e-9, detailS)
+            w.strength = strengthCount > 0 ? strengthD / max(1e-12, strengthS) : nil
             w.flicker = pairs > 0 && dS > 0 ? dD / dS : nil
             w.warpError = pairs > 0 && eS > 0 ? eD / eS : nil
             w.cuts = cuts

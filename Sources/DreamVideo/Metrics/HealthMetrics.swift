@@ -18,6 +18,9 @@ public struct FrameHealth: Sendable, Equatable {
 public struct HealthWindow: Sendable {
     public var first: Int, last: Int
     public var mean: FrameHealth
+    /// Mean distance of the frames' colours from a reference picture's (`ColorTransfer.paletteDistance`, levels),
+    /// when a reference was given.
+    public var palette: Double?
 }
 
 public enum HealthMetrics {
@@ -91,24 +94,29 @@ public enum HealthMetrics {
     }
 
     /// Health of every frame of a video, averaged over windows of `window` frames.
-    public static func measure(video path: String, window: Int = 100, progress: (Int) -> Void = { _ in }) throws -> [HealthWindow] {
+    /// `paletteOf`: a picture whose colours each frame is compared with (the zoom's seed).
+    public static func measure(video path: String, window: Int = 100, paletteOf picture: String? = nil,
+                               progress: (Int) -> Void = { _ in }) throws -> [HealthWindow] {
+        let reference = try picture.map { Tensor(try ImageIO.read($0)) }
         guard window >= 1 else { throw DreamVideoError.invalidArgument("the window must be at least 1 frame") }
         let reader = try VideoReader(path: path)
         var windows: [HealthWindow] = []
-        var acc = FrameHealth(), count = 0, index = 0, first = 0
+        var acc = FrameHealth(), count = 0, index = 0, first = 0, palette = 0.0
         var previous: Tensor? = nil
         func flush() {
             guard count > 0 else { return }
             let n = Double(count)
             windows.append(HealthWindow(first: first, last: index - 1, mean: FrameHealth(
                 saturation: acc.saturation / n, slope: acc.slope / n, clipped: acc.clipped / n,
-                change: acc.change / Double(max(1, count - (first == 0 ? 1 : 0))), diversity: acc.diversity / n)))
-            acc = FrameHealth(); count = 0; first = index
+                change: acc.change / Double(max(1, count - (first == 0 ? 1 : 0))), diversity: acc.diversity / n),
+                palette: reference == nil ? nil : palette / n))
+            acc = FrameHealth(); count = 0; first = index; palette = 0
         }
         while let f = try reader.nextVideoFrame() {
             let t = Tensor(f.image)
             let h = frame(t, previous: previous)
             acc.saturation += h.saturation; acc.slope += h.slope; acc.clipped += h.clipped; acc.change += h.change; acc.diversity += h.diversity
+            if let reference { palette += ColorTransfer.paletteDistance(t, reference) }
             count += 1; index += 1
             previous = t
             progress(index)

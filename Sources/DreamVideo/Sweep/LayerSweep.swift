@@ -11,9 +11,23 @@ public struct LayerSweep: Sendable {
     public var layers: [String]?
     public var all = false
     public var maxSide = 256
-    public var iterations = 8
-    public var octaves = 3
+    /// Steps per octave of one round (nil: the model's quick setting).
+    public var iterations: Int? = nil
+    public var octaves: Int? = nil
+    /// Every tile is dreamed until the layer's objective has risen by this factor over the picture's own
+    /// (or `maxRounds` rounds of `iterations` × `octaves` steps are spent), so deep layers, which a few
+    /// steps barely change, show their patterns as clearly as shallow ones.
+    public var targetGain = 4.0
+    public var maxRounds = 5
     public var seed: UInt64 = 0
+
+    /// What one tile took: its objective's gain and the steps spent.
+    public struct TileReport: Sendable {
+        public var layer: String
+        public var gain: Double
+        public var steps: Int
+        public var seconds: Double
+    }
 
     public init(input: String, model: String, layers: [String]? = nil, all: Bool = false) {
         self.input = input; self.model = model; self.layers = layers; self.all = all
@@ -51,8 +65,16 @@ public struct LayerSweep: Sendable {
 
     /// Dreams every layer and returns the sheet. `progress(done, total, layer)` after each tile.
     public func render(store: ModelStore = ModelStore(), progress: (Int, Int, String) -> Void = { _, _, _ in }) throws -> RGBImage {
-        guard (1...40).contains(iterations), (1...6).contains(octaves), (64...1024).contains(maxSide) else {
-            throw DreamVideoError.invalidArgument("sweep: iterations 1…40, octaves 1…6 and max-side 64…1024 keep a sheet quick")
+        try renderWithReport(store: store, progress: progress).sheet
+    }
+
+    /// The sheet and, per tile, how far its dream went.
+    public func renderWithReport(store: ModelStore = ModelStore(), progress: (Int, Int, String) -> Void = { _, _, _ in }) throws -> (sheet: RGBImage, tiles: [TileReport]) {
+        let quick = try ModelProfiles.profile(model).sweep
+        let iterations = self.iterations ?? quick.iterations, octaves = self.octaves ?? quick.octaves
+        guard (1...40).contains(iterations), (1...6).contains(octaves), (64...1024).contains(maxSide), (1...20).contains(maxRounds),
+              targetGain.isFinite, targetGain >= 1, targetGain <= 1000 else {
+            throw DreamVideoError.invalidArgument("sweep: iterations 1…40, octaves 1…6, max-side 64…1024, rounds 1…20 and a gain of 1…1000 keep a sheet quick")
         }
         let names = try chosenLayers()
         guard !names.isEmpty, names.count <= 200 else { throw DreamVideoError.invalidArgument("sweep: \(names.count) layers; give 1…200") }
@@ -63,22 +85,41 @@ public struct LayerSweep: Sendable {
         let shapes = try graph.shapes(height: start.shape.h, width: start.shape.w)
         let network = try store.load(model)
         var tiles: [(RGBImage, [String])] = []
+        var reports: [TileReport] = []
         for (i, name) in names.enumerated() {
+            let t0 = Date()
             let node = try graph.nodeIndex(name)
             let depth = graph.nodes[0...node].filter { $0.layer.kind == "conv" || $0.layer.kind == "dwconv" }.count
-            let settings = DreamSettings(layers: [LayerWeight(name)], iterations: iterations, octaves: octaves, octaveScale: 1.4, step: 1.5)
+            let settings = DreamSettings(layers: [LayerWeight(name)], iterations: iterations, octaves: octaves, octaveScale: 1.4, step: quick.step)
             let dreamer = try Dreamer(network: network, settings: settings)
             var r = SeededGenerator(seed: seed)
+            var label = [name, "depth \(depth), \(shapes[node].c) ch"]
+            var report = TileReport(layer: name, gain: 1, steps: 0, seconds: 0)
             let image: RGBImage
             if min(start.shape.h, start.shape.w) >= dreamer.minimumSide {
-                image = try dreamer.dream(start, rng: &r).rgbImage()
+                // Rounds of the octave dream, each from the last one's picture, until the objective has
+                // risen by the target factor.
+                let objective = try LayerObjective(network: network, layer: name)
+                let base = max(1e-12, try objective.value(start))
+                var x = start
+                for _ in 0..<maxRounds {
+                    x = try dreamer.dream(x, rng: &r)
+                    report.steps += iterations * dreamer.octaveSizes(height: x.shape.h, width: x.shape.w).count
+                    report.gain = try objective.value(x) / base
+                    if report.gain >= targetGain { break }
+                }
+                image = x.rgbImage()
+                label[1] += String(format: ", ×%.1f/%d", report.gain, report.steps)
             } else {
                 image = start.rgbImage()  // the layer needs a bigger picture: show the input
+                label[1] += ", too small"
             }
-            tiles.append((image, [name, "depth \(depth), \(shapes[node].c) ch"]))
+            report.seconds = Date().timeIntervalSince(t0)
+            reports.append(report)
+            tiles.append((image, label))
             progress(i + 1, names.count, name)
         }
-        return LayerSweep.sheet(tiles)
+        return (LayerSweep.sheet(tiles), reports)
     }
 
     /// Lays tiles out in a grid with their labels below, on a dark background.
