@@ -68,3 +68,50 @@ extension ImageOps {
         return out
     }
 }
+
+extension ImageOps {
+    /// `x` turned by `degrees` (counter-clockwise on screen, as `FrameTransform.rotate`) about its centre onto a
+    /// `height`×`width` picture with the same centre, bicubic; samples outside `x` mirror it at its edges.
+    /// A source point s lands at d = C_out + R(θ)·(s − C_in).
+    public static func turned(_ x: Tensor, degrees: Float, height: Int, width: Int) -> Tensor {
+        let s = x.shape
+        var out = Tensor(zeros: Shape(s.c, height, width))
+        let cx = Float(s.w - 1) / 2, cy = Float(s.h - 1) / 2
+        let dcx = Float(width - 1) / 2, dcy = Float(height - 1) / 2
+        let th = -degrees * Float.pi / 180
+        let c = Foundation.cos(th), sn = Foundation.sin(th)
+        @inline(__always) func mirror(_ i: Int, _ n: Int) -> Int {
+            if n == 1 { return 0 }
+            let m = ((i % (2 * n)) + 2 * n) % (2 * n)
+            return m < n ? m : 2 * n - 1 - m
+        }
+        x.data.withUnsafeBufferPointer { xp in
+            out.data.withUnsafeMutableBufferPointer { op in
+                let xb = xp.baseAddress!, ob = op.baseAddress!
+                let plane = height * width
+                parallelFor(height, minPerThread: 8) { oy in
+                    let py = Float(oy) - dcy
+                    for ox in 0..<width {
+                        let px = Float(ox) - dcx
+                        let sx = cx + c * px + sn * py
+                        let sy = cy - sn * px + c * py
+                        let fx = sx.rounded(.down), fy = sy.rounded(.down)
+                        let ix = Int(fx), iy = Int(fy)
+                        let wx = cubicWeights(sx - fx), wy = cubicWeights(sy - fy)
+                        let xs = (mirror(ix - 1, s.w), mirror(ix, s.w), mirror(ix + 1, s.w), mirror(ix + 2, s.w))
+                        let ys = (mirror(iy - 1, s.h), mirror(iy, s.h), mirror(iy + 1, s.h), mirror(iy + 2, s.h))
+                        for ch in 0..<s.c {
+                            let p = xb + ch * s.plane
+                            @inline(__always) func row(_ y: Int) -> Float {
+                                let r = p + y * s.w
+                                return wx.0 * r[xs.0] + wx.1 * r[xs.1] + wx.2 * r[xs.2] + wx.3 * r[xs.3]
+                            }
+                            ob[ch * plane + oy * width + ox] = wy.0 * row(ys.0) + wy.1 * row(ys.1) + wy.2 * row(ys.2) + wy.3 * row(ys.3)
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+}

@@ -9,8 +9,10 @@ struct MetricsCommand: ParsableCommand {
         discussion: """
         With one VIDEO: per window of frames, mean saturation, the luminance power spectrum's slope, the \
         fraction of clipped pixels, the mean frame-to-frame change and the spatial diversity (how different \
-        the cells of a 4×4 grid are; one texture everywhere scores low). See docs/zoom.md for the values of \
-        renders that stay alive.
+        the cells of a 4×4 grid are; one texture everywhere scores low) and the lattice score (structure at \
+        periods of 7–64 px along the pixel grid's diagonals over that along rows and columns: under 1 healthy, \
+        1.3 and more for a zoom grown into straight diagonal lines). See docs/zoom.md for the values of renders \
+        that stay alive.
 
         With SOURCE and DREAMED, per window of frames and over the whole clip: \
 
@@ -79,10 +81,10 @@ func coherenceTable(_ r: CoherenceReport) -> String {
 /// The health report as a table, one row per window.
 func healthTable(_ windows: [HealthWindow]) -> String {
     let withPalette = windows.contains { $0.palette != nil }
-    var out = "frames          saturation   slope  clipped  change  diversity" + (withPalette ? "  palette" : "") + "\n"
+    var out = "frames          saturation   slope  clipped  change  diversity  lattice" + (withPalette ? "  palette" : "") + "\n"
     for w in windows {
-        out += String(format: "%6d–%-6d      %5.3f  %6.2f   %6.4f  %6.2f     %6.3f", w.first, w.last, w.mean.saturation, w.mean.slope,
-                      w.mean.clipped, w.mean.change, w.mean.diversity)
+        out += String(format: "%6d–%-6d      %5.3f  %6.2f   %6.4f  %6.2f     %6.3f    %5.2f", w.first, w.last, w.mean.saturation, w.mean.slope,
+                      w.mean.clipped, w.mean.change, w.mean.diversity, w.mean.lattice)
             + (w.palette.map { String(format: "   %6.2f", $0) } ?? "") + "\n"
     }
     return out

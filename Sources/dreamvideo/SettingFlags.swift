@@ -47,6 +47,7 @@ struct ZoomFlags: ParsableArguments {
     @Option(parsing: .unconditional, help: help("detail-damping")) var detailDamping: String?
     @Option(parsing: .unconditional, help: help("seed-blend")) var seedBlend: String?
     @Option(parsing: .unconditional, help: help("renormalize")) var renormalize: String?
+    @Option(parsing: .unconditional, help: help("grid-turn")) var gridTurn: String?
 }
 
 /// What part of the source a re-dream takes, at what size, and how it holds together in time.

@@ -191,6 +191,24 @@ struct WarpTests {
         #expect(abs(cx - 32.3) < 0.03 && abs(cy - 23.3) < 0.03, "(\(cx), \(cy))")
     }
 
+    @Test func turnedOntoALargerCanvasAndBack() {
+        // 81×61 turned 45° counter-clockwise needs a 101×101 canvas to hold all of it.
+        let b = blob(81, 61, 60.3, 14.8)
+        let canvas = ImageOps.turned(b, degrees: 45, height: 101, width: 101)
+        let th = Float.pi / 4, dx: Float = 60.3 - 40, dy: Float = 14.8 - 30
+        let ex = 50 + dx * cos(th) + dy * sin(th), ey = 50 - dx * sin(th) + dy * cos(th)
+        // Beyond the picture the canvas mirrors it, so the blob's mirror images are there too: look near the blob only.
+        let x0 = Int(ex.rounded()) - 10, y0 = Int(ey.rounded()) - 10
+        let (cx, cy) = centroid(ImageOps.crop(canvas, y: y0, x: x0, height: 21, width: 21))
+        #expect(abs(Float(x0) + cx - ex) < 0.05 && abs(Float(y0) + cy - ey) < 0.05, "(\(Float(x0) + cx), \(Float(y0) + cy)) vs (\(ex), \(ey))")
+        let back = ImageOps.turned(canvas, degrees: -45, height: 61, width: 81)
+        let (bx, by) = centroid(back)
+        #expect(abs(bx - 60.3) < 0.05 && abs(by - 14.8) < 0.05, "(\(bx), \(by))")
+        var worst: Float = 0
+        for i in 0..<b.count { worst = max(worst, abs(back.data[i] - b.data[i])) }
+        #expect(worst < 2, "largest difference \(worst) of 200")  // two bicubic resamplings of a σ = 2.5 px blob
+    }
+
     @Test func identityIsExact() {
         let b = blob(20, 10, 5, 5)
         #expect(ImageOps.warp(b, FrameTransform()).data == b.data)

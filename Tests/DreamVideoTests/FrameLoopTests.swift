@@ -211,6 +211,8 @@ struct JobValidationTests {
             ("frames", { $0.frames = Int.max }),
             ("size", { $0.size = FrameSize(width: 3, height: 5) }),
             ("detail-damping", { $0.detailDamping = Schedule(2) }),
+            ("grid-turn", { $0.gridTurn = 90 }),
+            ("grid-turn", { $0.gridTurn = .nan }),
         ]
         let redream: [(String, (inout JobSettings) -> Void)] = [
             ("start", { $0.start = -1 }),

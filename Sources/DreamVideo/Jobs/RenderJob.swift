@@ -158,7 +158,13 @@ extension RenderJob {
 
     /// Refuses a render that would not fit in memory (before any model is loaded).
     func checkMemory(width: Int, height: Int) throws {
-        try MemoryGuard.check(model: settings.model, layers: settings.objectiveNodes, width: width, height: height, tile: settings.tile, what: output)
+        var (w, h) = (width, height)
+        if Self.kind == .zoom && settings.gridTurn > 0 {
+            // Frames are dreamed on a turned canvas that holds the whole frame: at 45° a square of (w + h)/√2.
+            let side = Int((Double(width + height) / 2.0.squareRoot()).rounded(.up))
+            (w, h) = (max(width, side), max(height, side))
+        }
+        try MemoryGuard.check(model: settings.model, layers: settings.objectiveNodes, width: w, height: h, tile: settings.tile, what: output)
     }
 
     /// Checks the input is not the output (a render must never overwrite what it reads).

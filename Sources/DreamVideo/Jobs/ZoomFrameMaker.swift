@@ -74,8 +74,12 @@ public final class ZoomFrameMaker: FrameMaker {
         }
         let dreamer = try dreamers.dreamer(for: fs.dream)
         if !notedPyramid { noteShortPyramid(dreamer, height: seed.shape.h, width: seed.shape.w, note: note); notedPyramid = true }
+        // Each frame is dreamed on a pixel grid turned by its own angle, spread evenly over the grid's 90° period,
+        // so the network's preference for its grid's diagonals cannot compound along the zoom (`Dreamer.dream(_:gridTurn:)`).
+        let range = fs.gridTurn
+        let turn = range > 0 ? Float.random(in: -range..<range, using: &rng) : 0
         let td = Date()
-        let dreamed = control.keepColors(try dreamer.dream(start, rng: &rng, progress: progress), start: start, reference: seed)
+        let dreamed = control.keepColors(try dreamer.dream(start, gridTurn: turn, rng: &rng, progress: progress), start: start, reference: seed)
         timings.dream += Date().timeIntervalSince(td)
         return dreamed
     }

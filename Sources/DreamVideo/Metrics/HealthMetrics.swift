@@ -12,6 +12,9 @@ import MediaIO
 ///   their mean colour, contrast and edge density): a single texture covering the frame scores low.
 public struct FrameHealth: Sendable, Equatable {
     public var saturation = 0.0, slope = 0.0, clipped = 0.0, change = 0.0, diversity = 0.0
+    /// `FFT.diagonalExcess`: structure along the pixel grid's diagonals over that along its rows and columns
+    /// (healthy: under 1; a lattice of straight diagonal lines: 1.3 and more).
+    public var lattice = 0.0
 }
 
 /// Averages over frames `first…last`.
@@ -50,7 +53,9 @@ public enum HealthMetrics {
             let y0 = (s.h - n) / 2, x0 = (s.w - n) / 2
             var plane = [Double](repeating: 0, count: n * n)
             for r in 0..<n { for c in 0..<n { plane[r * n + c] = Double(y.data[(y0 + r) * s.w + x0 + c]) } }
-            h.slope = FFT.spectrumSlope(plane, size: n)
+            let power = FFT.powerSpectrum(plane, size: n)
+            h.slope = FFT.spectrumSlope(power: power, size: n)
+            h.lattice = FFT.diagonalExcess(power: power, size: n)
         }
         h.diversity = diversity(x, luminance: y)
         return h
@@ -108,7 +113,8 @@ public enum HealthMetrics {
             let n = Double(count)
             windows.append(HealthWindow(first: first, last: index - 1, mean: FrameHealth(
                 saturation: acc.saturation / n, slope: acc.slope / n, clipped: acc.clipped / n,
-                change: acc.change / Double(max(1, count - (first == 0 ? 1 : 0))), diversity: acc.diversity / n),
+                change: acc.change / Double(max(1, count - (first == 0 ? 1 : 0))), diversity: acc.diversity / n,
+                lattice: acc.lattice / n),
                 palette: reference == nil ? nil : palette / n))
             acc = FrameHealth(); count = 0; first = index; palette = 0
         }
@@ -116,6 +122,7 @@ public enum HealthMetrics {
             let t = Tensor(f.image)
             let h = frame(t, previous: previous)
             acc.saturation += h.saturation; acc.slope += h.slope; acc.clipped += h.clipped; acc.change += h.change; acc.diversity += h.diversity
+            acc.lattice += h.lattice
             if let reference { palette += ColorTransfer.paletteDistance(t, reference) }
             count += 1; index += 1
             previous = t

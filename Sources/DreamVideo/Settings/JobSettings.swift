@@ -118,6 +118,8 @@ public struct JobSettings: Sendable, Equatable, Codable {
     public var detailDamping = Schedule(0)
     public var seedBlend = Schedule(0)
     public var renormalize = Schedule(0)
+    /// Largest turn (degrees) of the pixel grid each zoom frame is dreamed on (0: none).
+    public var gridTurn = 0.0
 
     private init(placeholders: Void) {}
 
@@ -182,7 +184,8 @@ public struct JobSettings: Sendable, Equatable, Codable {
         return FrameSettings(dream: dream, transform: FrameTransform(zoom: float(zoom), rotate: float(rotate),
                                                                    dx: Float(t[0]), dy: Float(t.count > 1 ? t[1] : 0)),
                              blend: float(blend), temporalWeight: float(temporalWeight),
-                             detailDamping: float(detailDamping), seedBlend: float(seedBlend), renormalize: float(renormalize))
+                             detailDamping: float(detailDamping), seedBlend: float(seedBlend), renormalize: float(renormalize),
+                             gridTurn: Float(gridTurn))
     }
 }
 
@@ -199,4 +202,6 @@ public struct FrameSettings: Sendable, Equatable {
     public var detailDamping: Float
     public var seedBlend: Float
     public var renormalize: Float
+    /// Largest turn (degrees) of the pixel grid the frame is dreamed on (zoom).
+    public var gridTurn: Float
 }
