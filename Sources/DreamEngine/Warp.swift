@@ -29,43 +29,104 @@ extension ImageOps {
     /// A source point s lands at d = C + zoom · R(θ) · (s − C) + (dx, dy), C the image centre.
     public static func warp(_ x: Tensor, _ transform: FrameTransform) -> Tensor {
         if transform.isIdentity { return x }
+        return warp(x, sampling: Affine2D(sampling: transform, width: x.shape.w, height: x.shape.h))
+    }
+
+    /// out(d) = x(m(d)) with bicubic resampling: `m` maps each output pixel to where it is read in `x`;
+    /// samples outside the image repeat the edge.
+    public static func warp(_ x: Tensor, sampling m: Affine2D) -> Tensor {
         let s = x.shape
         var out = Tensor(zeros: s)
-        let cx = Float(s.w - 1) / 2, cy = Float(s.h - 1) / 2
-        // Inverse map: s = C + R(−θ) · (d − C − t) / zoom. On screen (y down) a counter-clockwise
-        // rotation by θ uses angle −θ in image coordinates.
-        let th = -transform.rotate * Float.pi / 180
-        let c = Foundation.cos(th) / transform.zoom, sn = Foundation.sin(th) / transform.zoom
+        let (a, b, c, d) = (Float(m.a), Float(m.b), Float(m.c), Float(m.d))
+        let (tx, ty) = (Float(m.tx), Float(m.ty))
         x.data.withUnsafeBufferPointer { xp in
             out.data.withUnsafeMutableBufferPointer { op in
                 let xb = xp.baseAddress!, ob = op.baseAddress!
                 parallelFor(s.h, minPerThread: 8) { oy in
-                    let py = Float(oy) - cy - transform.dy
+                    let fy0 = Float(oy)
                     for ox in 0..<s.w {
-                        let px = Float(ox) - cx - transform.dx
-                        // R(−th) applied to (px, py)
-                        let sx = cx + c * px + sn * py
-                        let sy = cy - sn * px + c * py
+                        let fx0 = Float(ox)
+                        let sx = a * fx0 + b * fy0 + tx
+                        let sy = c * fx0 + d * fy0 + ty
                         let fx = sx.rounded(.down), fy = sy.rounded(.down)
-                        let ix = Int(fx), iy = Int(fy)
+                        let ix = Int(Swift.max(-4, Swift.min(fx, Float(s.w + 4)))), iy = Int(Swift.max(-4, Swift.min(fy, Float(s.h + 4))))
                         let wx = cubicWeights(sx - fx), wy = cubicWeights(sy - fy)
-                        var xs = (0, 0, 0, 0), ys = (0, 0, 0, 0)
-                        xs = (min(max(ix - 1, 0), s.w - 1), min(max(ix, 0), s.w - 1), min(max(ix + 1, 0), s.w - 1), min(max(ix + 2, 0), s.w - 1))
-                        ys = (min(max(iy - 1, 0), s.h - 1), min(max(iy, 0), s.h - 1), min(max(iy + 1, 0), s.h - 1), min(max(iy + 2, 0), s.h - 1))
+                        let xs = (min(max(ix - 1, 0), s.w - 1), min(max(ix, 0), s.w - 1), min(max(ix + 1, 0), s.w - 1), min(max(ix + 2, 0), s.w - 1))
+                        let ys = (min(max(iy - 1, 0), s.h - 1), min(max(iy, 0), s.h - 1), min(max(iy + 1, 0), s.h - 1), min(max(iy + 2, 0), s.h - 1))
                         for ch in 0..<s.c {
                             let p = xb + ch * s.plane
                             @inline(__always) func row(_ y: Int) -> Float {
                                 let r = p + y * s.w
                                 return wx.0 * r[xs.0] + wx.1 * r[xs.1] + wx.2 * r[xs.2] + wx.3 * r[xs.3]
                             }
-                            let v = wy.0 * row(ys.0) + wy.1 * row(ys.1) + wy.2 * row(ys.2) + wy.3 * row(ys.3)
-                            ob[ch * s.plane + oy * s.w + ox] = v
+                            ob[ch * s.plane + oy * s.w + ox] = wy.0 * row(ys.0) + wy.1 * row(ys.1) + wy.2 * row(ys.2) + wy.3 * row(ys.3)
                         }
                     }
                 }
             }
         }
         return out
+    }
+
+    /// 1×H×W: how far inside a `width`×`height` picture each output pixel of `m` reads, as a weight — 1 well
+    /// inside, falling to 0 over `feather` pixels toward the edge, 0 outside (what a warp invents by repeating
+    /// the edge).
+    public static func coverage(_ m: Affine2D, width: Int, height: Int, feather: Float = 2) -> Tensor {
+        var out = Tensor(zeros: Shape(1, height, width))
+        let (a, b, c, d) = (Float(m.a), Float(m.b), Float(m.c), Float(m.d))
+        let (tx, ty) = (Float(m.tx), Float(m.ty))
+        let w1 = Float(width - 1), h1 = Float(height - 1)
+        out.data.withUnsafeMutableBufferPointer { op in
+            for oy in 0..<height {
+                for ox in 0..<width {
+                    let sx = a * Float(ox) + b * Float(oy) + tx, sy = c * Float(ox) + d * Float(oy) + ty
+                    let inside = Swift.min(sx, w1 - sx, sy, h1 - sy)
+                    op[oy * width + ox] = Swift.max(0, Swift.min(1, (inside + 0.5) / feather))
+                }
+            }
+        }
+        return out
+    }
+}
+
+/// A 2-D affine map of picture coordinates, p ↦ (a·x + b·y + tx, c·x + d·y + ty). Warps use it as a
+/// *sampling* map: from an output pixel to where it is read in the input.
+public struct Affine2D: Sendable, Equatable {
+    public var a = 1.0, b = 0.0, c = 0.0, d = 1.0, tx = 0.0, ty = 0.0
+    public init(a: Double = 1, b: Double = 0, c: Double = 0, d: Double = 1, tx: Double = 0, ty: Double = 0) {
+        self.a = a; self.b = b; self.c = c; self.d = d; self.tx = tx; self.ty = ty
+    }
+    public static let identity = Affine2D()
+
+    /// The sampling map of a frame transform on a `width`×`height` picture: s = C + R(−θ) · (d − C − t) / zoom,
+    /// C the picture's centre (on screen, y down, a counter-clockwise turn by θ is angle −θ in picture coordinates).
+    public init(sampling t: FrameTransform, width: Int, height: Int) {
+        let cx = Double(width - 1) / 2, cy = Double(height - 1) / 2
+        let th = -Double(t.rotate) * Double.pi / 180
+        let cs = Foundation.cos(th) / Double(t.zoom), sn = Foundation.sin(th) / Double(t.zoom)
+        // s = C + [[cs, sn], [−sn, cs]] · (d − C − t)
+        a = cs; b = sn; c = -sn; d = cs
+        let px = -cx - Double(t.dx), py = -cy - Double(t.dy)
+        tx = cx + cs * px + sn * py
+        ty = cy - sn * px + cs * py
+    }
+
+    /// The point `p` mapped.
+    public func apply(_ x: Double, _ y: Double) -> (Double, Double) { (a * x + b * y + tx, c * x + d * y + ty) }
+
+    /// `self` after `other`: p ↦ self(other(p)).
+    public func after(_ other: Affine2D) -> Affine2D {
+        Affine2D(a: a * other.a + b * other.c, b: a * other.b + b * other.d,
+                 c: c * other.a + d * other.c, d: c * other.b + d * other.d,
+                 tx: a * other.tx + b * other.ty + tx, ty: c * other.tx + d * other.ty + ty)
+    }
+
+    /// The inverse map (nil when it collapses the plane).
+    public var inverse: Affine2D? {
+        let det = a * d - b * c
+        guard det.isFinite, abs(det) > 1e-12 else { return nil }
+        let ia = d / det, ib = -b / det, ic = -c / det, id = a / det
+        return Affine2D(a: ia, b: ib, c: ic, d: id, tx: -(ia * tx + ib * ty), ty: -(ic * tx + id * ty))
     }
 }
 

@@ -48,6 +48,7 @@ struct ZoomFlags: ParsableArguments {
     @Option(parsing: .unconditional, help: help("seed-blend")) var seedBlend: String?
     @Option(parsing: .unconditional, help: help("renormalize")) var renormalize: String?
     @Option(parsing: .unconditional, help: help("grid-turn")) var gridTurn: String?
+    @Option(parsing: .unconditional, help: help("cadence")) var cadence: String?
 }
 
 /// What part of the source a re-dream takes, at what size, and how it holds together in time.

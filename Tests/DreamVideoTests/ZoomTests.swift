@@ -272,3 +272,31 @@ struct WorkFolderTests {
 func meanAbsDiff(_ a: RGBImage, _ b: RGBImage) -> Double {
     Double(zip(a.pixels, b.pixels).map { abs(Int($0) - Int($1)) }.reduce(0, +)) / Double(a.pixels.count)
 }
+
+@Suite("Cadence", .serialized)
+struct CadenceTests {
+    @Test func inBetweenFramesResumeExactlyAndKeepTheMotionSmooth() throws {
+        let f = try ZoomFixture("cadence")
+        defer { f.remove() }
+        let c3: [String: SettingValue] = ["cadence": .number(3), "rotate": .number(0), "translate": .text("0,0"), "zoom": .number(1.04)]
+        let full = try f.job("full", frames: 13, every: 4, c3).run(store: syntheticStore, shouldStop: { false })
+        #expect(full.framesRendered == 13)
+        // Interrupted in the middle of a group (after frame 5 of 0, 3, 6, 9, 12), resumed: the same frames.
+        var n = 0
+        #expect(throws: DreamVideoError.self) {
+            try f.job("cut", frames: 13, every: 4, c3).run(store: syntheticStore, shouldStop: { n += 1; return n == 5 })
+        }
+        _ = try f.job("cut", frames: 13, every: 4, c3).run(store: syntheticStore, policy: OutputPolicy(resume: true), shouldStop: { false })
+        #expect(try f.frames("full") == f.frames("cut"))
+        #expect(try f.frames("full").count == 13)
+        // The frames change evenly: no pulse at the dreamed frames.
+        let frames = try (0..<13).map { try ImageIO.read(f.path("full") + String(format: "/frame_%06d.png", $0)) }
+        var byPhase = [Double](repeating: 0, count: 3), count = [Double](repeating: 0, count: 3)
+        for i in 1..<12 { byPhase[i % 3] += meanAbsDiff(frames[i], frames[i - 1]); count[i % 3] += 1 }
+        let mean = (0..<3).map { byPhase[$0] / count[$0] }
+        #expect(mean.max()! / mean.min()! < 1.5, "frame-to-frame change by phase of the cadence: \(mean)")
+        // A dreamed frame is made by the network; the frames between are not (they take no dream time).
+        let one = try f.job("one", frames: 13, every: 4, c3.merging(["cadence": .number(1)]) { _, b in b }).run(store: syntheticStore, shouldStop: { false })
+        #expect(full.dreamSeconds < 0.6 * one.dreamSeconds, "cadence 3 dreams \(full.dreamSeconds) s, cadence 1 \(one.dreamSeconds) s")
+    }
+}

@@ -6,9 +6,13 @@ import MediaIO
 /// dream it, hold the colours. The render (through `FrameLoop`) and `dreamvideo-bench --zoom-frame` both go
 /// through it.
 public final class ZoomFrameMaker: FrameMaker {
-    /// What a checkpoint carries besides the last frame: nothing yet (each frame's random generator comes
-    /// from the seed and the frame index).
-    public struct Payload: Codable, Sendable { public init() {} }
+    /// What a checkpoint carries besides its pictures ("key": the last dreamed frame; "next": the next one,
+    /// once dreamed, while the frames between are made): their frame indices.
+    public struct Payload: Codable, Sendable {
+        public var key: Int
+        public var next: Int?
+        public init(key: Int = 0, next: Int? = nil) { self.key = key; self.next = next }
+    }
     public static let pipeline = "zoom"
 
     public private(set) var timings = FrameTimings()
@@ -72,6 +76,12 @@ public final class ZoomFrameMaker: FrameMaker {
             start = self.start(fs, previous: previous)
             timings.warp += Date().timeIntervalSince(tw)
         }
+        return try dream(start, settings: fs, rng: &rng, progress: progress)
+    }
+
+    /// Dreams a start picture with a frame's settings, on a turned grid, colours kept as asked.
+    private func dream(_ start: Tensor, settings fs: FrameSettings, rng: inout SeededGenerator,
+                       progress: ((DreamProgress) -> Void)?) throws -> Tensor {
         let dreamer = try dreamers.dreamer(for: fs.dream)
         if !notedPyramid { noteShortPyramid(dreamer, height: seed.shape.h, width: seed.shape.w, note: note); notedPyramid = true }
         // Each frame is dreamed on a pixel grid turned by its own angle, spread evenly over the grid's 90° period,
@@ -94,16 +104,75 @@ public final class ZoomFrameMaker: FrameMaker {
     }
 
     public func resume(at next: Int, state: FrameState<Payload>) throws {
-        if next > 0 && state.images["last"] == nil { throw DreamVideoError.invalidArgument("the checkpoint has no last frame; use --overwrite to start over") }
+        if next > 0 && state.images["key"] == nil { throw DreamVideoError.invalidArgument("the checkpoint has no last frame; use --overwrite to start over") }
     }
 
-    public func makeFrame(_ index: Int, state: FrameState<Payload>) throws -> (MadeFrame, FrameState<Payload>)? {
-        var rng = SeededGenerator.forFrame(index, seed: settings.seed)
-        let dreamed = try frame(index, previous: state.images["last"].map { Tensor($0) }, rng: &rng) { [step] p in
-            if p.iteration + 1 == p.iterations { step(p) }
+    /// The sampling map from frame `to`'s picture back to frame `from`'s (`from` < `to`): the camera moves of
+    /// frames from+1 … to composed, so a picture is moved several frames on with one resampling.
+    func motion(from: Int, to: Int, width: Int, height: Int) -> Affine2D {
+        var m = Affine2D.identity
+        for j in stride(from: to, to: from, by: -1) {
+            m = Affine2D(sampling: settings.frameSettings(at: j).transform, width: width, height: height).after(m)
         }
-        // The 8-bit frame is what is written and what feeds back, so a resume from the saved PNG is exact.
-        let image = dreamed.rgbImage()
-        return (MadeFrame(picture: image, pts: Int64(index)), FrameState(payload: state.payload, images: ["last": image]))
+        return m
+    }
+
+    /// Frame `index`: a dreamed frame every `cadence` frames (the first and the last always), the frames
+    /// between made from the dreamed frames on either side, each moved by the exact part of the camera move
+    /// that lies between, cross-faded.
+    public func makeFrame(_ index: Int, state: FrameState<Payload>) throws -> (MadeFrame, FrameState<Payload>)? {
+        if index == 0 {
+            let image = try dreamKey(0, from: nil, keyIndex: 0)
+            return (MadeFrame(picture: image, pts: 0), FrameState(payload: Payload(key: 0), images: ["key": image]))
+        }
+        guard let keyImage = state.images["key"] else { throw DreamVideoError.invalidArgument("the zoom lost its last frame") }
+        var payload = state.payload
+        var images = state.images
+        let k = payload.key
+        if payload.next == nil || images["next"] == nil {
+            // The next dreamed frame: `cadence` frames on (the last frame at the latest).
+            let n = max(1, settings.frameSettings(at: k).cadence)
+            let next = min(k + n, settings.frameCount - 1)
+            images["next"] = try dreamKey(next, from: keyImage, keyIndex: k)
+            payload.next = next
+        }
+        let next = payload.next!, nextImage = images["next"]!
+        if index >= next {
+            // A dreamed frame: it becomes the frame the next ones are made from.
+            return (MadeFrame(picture: nextImage, pts: Int64(index)), FrameState(payload: Payload(key: next), images: ["key": nextImage]))
+        }
+        let tw = Date()
+        let w = keyImage.width, h = keyImage.height
+        // Forward from the last dreamed frame, backward from the next; where the backward move reads outside the
+        // next frame (a zoom in reveals nothing new going back), the forward picture alone.
+        let forward = ImageOps.warp(Tensor(keyImage), sampling: motion(from: k, to: index, width: w, height: h))
+        let back = motion(from: index, to: next, width: w, height: h).inverse ?? .identity
+        let backward = ImageOps.warp(Tensor(nextImage), sampling: back)
+        var weight = ImageOps.coverage(back, width: w, height: h)
+        weight.scale(by: Float(index - k) / Float(next - k))
+        let frame = ImageOps.blend(forward, toward: backward, mask: weight, amount: 1).rgbImage()
+        timings.warp += Date().timeIntervalSince(tw)
+        return (MadeFrame(picture: frame, pts: Int64(index)), FrameState(payload: payload, images: images))
+    }
+
+    /// Dreams frame `index` (8-bit): the seed for frame 0, otherwise `key` (frame `keyIndex`) moved to frame
+    /// `index` in one resampling, with the feedback of the frames between, then dreamed.
+    private func dreamKey(_ index: Int, from key: RGBImage?, keyIndex: Int) throws -> RGBImage {
+        var rng = SeededGenerator.forFrame(index, seed: settings.seed)
+        let step = self.step
+        let progress: (DreamProgress) -> Void = { p in if p.iteration + 1 == p.iterations { step(p) } }
+        guard let key else { return try frame(0, previous: nil, rng: &rng, progress: progress).rgbImage() }
+        let fs = settings.frameSettings(at: index)
+        let steps = index - keyIndex
+        let tw = Date()
+        var start = ImageOps.warp(Tensor(key), sampling: motion(from: keyIndex, to: index, width: key.width, height: key.height))
+        ImageOps.clip(&start, 0, 255)
+        // The feedback of `steps` frames at once: what remains after each is (1 − amount)^steps.
+        func over(_ a: Float) -> Float { steps == 1 ? a : 1 - pow(1 - a, Float(steps)) }
+        if fs.detailDamping > 0 || fs.seedBlend > 0 || fs.renormalize > 0 {
+            start = feedback.apply(start, damping: over(fs.detailDamping), seedBlend: over(fs.seedBlend), renormalize: over(fs.renormalize))
+        }
+        timings.warp += Date().timeIntervalSince(tw)
+        return try dream(start, settings: fs, rng: &rng, progress: progress).rgbImage()
     }
 }

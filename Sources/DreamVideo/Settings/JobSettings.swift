@@ -120,6 +120,8 @@ public struct JobSettings: Sendable, Equatable, Codable {
     public var renormalize = Schedule(0)
     /// Largest turn (degrees) of the pixel grid each zoom frame is dreamed on (0: none).
     public var gridTurn = 0.0
+    /// Dream every Nth frame; the frames between are made without the network.
+    public var cadence = Schedule(0)
 
     private init(placeholders: Void) {}
 
@@ -185,7 +187,7 @@ public struct JobSettings: Sendable, Equatable, Codable {
                                                                    dx: Float(t[0]), dy: Float(t.count > 1 ? t[1] : 0)),
                              blend: float(blend), temporalWeight: float(temporalWeight),
                              detailDamping: float(detailDamping), seedBlend: float(seedBlend), renormalize: float(renormalize),
-                             gridTurn: Float(gridTurn))
+                             gridTurn: Float(gridTurn), cadence: int(cadence))
     }
 }
 
@@ -204,4 +206,6 @@ public struct FrameSettings: Sendable, Equatable {
     public var renormalize: Float
     /// Largest turn (degrees) of the pixel grid the frame is dreamed on (zoom).
     public var gridTurn: Float
+    /// Dream every this many frames (1: every frame).
+    public var cadence: Int
 }

@@ -279,6 +279,8 @@ public enum SettingsTable {
         schedule("renormalize", \.renormalize, 0...1, jobs: [.zoom], unit: "",
                  help: "Each frame, move this fraction of the way back to the seed's lightness, contrast and colourfulness, so colours do not drift to neon.",
                  modelDefault: { m, _ in formatNumber(m.zoom.renormalize) }),
+        schedule("cadence", \.cadence, 1...30, integer: true, jobs: [.zoom], default: "1", unit: "frames",
+                 help: "Dream every Nth frame and make the frames between without the network: the dreamed frames moved by the exact part of the camera move between them, cross-faded (N times faster, a little softer)."),
         field("grid-turn", \.gridTurn, jobs: [.zoom], allowed: "0…45", unit: "°",
               help: "Dream each frame on a pixel grid turned by a random angle up to this many degrees, so a long zoom does not grow straight lines along the network's pixel grid (its dream favours the grid's diagonals, and a zoom keeps every edge's direction); 45 covers every direction, 0 is off and up to 1.75× faster.",
               builtIn: { _ in "45" },
