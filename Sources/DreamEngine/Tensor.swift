@@ -71,6 +71,12 @@ public struct Tensor: Sendable {
     /// Subtracts `other` element-wise (shapes must match).
     public mutating func subtract(_ other: Tensor) { add(other, scaledBy: -1) }
 
+    /// Elementwise product with a tensor of the same shape.
+    public mutating func multiply(_ other: Tensor) {
+        precondition(other.shape == shape, "multiply \(other.shape) into \(shape)")
+        data.withUnsafeMutableBufferPointer { d in other.data.withUnsafeBufferPointer { o in for i in 0..<d.count { d[i] *= o[i] } } }
+    }
+
     /// Multiplies every element by `factor`.
     public mutating func scale(by factor: Float) {
         data.withUnsafeMutableBufferPointer { d in

@@ -59,6 +59,7 @@ struct RedreamFlags: ParsableArguments {
     @Option(parsing: .unconditional, help: help("flow")) var flow: String?
     @Option(parsing: .unconditional, help: help("blend")) var blend: String?
     @Option(parsing: .unconditional, help: help("temporal-weight")) var temporalWeight: String?
+    @Option(parsing: .unconditional, help: help("cadence")) var cadence: String?
     @Flag(inversion: .prefixedNo, help: help("audio")) var audio: Bool?
 }
 

@@ -48,7 +48,7 @@ struct FuzzRegressionTests {
             let checkpoint: [String: Any] = [
                 "format": "dreamvideo checkpoint", "version": 3, "pipeline": "zoom", "settings": [String: String](),
                 "firstFrame": 0, "ptsOrigin": 0, "nextFrame": next, "timeBase": ["num": 1, "den": 30],
-                "segments": segments, "images": [String: Any](), "payload": [String: Any](),
+                "segments": segments, "images": [String: Any](), "payload": ["key": 0],
             ]
             let canonical = try JSONSerialization.data(withJSONObject: checkpoint, options: [.sortedKeys])
             let file = try JSONSerialization.data(withJSONObject: ["checkpoint": checkpoint, "sha256": SHA256.hex(of: canonical)], options: [.sortedKeys])

@@ -283,3 +283,41 @@ extension VideoReader {
         return t
     }
 }
+
+@Suite("Re-dream cadence", .serialized)
+struct RedreamCadenceTests {
+    @Test func framesBetweenCarryBothDreamsAndResumeExactly() throws {
+        let dir = try tempDir("rd-cadence")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let input = dir + "/pan.mp4"
+        try writePan(input, frames: 14)
+        let c3: [String: SettingValue] = ["cadence": .number(3)]
+        var dreams = 0
+        var counting = RenderObserver()
+        counting.step = { _ in dreams += 1 }  // once per octave of a dreamed frame (one octave here)
+        let full = try redreamJob(input, dir + "/full.mp4", c3.merging(["frames-dir": .text(dir + "/full")]) { _, b in b })
+            .run(store: syntheticStore, progress: counting, shouldStop: { false })
+        #expect(dreams == 6, "frames 0, 3, 6, 9, 12 and the last, 13, are dreamed: \(dreams)")
+        #expect(full.framesRendered == 14)
+        // Interrupted in the middle of a group, resumed: the same frames.
+        var n = 0
+        #expect(throws: DreamVideoError.self) {
+            _ = try redreamJob(input, dir + "/r.mp4", c3.merging(["frames-dir": .text(dir + "/r")]) { _, b in b })
+                .run(store: syntheticStore, shouldStop: { n += 1; return n == 5 })
+        }
+        _ = try redreamJob(input, dir + "/r.mp4", c3.merging(["frames-dir": .text(dir + "/r")]) { _, b in b })
+            .run(store: syntheticStore, policy: OutputPolicy(resume: true), shouldStop: { false })
+        #expect(try pngs(dir + "/full").count == 14)
+        #expect(try pngs(dir + "/full") == pngs(dir + "/r"), "resumed frames are identical")
+        // Only every third frame is dreamed; the frames keep the source's times.
+
+        let a = try VideoReader(path: dir + "/full.mp4").readTimes(), b = try VideoReader(path: input).readTimes()
+        #expect(a.count == 14 && zip(a, b).allSatisfy { abs($0 - ($1 - b[0])) < 0.002 })
+        // The frames between carry a dream: they differ from their source as much as dreamed frames do.
+        let src = try VideoReader(path: input).readAll()
+        let made = try (0..<14).map { try ImageIO.read(dir + "/full" + String(format: "/frame_%06d.png", $0)) }
+        let dreamed = [0, 3, 6, 9].map { meanAbsDiff(made[$0], src[$0]) }, between = [1, 2, 4, 5, 7, 8].map { meanAbsDiff(made[$0], src[$0]) }
+        let betweenMean: Double = between.reduce(0, +) / 6, dreamedMean: Double = dreamed.reduce(0, +) / 4
+        #expect(betweenMean > 0.5 * dreamedMean, "between \(between), dreamed \(dreamed)")
+    }
+}

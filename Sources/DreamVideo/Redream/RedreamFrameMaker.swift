@@ -6,15 +6,27 @@ import MediaIO
 /// previous dream along the motion where it can be trusted (a scene cut starts afresh), dream, hold the
 /// strength, keep the source's timing.
 final class RedreamFrameMaker: FrameMaker {
-    /// What a checkpoint carries besides the last dreamed frame.
+    /// What a checkpoint carries besides its pictures ("last": the last dreamed frame; "next": with a cadence,
+    /// the next dreamed frame once made, while the frames between are written).
     struct Payload: Codable, Sendable {
         /// Timestamp (source time base) of the clip's first frame: output time zero.
         var firstPTS: Int64?
-        /// Timestamp of the last frame re-dreamed, where a resume picks up the source again.
+        /// Timestamp of the last dreamed frame, where a resume picks up the source again.
         var lastPTS: Int64
         var cuts: Int
         /// Strength (mean |dream − source|) of the last frame dreamed afresh, which carried frames are held to.
         var freshStrength: Double?
+        /// With a cadence: the index of the last dreamed frame, and of the next one once it is dreamed.
+        var key: Int?
+        var next: Int?
+    }
+
+    /// The frames between two dreamed frames, made when the second is dreamed.
+    struct Group {
+        /// Index of the first frame after the last dreamed one, and the frames from there to the next dreamed one.
+        var first: Int
+        var frames: [(picture: RGBImage, pts: Int64, duration: Int64)]
+        var nextSource: Tensor
     }
     static let pipeline = "redream"
 
@@ -82,17 +94,22 @@ final class RedreamFrameMaker: FrameMaker {
     }
 
     func resume(at next: Int, state: FrameState<Payload>) throws {
-        // Pick the source up again at the last frame re-dreamed (its picture is the motion's start).
+        // Pick the source up again at the last dreamed frame (its picture is the motion's start).
         let t0 = Date()
         try reader.seek(toPTS: state.payload.lastPTS)
         guard let f = try reader.nextVideoFrame(), f.pts == state.payload.lastPTS else {
             throw DreamVideoError.invalidArgument("\(input): cannot find the frame the checkpoint stopped at (time \(state.payload.lastPTS)); has the source changed? Use --overwrite to start over")
         }
-        let t = Tensor(f.image)
-        previousSource = t.shape.w == size.width && t.shape.h == size.height ? t : StartImage.resize(t, width: size.width, height: size.height)
+        previousSource = atWorkSize(f.image)
         firstPTS = state.payload.firstPTS
         cuts = state.payload.cuts
         timings.decode += Date().timeIntervalSince(t0)
+        // In the middle of a cadence group: make its frames again from the two dreamed frames (no dreaming).
+        if let key = state.payload.key, let nextKey = state.payload.next, next > key, next <= nextKey,
+           let last = state.images["last"], let nextImage = state.images["next"] {
+            group = try makeGroup(key: key, count: nextKey - key, last: Tensor(last), nextDream: Tensor(nextImage), state: state.payload).group
+            cuts = state.payload.cuts  // the group's cuts were counted before the checkpoint
+        }
     }
 
     var audio: AudioSource? {
@@ -100,44 +117,92 @@ final class RedreamFrameMaker: FrameMaker {
         return AudioSource(path: input, start: Double(firstPTS) * timeBase.seconds)
     }
 
+    private func atWorkSize(_ image: RGBImage) -> Tensor {
+        let t = Tensor(image)
+        return t.shape.w == size.width && t.shape.h == size.height ? t : StartImage.resize(t, width: size.width, height: size.height)
+    }
+
+    /// With a cadence, the frames between the last dreamed frame and the next (made when the next is dreamed).
+    private var group: Group?
+
     func makeFrame(_ index: Int, state: FrameState<Payload>) throws -> (MadeFrame, FrameState<Payload>)? {
+        // Frames of a cadence group already made.
+        if let g = group, index >= g.first, index < g.first + g.frames.count {
+            let f = g.frames[index - g.first]
+            if index == g.first + g.frames.count - 1 {
+                // The next dreamed frame: the group ends, it becomes the last dreamed frame.
+                group = nil
+                previousSource = g.nextSource
+                var payload = state.payload
+                payload.lastPTS = f.pts + (firstPTS ?? 0)
+                payload.key = index; payload.next = nil
+                return (MadeFrame(picture: f.picture, pts: f.pts, duration: f.duration), FrameState(payload: payload, images: ["last": f.picture]))
+            }
+            return (MadeFrame(picture: f.picture, pts: f.pts, duration: f.duration), state)
+        }
+        let cadence = max(1, settings.frameSettings(at: index, rate: rate).cadence)
+        if cadence > 1, index > 0, let last = state.images["last"], previousSource != nil {
+            let n = max(1, settings.frameSettings(at: index - 1, rate: rate).cadence)
+            let (g, payload) = try makeGroup(key: index - 1, count: n, last: Tensor(last), nextDream: nil, state: state.payload)
+            guard let g, !g.frames.isEmpty else { return nil }
+            group = g
+            var st = state
+            st.payload = payload
+            st.images["next"] = g.frames.last!.picture
+            return try makeFrame(index, state: st)
+        }
+        // One frame, dreamed.
         guard let (f, source) = try nextSource() else { return nil }
         if firstPTS == nil { firstPTS = f.pts }
-        let fs = settings.frameSettings(at: index, rate: rate)
         var payload = state.payload
         payload.firstPTS = firstPTS
-
-        // The start picture: the fresh source with the previous frame's dream — its difference from its own
-        // source — carried along the motion where the motion can be trusted. Carrying the dream and not the
-        // dreamed picture keeps the footage's own detail new every frame; a bicubic warp keeps the dream's
-        // detail from blurring away as it is carried frame after frame.
         let tf = Date()
-        var start = source
-        var temporal: TemporalGuide? = nil
+        var carry: Carry? = nil
         if let prevD = state.images["last"].map({ Tensor($0) }), let prevS = previousSource {
-            var carry: (mask: Tensor, flow: FlowField?)? = nil
-            if let flow {
-                let motion = try TrustedMotion(previous: prevS, current: source, flow: flow)
-                if motion.isCut {
-                    cuts += 1  // a new shot: start from the source alone
-                } else {
-                    carry = (motion.mask, motion.backward)
-                }
-            } else if fs.blend > 0 {
-                carry = (Tensor(repeating: 1, shape: Shape(1, size.height, size.width)), nil)  // no motion estimate: in place
-            }
-            if let carry {
-                var dream = prevD
-                dream.subtract(prevS)
-                var target = source
-                target.add(carry.flow.map { ImageOps.warp(dream, along: $0, cubic: true) } ?? dream)
-                target.clamp(0, 255)
-                start = ImageOps.blend(source, toward: target, mask: carry.mask, amount: fs.blend)
-                temporal = TemporalGuide(target: target, mask: carry.mask, weight: fs.temporalWeight, blend: fs.blend)
+            var dream = prevD
+            dream.subtract(prevS)
+            if let step = try motion(from: prevS, to: source) {
+                carry = Carry(dream: step.flow.map { ImageOps.warp(dream, along: $0, cubic: true) } ?? dream, mask: step.mask)
             }
         }
         timings.flow += Date().timeIntervalSince(tf)
+        let image = try dream(index, source: source, carry: carry, payload: &payload)
+        previousSource = source
+        payload.lastPTS = f.pts
+        payload.cuts = cuts
+        payload.key = index
+        let frame = MadeFrame(picture: image, pts: f.pts - (firstPTS ?? f.pts), duration: f.duration ?? reader.nominalFrameTicks)
+        return (frame, FrameState(payload: payload, images: ["last": image]))
+    }
 
+    /// A dream carried from another frame: its difference from its source, moved into this frame, and where
+    /// the move can be trusted.
+    struct Carry { var dream: Tensor; var mask: Tensor }
+
+    /// The move from one source frame to the next: the flow along which a picture of `from` is carried into
+    /// `to` (nil without a motion estimate: in place), where it can be trusted; nil at a scene cut.
+    private func motion(from: Tensor, to: Tensor) throws -> (flow: FlowField?, mask: Tensor, back: (flow: FlowField, mask: Tensor)?)? {
+        if let flow {
+            let m = try TrustedMotion(previous: from, current: to, flow: flow)
+            if m.isCut { cuts += 1; return nil }  // a new shot: start from the source alone
+            return (m.backward, m.mask, (m.forward, m.reverseMask(previous: from, current: to)))
+        }
+        let ones = Tensor(repeating: 1, shape: Shape(1, size.height, size.width))
+        return (nil, ones, nil)
+    }
+
+    /// Dreams frame `index` from its source, with a carried dream where there is one; holds the strength.
+    private func dream(_ index: Int, source: Tensor, carry: Carry?, payload: inout Payload) throws -> RGBImage {
+        let fs = settings.frameSettings(at: index, rate: rate)
+        var start = source
+        var temporal: TemporalGuide? = nil
+        if let carry, flow != nil || fs.blend > 0 {
+            var target = source
+            target.add(carry.dream)
+            target.clamp(0, 255)
+            start = ImageOps.blend(source, toward: target, mask: carry.mask, amount: fs.blend)
+            temporal = TemporalGuide(target: target, mask: carry.mask, weight: fs.temporalWeight, blend: fs.blend)
+        }
         let dreamer = try dreamers.dreamer(for: fs.dream)
         if !notedPyramid { noteShortPyramid(dreamer, height: size.height, width: size.width, note: observer.note); notedPyramid = true }
         let td = Date()
@@ -158,12 +223,109 @@ final class RedreamFrameMaker: FrameMaker {
             dreamed.add(delta, scaledBy: Float(fresh / strength))
         }
         // The 8-bit frame is what is written and what is carried on, so a resume is exact.
-        let image = dreamed.rgbImage()
-        previousSource = source
-        payload.lastPTS = f.pts
+        return dreamed.rgbImage()
+    }
+
+    /// A cadence group after the dreamed frame `key` (its picture `last`, its source `previousSource`): the
+    /// next `count` source frames are read; the last of them is dreamed (with `last`'s dream carried to it along
+    /// the chain of motions) unless `nextDream` gives it; the frames between get the dreams of both sides carried
+    /// to them along the motion, each weighted by nearness and by where its chain can be trusted, laid over their
+    /// own fresh source pictures.
+    private func makeGroup(key: Int, count: Int, last: Tensor, nextDream: Tensor?, state: Payload) throws -> (group: Group?, payload: Payload) {
+        var payload = state
+        guard let keySource = previousSource else { return (nil, payload) }
+        var sources: [(frame: VideoFrame, picture: Tensor)] = []
+        while sources.count < count, let s = try nextSource() { sources.append(s) }
+        guard !sources.isEmpty else { return (nil, payload) }
+        let m = sources.count
+        let tf = Date()
+        // Forward: the last dreamed frame's dream carried frame by frame.
+        var carried = last
+        carried.subtract(keySource)
+        var mask: Tensor? = Tensor(repeating: 1, shape: Shape(1, size.height, size.width))
+        var forward: [Carry?] = []
+        var backSteps: [(flow: FlowField, mask: Tensor)?] = []
+        var previous = keySource
+        for s in sources {
+            if let step = try motion(from: previous, to: s.picture) {
+                if let fl = step.flow {
+                    carried = ImageOps.warp(carried, along: fl, cubic: true)
+                    if let m0 = mask { mask = ImageOps.warp(m0, along: fl); mask!.multiply(step.mask) }
+                }
+                backSteps.append(step.back)
+            } else {
+                mask = nil  // a cut: nothing crosses it
+                backSteps.append(nil)
+            }
+            forward.append(mask.map { Carry(dream: carried, mask: $0) })
+            previous = s.picture
+        }
+        timings.flow += Date().timeIntervalSince(tf)
+        // The next dreamed frame.
+        let nextSource = sources[m - 1].picture
+        let nextImage: RGBImage
+        if let nextDream {
+            nextImage = nextDream.rgbImage()
+        } else {
+            payload.firstPTS = firstPTS
+            nextImage = try dream(key + m, source: nextSource, carry: forward[m - 1], payload: &payload)
+        }
+        // Backward: its dream carried frame by frame toward the last dreamed frame.
+        let tb = Date()
+        var backDream = Tensor(nextImage)
+        backDream.subtract(nextSource)
+        var backMask: Tensor? = Tensor(repeating: 1, shape: Shape(1, size.height, size.width))
+        var backward = [Carry?](repeating: nil, count: m)
+        backward[m - 1] = Carry(dream: backDream, mask: backMask!)
+        for j in stride(from: m - 1, to: 0, by: -1) {
+            // From frame j (index m − 1 … 1 in `sources`) to frame j − 1.
+            if let step = backSteps[j] {
+                backDream = ImageOps.warp(backDream, along: step.flow, cubic: true)
+                if let b = backMask { backMask = ImageOps.warp(b, along: step.flow); backMask!.multiply(step.mask) }
+            } else if flow != nil {
+                backMask = nil
+            }
+            backward[j - 1] = backMask.map { Carry(dream: backDream, mask: $0) }
+        }
+        // The frames between: both dreams, each as near and as trusted as it is.
+        var frames: [(picture: RGBImage, pts: Int64, duration: Int64)] = []
+        for j in 0..<m {
+            let s = sources[j]
+            let pts = s.frame.pts - (firstPTS ?? s.frame.pts)
+            let duration = s.frame.duration ?? reader.nominalFrameTicks
+            if j == m - 1 { frames.append((nextImage, pts, duration)); break }
+            let alpha = Float(j + 1) / Float(m)
+            frames.append((mixed(source: s.picture, forward[j], backward[j], alpha: alpha).rgbImage(), pts, duration))
+        }
+        timings.warp += Date().timeIntervalSince(tb)
+        payload.lastPTS = state.lastPTS
         payload.cuts = cuts
-        let frame = MadeFrame(picture: image, pts: f.pts - (firstPTS ?? f.pts), duration: f.duration ?? reader.nominalFrameTicks)
-        return (frame, FrameState(payload: payload, images: ["last": image]))
+        payload.key = key
+        payload.next = key + m
+        return (Group(first: key + 1, frames: frames, nextSource: nextSource), payload)
+    }
+
+    /// `source` + the two carried dreams, weighted (1 − alpha) and alpha by nearness and each by its trust; where
+    /// neither side can be trusted, both as they are, by nearness.
+    private func mixed(source: Tensor, _ f: Carry?, _ b: Carry?, alpha: Float) -> Tensor {
+        var out = source
+        let p = source.shape.plane
+        let zero = Tensor(zeros: source.shape), none = Tensor(zeros: Shape(1, source.shape.h, source.shape.w))
+        let fd = f?.dream ?? zero, fm = f?.mask ?? none, bd = b?.dream ?? zero, bm = b?.mask ?? none
+        let hasF: Float = f == nil ? 0 : 1, hasB: Float = b == nil ? 0 : 1
+        for i in 0..<p {
+            let wf = (1 - alpha) * fm.data[i], wb = alpha * bm.data[i]
+            let sum = wf + wb
+            let (a, c): (Float, Float)
+            if sum > 1e-3 { (a, c) = (wf / sum, wb / sum) } else {
+                let rf = (1 - alpha) * hasF, rb = alpha * hasB
+                let r = rf + rb
+                (a, c) = r > 0 ? (rf / r, rb / r) : (0, 0)
+            }
+            for ch in 0..<3 { out.data[ch * p + i] += a * fd.data[ch * p + i] + c * bd.data[ch * p + i] }
+        }
+        out.clamp(0, 255)
+        return out
     }
 
     var notes: [String] {

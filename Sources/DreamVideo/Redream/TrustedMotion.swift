@@ -15,6 +15,8 @@ struct TrustedMotion {
     static let mismatchThreshold: Float = 20
 
     let backward: FlowField
+    /// The flow the other way (previous → current), along which a picture of the current frame is carried back.
+    let forward: FlowField
     let mask: Tensor
     let trusted: Double
     var isCut: Bool { trusted < TrustedMotion.sceneCutThreshold }
@@ -26,7 +28,17 @@ struct TrustedMotion {
         ImageOps.clearMismatches(&mask, carried: ImageOps.gaussianBlur(ImageOps.warp(previous, along: b), sigma: 1),
                                  current: ImageOps.gaussianBlur(current, sigma: 1), threshold: TrustedMotion.mismatchThreshold)
         backward = b
+        forward = f
         self.mask = mask
         trusted = Double(mask.mean())
+    }
+
+    /// Where carrying a picture of the current frame back into the previous one can be trusted (a mask over the
+    /// previous frame's pixels): the same tests with the roles of the frames swapped.
+    func reverseMask(previous: Tensor, current: Tensor) -> Tensor {
+        var m = ImageOps.consistencyMask(backward: forward, forward: backward)
+        ImageOps.clearMismatches(&m, carried: ImageOps.gaussianBlur(ImageOps.warp(current, along: forward), sigma: 1),
+                                 current: ImageOps.gaussianBlur(previous, sigma: 1), threshold: TrustedMotion.mismatchThreshold)
+        return m
     }
 }
