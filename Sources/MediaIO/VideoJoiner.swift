@@ -165,3 +165,25 @@ public struct SegmentInfo: Sendable {
         self.end = end
     }
 }
+
+/// The presentation times of every packet of a file's video stream, sorted (reading packets, no decoding):
+/// for most files one a frame, so the index of a frame's time is the frame's index.
+public enum VideoPacketTimes {
+    public static func read(_ path: String) throws(MediaError) -> (times: [Int64], timeBase: TimeBase) {
+        Media.configureLogging()
+        let input = try FormatInput(path: path)
+        let (idx, st) = try VideoJoiner.videoStream(of: input)
+        let packet = Packet()
+        var times: [Int64] = []
+        while true {
+            let r = av_read_frame(input.ctx, packet.ptr)
+            if r == dv_averror_eof() { break }
+            try check(r) { .decodeFailed(path: path, reason: $0) }
+            defer { av_packet_unref(packet.ptr) }
+            guard packet.ptr.pointee.stream_index == idx else { continue }
+            let t = packet.ptr.pointee.pts != dv_nopts_value() ? packet.ptr.pointee.pts : packet.ptr.pointee.dts
+            if t != dv_nopts_value() { times.append(t) }
+        }
+        return (times.sorted(), TimeBase(Int(st.pointee.time_base.num), Int(st.pointee.time_base.den)))
+    }
+}

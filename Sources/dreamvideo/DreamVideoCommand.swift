@@ -9,8 +9,8 @@ struct DreamVideoCommand: ParsableCommand {
         commandName: "dreamvideo",
         abstract: "DeepDream images and videos on the CPU.",
         version: DreamVideoInfo.version,
-        subcommands: [ImageCommand.self, ZoomCommand.self, RedreamCommand.self, BatchCommand.self, PresetsCommand.self, SweepCommand.self,
-                      MetricsCommand.self, ClassifyCommand.self, ModelsCommand.self, SettingsCommand.self])
+        subcommands: [ImageCommand.self, ZoomCommand.self, RedreamCommand.self, BatchCommand.self, JoinCommand.self, FarmCommand.self,
+                      PresetsCommand.self, SweepCommand.self, MetricsCommand.self, ClassifyCommand.self, ModelsCommand.self, SettingsCommand.self])
 
     /// Exit statuses: 0 done, 1 failed, 64 a bad flag or setting, 130 interrupted.
     static let usageError: Int32 = 64
@@ -87,10 +87,11 @@ struct RunFlags: ParsableArguments {
 
 /// A video command: flags (over a preset) to a job, the render with progress, the summary, the health
 /// report when asked, and the render's notes.
-func renderVideo<Job: RenderJob>(_ type: Job.Type, input: String, runFlags: RunFlags, flags: SettingSource, health: Bool) throws {
+func renderVideo<Job: RenderJob>(_ type: Job.Type, input: String, runFlags: RunFlags, flags: SettingSource, health: Bool,
+                                  adjust: (Job) throws -> Job = { $0 }) throws {
     Interrupts.install()
     let printer = ProgressPrinter(quiet: runFlags.quiet, verbose: runFlags.verbose)
-    let job = try Job.resolve(input: input, output: runFlags.output, sources: try runFlags.sources(flags, kind: Job.kind, printer: printer))
+    let job = try adjust(try Job.resolve(input: input, output: runFlags.output, sources: try runFlags.sources(flags, kind: Job.kind, printer: printer)))
     let summary = try job.run(store: ModelStore(), policy: runFlags.policy, progress: printer.observer(video: true), shouldStop: { Interrupts.requested })
     printer.clear()
     printer.line(summaryLine(summary))

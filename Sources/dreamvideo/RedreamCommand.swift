@@ -25,7 +25,13 @@ struct RedreamCommand: ParsableCommand {
     @Flag(help: "After the render, print the health report of the result (see `dreamvideo metrics`).")
     var health = false
 
+    @Option(help: ArgumentHelp("Render shard I of N (I from 0): a contiguous share of the frames, into OUT.shard-I-of-N.mp4 beside OUT; `dreamvideo join OUT` puts the shards together with the audio.", valueName: "I/N"))
+    var shard: String?
+
     func run() throws {
-        try renderVideo(RedreamJob.self, input: input, runFlags: runFlags, flags: settingFlags(dream, source, encode), health: health)
+        let shard = try self.shard.map { try Shard(parsing: $0) }
+        try renderVideo(RedreamJob.self, input: input, runFlags: runFlags, flags: settingFlags(dream, source, encode), health: health) { job in
+            try shard.map { try job.sharded($0) } ?? job
+        }
     }
 }

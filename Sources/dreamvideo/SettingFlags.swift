@@ -60,6 +60,7 @@ struct RedreamFlags: ParsableArguments {
     @Option(parsing: .unconditional, help: help("blend")) var blend: String?
     @Option(parsing: .unconditional, help: help("temporal-weight")) var temporalWeight: String?
     @Option(parsing: .unconditional, help: help("cadence")) var cadence: String?
+    @Option(parsing: .unconditional, help: help("lead-in")) var leadIn: String?
     @Flag(inversion: .prefixedNo, help: help("audio")) var audio: Bool?
 }
 

@@ -129,6 +129,49 @@ struct FrameLoopTests {
         refused(["r1", "r2"], "x4", "differs from the video its range manifest describes")
     }
 
+    @Test func shardsOfACarriedReDreamJoinWithTheAudioAndASeamless() throws {
+        let dir = try tempDir("shards")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let video = dir + "/v.mp4", source = dir + "/src.mp4"
+        try writePan(video, frames: 24)
+        try #require(ffmpegTool(["-i", video, "-f", "lavfi", "-i", "sine=frequency=330:duration=0.8:sample_rate=48000",
+                                 "-c:v", "copy", "-c:a", "aac", "-shortest", source]))
+        func job(_ name: String, _ extra: [String: SettingValue]) throws -> RedreamJob {
+            try redreamJob(source, dir + "/\(name).mp4", ["frames-dir": .text(dir + "/\(name)-frames")].merging(extra) { _, b in b })
+        }
+        // With a lead-in as long as the clip, every shard starts its dream where the whole render did: the same frames.
+        let whole = try job("whole", ["lead-in": .number(1000)]).run(store: syntheticStore, shouldStop: { false })
+        #expect(whole.totalFrames == 24)
+        var merged: [String: Data] = [:]
+        for i in 0..<3 {
+            let shard = try Shard(index: i, count: 3)
+            let j = try job("whole", ["lead-in": .number(1000), "frames-dir": .text(dir + "/s\(i)")]).sharded(shard)
+            #expect(j.output == dir + "/whole.shard-00\(i)-of-003.mp4")
+            let s = try j.run(store: syntheticStore, shouldStop: { false })
+            #expect(s.totalFrames == 8)
+            merged.merge(try pngs(dir + "/s\(i)")) { a, _ in a }
+        }
+        #expect(merged == (try pngs(dir + "/whole-frames")) && merged.count == 24, "shards with a full lead-in make the whole render's frames")
+        #expect(try FarmStatus.report(output: dir + "/joined.mp4", count: 3).allSatisfy { $0.state == .missing })
+        // Joined: the frame count, the source's times, the audio once, cut to the video.
+        for i in 0..<3 {
+            let from = try Shard(index: i, count: 3).output(for: dir + "/whole.mp4"), to = try Shard(index: i, count: 3).output(for: dir + "/joined.mp4")
+            try FileManager.default.moveItem(atPath: from, toPath: to)
+            try FileManager.default.moveItem(atPath: RangeManifest.path(for: from), toPath: RangeManifest.path(for: to))
+        }
+        #expect(try FarmStatus.report(output: dir + "/joined.mp4").allSatisfy { $0.state == .done })
+        try RangeJoin.joinShards(of: dir + "/joined.mp4")
+        let a = try VideoReader(path: dir + "/whole.mp4").readTimes(), b = try VideoReader(path: dir + "/joined.mp4").readTimes()
+        #expect(a.count == 24 && b.count == 24 && zip(a, b).allSatisfy { abs($0 - $1) < 0.001 }, "\(b)")
+        let info = try MediaInfo(path: dir + "/joined.mp4")
+        #expect(info.audio.count == 1 && abs((info.audio.first?.duration ?? 0) - (info.video?.duration ?? 9)) < 0.1, "\(info.streams)")
+        // Bad shard counts.
+        #expect(throws: DreamVideoError.self) { try Shard(parsing: "3/3") }
+        #expect(throws: DreamVideoError.self) { try Shard(parsing: "0/0") }
+        #expect(throws: DreamVideoError.self) { try Shard(parsing: "-1/4") }
+        #expect(throws: DreamVideoError.self) { try job("x", [:]).sharded(try Shard(index: 0, count: 25)) }
+    }
+
     @Test func theObserverSeesEveryFrameAsWritten() throws {
         let f = try ZoomFixture("observer")
         defer { f.remove() }

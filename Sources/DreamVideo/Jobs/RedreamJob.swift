@@ -68,7 +68,9 @@ public struct RedreamJob: RenderJob, Equatable {
         identity["audio"] = settings.audio && source.reader.hasAudio ? "true" : "false"
         let render = VideoRender(size: size, frameRate: source.frameRate, timeBase: source.timeBase, identity: identity, range: range)
         return try render.run(self, store: store, policy: policy, progress: progress, shouldStop: shouldStop) { network, control in
-            try RedreamFrameMaker(job: self, source: source, size: size, network: network, control: control, progress: progress)
+            let maker = try RedreamFrameMaker(job: self, source: source, size: size, network: network, control: control, progress: progress)
+            maker.leadIn = settings.leadIn
+            return maker
         }
     }
 

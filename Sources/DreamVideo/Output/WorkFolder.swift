@@ -39,6 +39,15 @@ final class WorkFolder {
         return o.tool == "dreamvideo"
     }
 
+    /// Whether a render holds the work folder at `path` right now (its lock is taken).
+    static func isLocked(_ path: String) -> Bool {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        if flock(fd, LOCK_EX | LOCK_NB) == 0 { flock(fd, LOCK_UN); return false }
+        return errno == EWOULDBLOCK
+    }
+
     static func readOwner(_ path: String) -> Owner? {
         FileManager.default.contents(atPath: path + "/" + markerName).flatMap { try? JSONDecoder().decode(Owner.self, from: $0) }
     }

@@ -81,16 +81,50 @@ final class RedreamFrameMaker: FrameMaker {
         return nil
     }
 
+    /// Frames dreamed (not written) before a range's first frame, so that the dream carried into it is the one a
+    /// render of the whole clip would carry.
+    var leadIn = 0
+
     func start(at first: Int) throws -> FrameState<Payload> {
-        if clipStart > Double(reader.startPTS) * timeBase.seconds { try reader.seek(toSeconds: clipStart) }
-        // A range from frame N: decode the frames before it (the clip's frame count and times need them), dream none.
-        var skipped = 0
-        while skipped < first {
-            guard let (f, _) = try nextSource() else { break }
-            if firstPTS == nil { firstPTS = f.pts }
-            skipped += 1
+        let fresh = FrameState(payload: Payload(firstPTS: nil, lastPTS: 0, cuts: 0, freshStrength: nil))
+        guard first > 0 else {
+            if clipStart > Double(reader.startPTS) * timeBase.seconds { try reader.seek(toSeconds: clipStart) }
+            return fresh
         }
-        return FrameState(payload: Payload(firstPTS: firstPTS, lastPTS: 0, cuts: 0, freshStrength: nil))
+        // A range from frame N: find the frames by their packets' times (no decoding), then dream the lead-in
+        // frames before N — from a dreamed frame of the cadence, as the whole render would — without writing them.
+        let t0 = Date()
+        let (times, tb) = try VideoPacketTimes.read(input)
+        let clip = times.filter { t in
+            let s = Double(t) * tb.seconds
+            return s >= clipStart - 1e-6 && (clipEnd.map { s < $0 - 1e-6 } ?? true)
+        }
+        firstPTS = clip.first
+        var s = max(0, first - leadIn)
+        s = keyFrame(atOrBefore: s)
+        guard s < clip.count else {
+            try reader.seek(toPTS: Int64.max / 2)  // past the end: the range holds no frames
+            return fresh
+        }
+        try reader.seek(toPTS: clip[s])
+        timings.decode += Date().timeIntervalSince(t0)
+        var state = fresh
+        state.payload.firstPTS = firstPTS
+        for j in s..<first {
+            guard let (_, next) = try makeFrame(j, state: state) else { break }
+            state = next
+        }
+        return state
+    }
+
+    /// The dreamed frame of the cadence at or before `index` (every frame without a cadence).
+    func keyFrame(atOrBefore index: Int) -> Int {
+        var k = 0
+        while true {
+            let n = max(1, settings.frameSettings(at: k, rate: rate).cadence)
+            if k + n > index { return k }
+            k += n
+        }
     }
 
     func resume(at next: Int, state: FrameState<Payload>) throws {

@@ -106,6 +106,8 @@ public struct JobSettings: Sendable, Equatable, Codable {
     public var blend = Schedule(0)
     public var temporalWeight = Schedule(0)
     public var audio = false
+    /// Frames dreamed before a range's first frame (re-dream).
+    public var leadIn = 0
     // Dream control
     /// ImageNet classes to dream (models with a classifier).
     public var classes: [ClassTerm] = []
