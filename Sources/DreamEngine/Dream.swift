@@ -108,6 +108,8 @@ public struct Dreamer: Sendable {
     let targets: [Target]
     let last: Int
     public let settings: DreamSettings
+    /// Asked before every step: when it says so, the dream stops and throws `EngineError.cancelled`.
+    public var shouldCancel: (@Sendable () -> Bool)? = nil
     /// Smallest side an input may have for the deepest target layer to exist.
     public let minimumSide: Int
 
@@ -358,6 +360,7 @@ public struct Dreamer: Sendable {
             ImageOps.clip(&x, 0, 255)
             let g = temporal.map { $0.target.shape.h == base.shape.h && $0.target.shape.w == base.shape.w ? $0 : $0.resized(height: base.shape.h, width: base.shape.w) }
             for i in 0..<settings.iterations {
+                if let shouldCancel, shouldCancel() { throw .cancelled }
                 let v = try step(&x, rng: &rng, temporal: g)
                 progress?(DreamProgress(octave: o, octaves: bases.count, iteration: i, iterations: settings.iterations,
                                         size: (base.shape.h, base.shape.w), objective: v))

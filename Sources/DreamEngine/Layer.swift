@@ -52,6 +52,8 @@ public enum EngineError: Error, CustomStringConvertible, Equatable {
     case invalidArgument(String)
     /// A value that must be finite is not (NaN or infinite activations, gradients or pixels).
     case numericalFailure(String)
+    /// A dream stopped because `Dreamer.shouldCancel` said so (a render told to stop cannot wait for the frame).
+    case cancelled
 
     public var description: String {
         switch self {
@@ -62,6 +64,7 @@ public enum EngineError: Error, CustomStringConvertible, Equatable {
         case .badWeights(let s): return "bad weights: \(s)"
         case .invalidArgument(let s): return s
         case .numericalFailure(let s): return s
+        case .cancelled: return "the dream was stopped"
         }
     }
 }

@@ -24,5 +24,19 @@ public enum Interrupts {
     }
 
     public static var requested: Bool { flag != 0 }
+
+    nonisolated(unsafe) private static var noticed: Date?
+    private static let lock = NSLock()
+
+    /// Whether a stop was asked for at least `seconds` ago (counted from when this was first asked after the
+    /// signal: within one dream step of it). A frame still dreaming then is abandoned, so a render told to stop
+    /// by a scheduler (which kills it a fixed time later) always leaves a checkpoint.
+    public static func abandon(after seconds: Double) -> Bool {
+        guard requested else { return false }
+        lock.lock()
+        defer { lock.unlock() }
+        if noticed == nil { noticed = Date() }
+        return Date().timeIntervalSince(noticed!) >= seconds
+    }
     public static var signalNumber: Int32 { flag }
 }

@@ -187,12 +187,12 @@ public struct ModelStore: Sendable {
         let autoInstall = requested && ProcessInfo.processInfo.environment["DREAMVIDEO_OFFLINE"].map { $0.isEmpty || $0 == "0" } ?? true
         let def = try ModelProfiles.profile(model).definition
         if !isInstalled(model) {
+            _ = try folder("models")  // a home that cannot hold models says so first
             guard autoInstall, ModelStore.source(model) != nil else {
                 throw DreamVideoError.modelNotInstalled(model, hint: ModelStore.source(model) != nil
                     ? "run `dreamvideo models install \(model)`"
                     : "import its weights with `dreamvideo models import \(model) FILE`")
             }
-            _ = try folder("models")  // a home that cannot hold models says so before anything starts
             log("model \(model) is not installed yet; installing it now")
             try install(model, log: log)
         }

@@ -18,14 +18,17 @@ struct BatchCommand: ParsableCommand {
     @Flag(help: "Replace outputs that exist but were not made by this batch.") var overwrite = false
     @Flag(name: [.customShort("q"), .long], help: "Print only the summary and errors.") var quiet = false
     @Flag(help: "Print per-octave detail.") var verbose = false
+    @Option(help: ArgumentHelp("Run shard I of N (I from 0): its share of the jobs, split by estimated cost; shards may run at once, on machines sharing the folder.", valueName: "I/N"))
+    var shard: String?
 
     func run() throws {
         Interrupts.install()
+        let shard = try self.shard.map { try Shard(parsing: $0) }
         let batch = try BatchFile.load(path: file)
         let printer = ProgressPrinter(quiet: quiet, verbose: verbose)
-        let runner = BatchRunner(batch: batch, overwrite: overwrite)
+        let runner = BatchRunner(batch: batch, overwrite: overwrite, shard: shard)
         let work = batch.items.map(\.estimatedWork)
-        let total = work.reduce(0, +)
+        let total = (shard.map { batch.share(of: $0) } ?? batch.items).map(\.estimatedWork).reduce(0, +)
         let start = Date()
         var doneWork = 0.0
         let n = batch.items.count

@@ -71,6 +71,7 @@ struct EncodeFlags: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: help("mpeg4")) var mpeg4: Bool?
     @Option(parsing: .unconditional, help: help("frames-dir")) var framesDir: String?
     @Option(parsing: .unconditional, help: help("checkpoint-every")) var checkpointEvery: String?
+    @Option(parsing: .unconditional, help: help("stop-within")) var stopWithin: String?
 }
 
 /// Picture size of an image job.

@@ -1,3 +1,4 @@
+import DreamEngine
 import DreamVideo
 import Foundation
 import MediaIO
@@ -148,7 +149,7 @@ struct CLITests {
 
     /// Every flag of a render command is a settings key (or one of the few run controls), and every key is a flag.
     @Test func flagsAndSettingsKeysAreTheSame() throws {
-        let controls: Set<String> = ["output", "resume", "overwrite", "quiet", "verbose", "help", "version", "preset", "health"]
+        let controls: Set<String> = ["output", "resume", "overwrite", "quiet", "verbose", "help", "version", "preset", "health", "shard"]
         for (command, kind) in [("image", JobKind.image), ("zoom", .zoom), ("redream", .redream)] {
             let r = try CLI.run([command, "--experimental-dump-help"])
             let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
@@ -261,6 +262,40 @@ struct CLITests {
         }
         #expect(try VideoReader(path: dir + "/r.mp4").readAll().count == 30)
         #expect(!FileManager.default.fileExists(atPath: dir + "/r.partial.mp4"))
+    }
+
+    /// A scheduler's SIGTERM at any moment — even in the middle of a frame longer than the time allowed to
+    /// stop — then the same command again (with --resume, as the farm scripts run it): the frames of a run
+    /// never stopped.
+    @Test(.enabled(if: CLI.installed("efficientnet-lite0"), "needs efficientnet-lite0 (scripts/test.sh installs it)"))
+    func sigtermAtRandomMomentsThenRestartGivesTheSameFrames() throws {
+        let dir = try tempDir("sigterm")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let common = ["zoom", "samples/chelsea.png", "--size", "192x128", "--frames", "8", "--checkpoint-every", "3", "--seed", "5",
+                      "--iterations", "6", "--octaves", "2", "--encoder-preset", "ultrafast", "--stop-within", "1", "-q"]
+        #expect(try CLI.run(common + ["-o", dir + "/full.mp4", "--frames-dir", dir + "/full"]).status == 0)
+        var rng = SeededGenerator(seed: UInt64(Date().timeIntervalSince1970))
+        var stops = 0, abandoned = 0
+        for _ in 0..<8 {
+            if FileManager.default.fileExists(atPath: dir + "/r.mp4") { break }
+            // Stop when a frame file appears (random which), or a random moment after the start.
+            let frame = rng.int(in: 0...6)
+            let r = try CLI.run(common + ["-o", dir + "/r.mp4", "--frames-dir", dir + "/r", "--resume"],
+                                signal: (SIGTERM, whenExists: dir + String(format: "/r/frame_%06d.png", frame)))
+            if r.status == 130 {
+                stops += 1
+                if r.stderr.contains("abandoned") { abandoned += 1 }
+                #expect(r.stderr.contains("--resume"), "\(r.stderr)")
+            } else {
+                #expect(r.status == 0, "status \(r.status): \(r.stderr)")
+            }
+        }
+        if !FileManager.default.fileExists(atPath: dir + "/r.mp4") {
+            #expect(try CLI.run(common + ["-o", dir + "/r.mp4", "--frames-dir", dir + "/r", "--resume"]).status == 0)
+        }
+        #expect(stops >= 1, "the render was stopped at least once")
+        #expect(try pngs(dir + "/full").count == 8 && pngs(dir + "/full") == pngs(dir + "/r"), "\(stops) stops, \(abandoned) frames abandoned")
+        #expect(try VideoReader(path: dir + "/r.mp4").readAll().count == 8)
     }
 
     @Test func redreamBadInputs() throws {

@@ -57,6 +57,9 @@ public struct BatchFile: Sendable {
         public var job: AnyRenderJob
         /// Identifies the job's settings, inputs and output: a re-run skips a job whose output was made with it.
         public var fingerprint: String
+        /// A rough measure of the work (frames × pixels × steps ÷ cadence, × the turned canvas of a zoom), to
+        /// share a batch's time estimate among jobs and to split a batch among shards.
+        public var estimatedWork: Double
     }
 
     public let path: String
@@ -109,6 +112,8 @@ public struct BatchFile: Sendable {
         var items: [Item] = []
         var outputs: [String: Int] = [:]
         var framesDirs: [String: Int] = [:]
+        var cache: [String: String] = [:]
+        var estimator = WorkEstimator()
         var readPaths: [(String, String)] = [(path, "the batch file itself")]
         for (i, node) in seq.enumerated() {
             let line = node.mark?.line
@@ -158,7 +163,7 @@ public struct BatchFile: Sendable {
             }
             let s = job.job.settings
             if let dir = s.framesDir, job.kind.isVideo {
-                let key = URL(fileURLWithPath: dir).standardizedFileURL.path
+                let key = URL(fileURLWithPath: dir).standardizedFileURL.resolvingSymlinksInPath().path
                 if let other = framesDirs[key] {
                     throw DreamVideoError.invalidArgument("\(here): job \(i + 1) writes its frames into \(dir), as job \(other) does; every job needs its own frames-dir")
                 }
@@ -166,11 +171,15 @@ public struct BatchFile: Sendable {
             }
             if !StartImage.isSynthetic(job.job.input) { readPaths.append((job.job.input, "job \(i + 1)'s input")) }
             if let g = s.guide { readPaths.append((g, "job \(i + 1)'s guide")) }
-            items.append(Item(number: i + 1, line: line, preset: preset, job: job, fingerprint: try fingerprint(job)))
+            items.append(Item(number: i + 1, line: line, preset: preset, job: job, fingerprint: try fingerprint(job, cache: &cache),
+                              estimatedWork: estimator.work(job)))
         }
-        // Nothing the batch reads may be written over, whatever the flags.
+        // Nothing the batch reads may be written over, whatever the flags: every file read, by its canonical
+        // path and by its inode (a hard link), looked up once per output.
+        var read: [FileIdentity: String] = [:]
+        for (p, what) in readPaths { for id in FileIdentity.of(p) where read[id] == nil { read[id] = what } }
         for item in items {
-            for (p, what) in readPaths where samePath(p, item.job.job.output) {
+            if let what = FileIdentity.of(item.job.job.output).lazy.compactMap({ read[$0] }).first {
                 throw DreamVideoError.invalidArgument("\(path):\(item.line ?? 0): job \(item.number) writes \(item.job.job.output), which is \(what); choose another output")
             }
         }
@@ -179,35 +188,86 @@ public struct BatchFile: Sendable {
 
     /// Identifies a job: its settings, and the content of the files it reads (input and guide: size,
     /// modification time and digests of their first and last MiB), so a changed input is rendered again.
-    static func fingerprint(_ job: AnyRenderJob) throws -> String {
+    static func fingerprint(_ job: AnyRenderJob, cache: inout [String: String]) throws -> String {
         let e = JSONEncoder()
         e.outputFormatting = .sortedKeys
         var data = try e.encode(job)
         for p in [job.job.input, job.job.settings.guide].compactMap({ $0 }) where !StartImage.isSynthetic(p) {
-            data.append(Data((fileFingerprint(p) ?? "unreadable").utf8))
+            // Many jobs of a batch read the same few files: each is read once per load.
+            let f = cache[p] ?? fileFingerprint(p) ?? "unreadable"
+            cache[p] = f
+            data.append(Data(f.utf8))
         }
         return String(SHA256.hex(of: data).prefix(32))
     }
 }
 
-extension BatchFile.Item {
-    /// A rough measure of the work (frames × pixels × steps), to share a batch's time estimate among jobs.
-    public var estimatedWork: Double {
+/// Estimates a job's work from its settings and the sizes of its inputs, reading each input once.
+struct WorkEstimator {
+    private var pictures: [String: FrameSize?] = [:]
+    private var videos: [String: (size: (width: Int, height: Int), seconds: Double?, fps: Double)?] = [:]
+
+    mutating func work(_ job: AnyRenderJob) -> Double {
         let s = job.job.settings
-        let steps = max(1, s.iterations.first) * max(1, s.octaves.first)
+        let steps = max(1, s.iterations.first) * max(1, s.octaves.first) / max(1, s.cadence.first)
         switch job {
         case .image(let j):
-            let size = (try? StartImage.size(of: j.input)).flatMap { $0 } ?? s.size ?? FrameSize(width: 512, height: 512)
+            let size = picture(j.input) ?? s.size ?? FrameSize(width: 512, height: 512)
             let scale = s.maxSide.map { min(1, Double($0) / Double(max(size.width, size.height))) } ?? 1
             return Double(size.width * size.height) * scale * scale * steps
         case .zoom(let j):
-            let size = (try? j.frameSize()) ?? FrameSize(width: 1280, height: 720)
-            return Double(j.settings.frameCount) * Double(size.width * size.height) * steps
+            let size = s.size ?? picture(j.input).flatMap { try? StartImage.fit($0, maxSide: s.maxSide ?? SettingsTable.defaultVideoSide, even: true, what: j.input) }
+                ?? FrameSize(width: 1280, height: 720)
+            let turn = s.gridTurn > 0 ? 1.7 : 1  // the turned canvas (≈ 1.64× for square frames, 1.75× for 16:9)
+            return Double(s.frameCount) * Double(size.width * size.height) * steps * turn
         case .redream(let j):
-            guard let r = try? VideoReader(path: j.input), let size = try? j.workSize(source: r.size) else { return 1 }
-            let seconds = j.settings.duration ?? max(0, (r.duration ?? 1) - j.settings.start)
-            let fps = r.frameRate.num > 0 ? Double(r.frameRate.num) / Double(r.frameRate.den) : 30
-            return max(1, seconds * fps) * Double(size.width * size.height) * steps
+            if videos[j.input] == nil {
+                videos[j.input] = (try? VideoReader(path: j.input)).map { r in
+                    (r.size, r.duration, r.frameRate.num > 0 ? Double(r.frameRate.num) / Double(r.frameRate.den) : 30)
+                } ?? nil
+            }
+            guard let v = videos[j.input] ?? nil, let size = try? j.workSize(source: v.size) else { return 1 }
+            let seconds = s.duration ?? max(0, (v.seconds ?? 1) - s.start)
+            return max(1, seconds * v.fps) * Double(size.width * size.height) * steps
         }
+    }
+
+    private mutating func picture(_ path: String) -> FrameSize? {
+        if StartImage.isSynthetic(path) { return nil }
+        if let p = pictures[path] { return p }
+        let p = (try? StartImage.size(of: path)) ?? nil
+        pictures[path] = p
+        return p
+    }
+}
+
+extension BatchFile {
+    /// The jobs of `shard`: every job goes to the shard with the least estimated work so far, the costliest
+    /// jobs first (the longest-processing-time rule: within 4/3 of the best split), ties to the lower shard.
+    /// Every shard computes the same split from the same batch file, so shards on different machines agree.
+    public func share(of shard: Shard) -> [Item] {
+        let costs = items.map { max(1, $0.estimatedWork) }
+        let order = items.indices.sorted { costs[$0] != costs[$1] ? costs[$0] > costs[$1] : $0 < $1 }
+        var load = [Double](repeating: 0, count: shard.count)
+        var owner = [Int](repeating: 0, count: items.count)
+        for i in order {
+            let s = load.indices.min { load[$0] != load[$1] ? load[$0] < load[$1] : $0 < $1 }!
+            owner[i] = s
+            load[s] += costs[i]
+        }
+        return items.indices.filter { owner[$0] == shard.index }.map { items[$0] }
+    }
+}
+
+/// Ways a file is identified: its canonical path (links followed) and, when it exists, its device and inode.
+enum FileIdentity: Hashable {
+    case path(String)
+    case inode(dev: UInt64, ino: UInt64)
+
+    static func of(_ p: String) -> [FileIdentity] {
+        var ids: [FileIdentity] = [.path(URL(fileURLWithPath: p).standardizedFileURL.resolvingSymlinksInPath().path)]
+        var st = stat()
+        if stat(p, &st) == 0 { ids.append(.inode(dev: UInt64(st.st_dev), ino: UInt64(st.st_ino))) }
+        return ids
     }
 }

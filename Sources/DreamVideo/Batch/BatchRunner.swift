@@ -56,8 +56,11 @@ public final class BatchRunner {
     /// Notes about the state (a damaged record, a folder that cannot be written), for the summary.
     public private(set) var notes: [String] = []
 
-    public init(batch: BatchFile, store: ModelStore = ModelStore(), overwrite: Bool = false) {
-        self.batch = batch; self.store = store; self.overwrite = overwrite
+    /// With a shard, only this shard's jobs run (`BatchFile.share(of:)`).
+    public let shard: Shard?
+
+    public init(batch: BatchFile, store: ModelStore = ModelStore(), overwrite: Bool = false, shard: Shard? = nil) {
+        self.batch = batch; self.store = store; self.overwrite = overwrite; self.shard = shard
         let u = URL(fileURLWithPath: batch.path)
         let dir = u.deletingLastPathComponent()
         stateFolder = dir.appendingPathComponent("." + u.lastPathComponent + ".dreamvideo-state").path
@@ -152,7 +155,8 @@ public final class BatchRunner {
         try ensureStateFolder()
         var results: [Result] = []
         var stopped = false
-        for (i, item) in batch.items.enumerated() {
+        let mine = shard.map { Set(batch.share(of: $0).map(\.number)) }
+        for (i, item) in batch.items.enumerated() where mine?.contains(item.number) ?? true {
             if stopped {
                 results.append(Result(item: item, status: .notRun, frames: 0, seconds: 0))
                 continue

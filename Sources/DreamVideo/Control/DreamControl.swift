@@ -8,6 +8,8 @@ struct DreamControl {
     let keepColors: ColorKeeping
     /// The colour transfer of the last reference (a zoom's seed is the same picture every frame).
     private let transfers = TransferCache()
+    /// Asked before every dream step: a render told to stop abandons its frame when this says so.
+    var cancel: (@Sendable () -> Bool)? = nil
 
     /// The guide is read once, its long side at most 512 px (its features, not its size, matter).
     static let guideSide = 512

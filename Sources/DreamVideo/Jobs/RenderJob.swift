@@ -198,11 +198,13 @@ extension JobSettings {
 final class DreamerCache {
     private let network: Network
     private let guide: Tensor?
+    private let cancel: (@Sendable () -> Bool)?
     private var current: (settings: DreamSettings, dreamer: Dreamer)?
-    init(network: Network, guide: Tensor? = nil) { self.network = network; self.guide = guide }
+    init(network: Network, guide: Tensor? = nil, cancel: (@Sendable () -> Bool)? = nil) { self.network = network; self.guide = guide; self.cancel = cancel }
     func dreamer(for s: DreamSettings) throws -> Dreamer {
         if let c = current, c.settings == s { return c.dreamer }
-        let d = try Dreamer(network: network, settings: s, guide: guide)
+        var d = try Dreamer(network: network, settings: s, guide: guide)
+        d.shouldCancel = cancel
         current = (s, d)
         return d
     }

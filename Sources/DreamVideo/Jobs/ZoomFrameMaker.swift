@@ -38,7 +38,7 @@ public final class ZoomFrameMaker: FrameMaker {
         self.seed = seed
         self.control = control
         feedback = ZoomFeedback(seed: seed)
-        dreamers = DreamerCache(network: network, guide: control.guide)
+        dreamers = DreamerCache(network: network, guide: control.guide, cancel: control.cancel)
         note = progress.note
         step = progress.step
     }

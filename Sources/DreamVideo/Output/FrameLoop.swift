@@ -144,7 +144,14 @@ public final class FrameLoop<Maker: FrameMaker> {
         while end.map({ next < $0 }) ?? true {
             let t0 = Date()
             let before = maker.timings
-            guard let (frame, after) = try maker.makeFrame(next, state: state) else { break }
+            let made: (MadeFrame, FrameState<Maker.Payload>)?
+            do { made = try maker.makeFrame(next, state: state) } catch EngineError.cancelled {
+                // Told to stop, and the frame could not finish in time: stop at the last finished one.
+                try output.checkpoint(Checkpoint(nextFrame: next, payload: state.payload, images: state.images))
+                let partial = next > range.first ? " \(try output.writePartial()) plays what exists;" : ""
+                throw DreamVideoError.interrupted("stopped during frame \(next + 1), abandoned to stop in time;\(partial) continue with the same command plus --resume")
+            }
+            guard let (frame, after) = made else { break }
             if next == range.first { output.ptsOrigin = frame.pts }
             if range.isWhole, output.audio == nil { output.audio = maker.audio }
             let te = Date()
@@ -223,7 +230,9 @@ struct VideoRender {
             options: VideoOutputOptions(width: size.width, height: size.height, frameRate: frameRate, timeBase: timeBase, encoder: s.encoder,
                                         checkpointEvery: s.checkpointEvery, framesDir: s.framesDir, policy: policy),
             range: range, log: progress.note)
-        let control = try DreamControl(s)  // reads the guide picture before the model is loaded
+        var control = try DreamControl(s)  // reads the guide picture before the model is loaded
+        let budget = Double(s.stopWithin)
+        control.cancel = { Interrupts.abandon(after: budget) }
         try loop.open()                     // takes the output (a busy one is refused) before a model is loaded
         let m: Maker
         do { m = try maker(try store.load(s.model, log: progress.note), control) } catch {

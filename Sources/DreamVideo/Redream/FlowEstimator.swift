@@ -18,7 +18,14 @@ public final class FlowEstimator {
     private let ctx: OpaquePointer
     public let method: FlowMethod
 
-    public init(_ method: FlowMethod) throws {
+    /// The estimator for pictures too small for DIS.
+    private var small: FlowEstimator?
+
+    public convenience init(_ method: FlowMethod) throws {
+        try self.init(method, downscale: method == .farneback ? 2 : 1)
+    }
+
+    init(_ method: FlowMethod, downscale: Int32) throws {
         guard method != .none else { throw DreamVideoError.invalidArgument("flow method 'none' estimates nothing") }
         self.method = method
         let m = method == .dis ? Int32(DV_FLOW_DIS) : Int32(DV_FLOW_FARNEBACK)
@@ -26,7 +33,7 @@ public final class FlowEstimator {
             throw DreamVideoError.commandFailed("optical flow", String(cString: dv_flow_last_error(nil)))
         }
         ctx = c
-        if method == .farneback { dv_flow_set_downscale(ctx, 2) }
+        if downscale > 1 { dv_flow_set_downscale(ctx, downscale) }
     }
 
     deinit { dv_flow_destroy(ctx) }
@@ -35,6 +42,11 @@ public final class FlowEstimator {
     public func flow(from a: [UInt8], to b: [UInt8], width: Int, height: Int) throws -> FlowField {
         guard width > 0, height > 0, a.count == width * height, b.count == width * height else {
             throw DreamVideoError.invalidArgument("optical flow needs two pictures of \(width)×\(height) (got \(a.count) and \(b.count) pixels)")
+        }
+        // OpenCV's DIS crashes (or asserts) on pictures under 32 px on a side: Farnebäck handles them.
+        if method == .dis && (width < 32 || height < 32) {
+            if small == nil { small = try FlowEstimator(.farneback, downscale: 1) }
+            return try small!.flow(from: a, to: b, width: width, height: height)
         }
         var out = [Float](repeating: 0, count: 2 * width * height)
         let r = a.withUnsafeBufferPointer { ap in

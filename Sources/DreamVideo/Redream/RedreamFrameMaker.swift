@@ -62,7 +62,7 @@ final class RedreamFrameMaker: FrameMaker {
         clipEnd = source.clipEnd
         estimatedFrameCount = source.estimatedFrames
         self.control = control
-        dreamers = DreamerCache(network: network, guide: control.guide)
+        dreamers = DreamerCache(network: network, guide: control.guide, cancel: control.cancel)
         flow = settings.flow == .none ? nil : try FlowEstimator(settings.flow)
         observer = progress
     }

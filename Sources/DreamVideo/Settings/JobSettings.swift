@@ -100,6 +100,8 @@ public struct JobSettings: Sendable, Equatable, Codable {
     public var mpeg4 = false
     public var framesDir: String? = nil
     public var checkpointEvery = 0
+    /// Seconds after a stop signal within which a frame in progress must finish (else it is abandoned).
+    public var stopWithin = 0
     // Re-dream
     public var start = 0.0
     public var flow = FlowMethod.none

@@ -297,6 +297,8 @@ public enum SettingsTable {
              help: "Also write every frame as PNG into this folder (frame_000000.png …)."),
         integer("checkpoint-every", \.checkpointEvery, 1...100_000, jobs: videoJobs, default: "10", unit: "frames",
                 help: "Checkpoint interval: a crash loses at most this many frames.", affectsFrames: false),
+        integer("stop-within", \.stopWithin, 1...3600, jobs: videoJobs, default: "15", unit: "s",
+                help: "On Ctrl-C or SIGTERM, a frame still dreaming this long after the signal is abandoned and the render stops at its last finished frame (schedulers kill a job a fixed time after SIGTERM: Slurm's KillWait is 30 s).", affectsFrames: false),
     ]
 
     // MARK: re-dream
