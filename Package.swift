@@ -68,7 +68,8 @@ let package = Package(
         .testTarget(name: "DreamEngineTests", dependencies: ["DreamEngine", "ModelImport", "DreamVideo", "MediaIO"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "MediaIOTests", dependencies: ["MediaIO"]),
-        .testTarget(name: "DreamVideoTests", dependencies: ["DreamVideo", "DreamEngine", "ModelImport", "MediaIO"]),
+        .testTarget(name: "DreamVideoTests", dependencies: ["DreamVideo", "DreamEngine", "ModelImport", "MediaIO",
+                                                          .product(name: "Yams", package: "Yams")]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx17

@@ -19,8 +19,11 @@ public struct EngineOptions: Sendable {
 
     public init() {}
 
-    /// The machine's core count.
-    public static let defaultThreads = ProcessInfo.processInfo.activeProcessorCount
+    /// The machine's core count, or DREAMVIDEO_THREADS (1…1024) when set: a farm task's share of a node.
+    public static let defaultThreads: Int = {
+        if let v = ProcessInfo.processInfo.environment["DREAMVIDEO_THREADS"], let n = Int(v.trimmingCharacters(in: .whitespaces)), (1...1024).contains(n) { return n }
+        return ProcessInfo.processInfo.activeProcessorCount
+    }()
 }
 
 /// Time spent per layer kind and shape class, for `dreamvideo-bench --profile`.

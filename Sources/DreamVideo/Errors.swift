@@ -7,6 +7,9 @@ public enum DreamVideoError: Error, CustomStringConvertible {
     case invalidArgument(String)
     case outputExists(String)
     case interrupted(String)
+    /// `--resume` of a range that is already rendered, complete and checked, with the same settings: nothing to do
+    /// (a requeued farm task that had finished).
+    case alreadyDone(String)
     /// Another render holds the output.
     case busy(String)
     /// A resumed render's settings differ from the checkpoint's: (key, was, now).
@@ -22,6 +25,7 @@ public enum DreamVideoError: Error, CustomStringConvertible {
         case .invalidArgument(let s): return s
         case .outputExists(let p): return "\(p): already exists (pass --overwrite to replace it)"
         case .interrupted(let s): return s
+        case .alreadyDone(let p): return "\(p): already rendered with these settings (checked against its range manifest); nothing to do"
         case .busy(let s): return s
         case .resumeMismatch(let output, let diffs):
             let list = diffs.prefix(4).map { "\($0.key) was \($0.was), now \($0.now)" }.joined(separator: "; ")

@@ -27,6 +27,10 @@ struct DreamVideoCommand: ParsableCommand {
                 FileHandle.standardError.write(Data("dreamvideo: \(msg)\n".utf8))
                 Foundation.exit(130)
             }
+            if case .alreadyDone = e {
+                FileHandle.standardError.write(Data("dreamvideo: \(e.description)\n".utf8))
+                Foundation.exit(0)
+            }
             fail(e.description)
         } catch let code as ExitCode {
             Foundation.exit(code.rawValue)

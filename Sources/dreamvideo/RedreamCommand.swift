@@ -28,6 +28,12 @@ struct RedreamCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Render shard I of N (I from 0): a contiguous share of the frames, into OUT.shard-I-of-N.mp4 beside OUT; `dreamvideo join OUT` puts the shards together with the audio.", valueName: "I/N"))
     var shard: String?
 
+    /// The job these flags describe (resolved and checked, nothing run).
+    func job() throws -> RedreamJob {
+        try RedreamJob.resolve(input: input, output: runFlags.output,
+                               sources: try runFlags.sources(settingFlags(dream, source, encode), kind: .redream, printer: ProgressPrinter(quiet: true, verbose: false)))
+    }
+
     func run() throws {
         let shard = try self.shard.map { try Shard(parsing: $0) }
         try renderVideo(RedreamJob.self, input: input, runFlags: runFlags, flags: settingFlags(dream, source, encode), health: health) { job in

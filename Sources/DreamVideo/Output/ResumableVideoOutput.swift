@@ -86,7 +86,9 @@ public final class ResumableVideoOutput<Payload: Codable & Sendable> {
     /// Checks that need nothing but the file system: the output's folder is writable, the output is
     /// not in the way (or may be replaced), the work folder and partial file are ours, and the frames
     /// folder is usable. Changes nothing.
-    public static func preflight(output: String, framesDir: String?, policy: OutputPolicy) throws {
+    /// With `--resume`, an output with a range manifest beside it passes here: `open` checks whether it is this
+    /// very range, finished (then there is nothing to do), and refuses it otherwise.
+    public static func preflight(output: String, framesDir: String?, policy: OutputPolicy, strict: Bool = false) throws {
         let fm = FileManager.default
         try AtomicFile.checkWritableFolder(for: output)
         var isDir: ObjCBool = false
@@ -95,7 +97,7 @@ public final class ResumableVideoOutput<Payload: Codable & Sendable> {
             if (try? fm.attributesOfItem(atPath: output))?[.type] as? FileAttributeType != .typeRegular {
                 throw DreamVideoError.invalidArgument("\(output): is not a regular file")
             }
-            if !policy.overwrite {
+            if !policy.overwrite && (strict || !policy.resume || !fm.fileExists(atPath: RangeManifest.path(for: output))) {
                 throw DreamVideoError.outputExists(output)
             }
         }
@@ -112,6 +114,20 @@ public final class ResumableVideoOutput<Payload: Codable & Sendable> {
             try checkFramesDir(framesDir)
             if let why = FramesFolder.refusal(framesDir, for: output, overwrite: policy.overwrite) { throw DreamVideoError.invalidArgument(why) }
         }
+    }
+
+    /// The output exists, no render of it is unfinished, and its range manifest says it is this range with these
+    /// settings, its size and SHA-256 matching: a requeued farm task that had finished.
+    func isFinishedRange() -> Bool {
+        guard options.firstFrame > 0 || identity["range"] != nil,
+              FileManager.default.fileExists(atPath: output),
+              !FileManager.default.fileExists(atPath: ResumableVideoOutput.workFolderPath(for: output)),
+              let m = try? RangeManifest.read(for: output) else { return false }
+        var id = identity
+        id["range"] = nil
+        guard m.pipeline == pipeline, m.settings == id, m.firstFrame == options.firstFrame,
+              m.video == URL(fileURLWithPath: output).lastPathComponent, fileSize(output) == m.bytes else { return false }
+        return (try? SHA256.hex(ofFile: output)) == m.sha256
     }
 
     static func checkFramesDir(_ dir: String) throws {
@@ -136,7 +152,8 @@ public final class ResumableVideoOutput<Payload: Codable & Sendable> {
     /// (nil: start from the range's first frame). Damaged checkpoints and segments fall back to the previous
     /// checkpoint, or to a fresh start, with a message.
     public func open() throws -> Checkpoint<Payload>? {
-        try ResumableVideoOutput.preflight(output: output, framesDir: options.framesDir, policy: options.policy)
+        if options.policy.resume && !options.policy.overwrite && isFinishedRange() { throw DreamVideoError.alreadyDone(output) }
+        try ResumableVideoOutput.preflight(output: output, framesDir: options.framesDir, policy: options.policy, strict: true)
         let hadFolder = FileManager.default.fileExists(atPath: ResumableVideoOutput.workFolderPath(for: output))
         let folder = try WorkFolder(output: output)
         self.folder = folder
