@@ -15,6 +15,12 @@ struct ImageCommand: ParsableCommand {
     @OptionGroup(title: "Picture") var picture: ImageSizeFlags
     @OptionGroup(title: "Dream options") var dream: DreamFlags
 
+    /// The job these flags describe (resolved and checked, nothing run).
+    func job() throws -> ImageJob {
+        try ImageJob.resolve(input: input, output: runFlags.output,
+                             sources: try runFlags.sources(settingFlags(dream, picture), kind: .image, printer: ProgressPrinter(quiet: true, verbose: false)))
+    }
+
     func run() throws {
         let printer = ProgressPrinter(quiet: runFlags.quiet, verbose: runFlags.verbose)
         let job = try ImageJob.resolve(input: input, output: runFlags.output,

@@ -25,6 +25,12 @@ struct ZoomCommand: ParsableCommand {
     @Flag(help: "After the render, print the health report of the result (see `dreamvideo metrics`).")
     var health = false
 
+    /// The job these flags describe (resolved and checked, nothing run).
+    func job() throws -> ZoomJob {
+        try ZoomJob.resolve(input: seedImage, output: runFlags.output,
+                            sources: try runFlags.sources(settingFlags(dream, video, encode), kind: .zoom, printer: ProgressPrinter(quiet: true, verbose: false)))
+    }
+
     func run() throws {
         try renderVideo(ZoomJob.self, input: seedImage, runFlags: runFlags, flags: settingFlags(dream, video, encode), health: health)
     }

@@ -209,3 +209,64 @@ struct FarmTests {
         #expect(!FileManager.default.fileExists(atPath: dir + "/x.sbatch"))
     }
 }
+
+@Suite("Cost model")
+struct CostModelTests {
+    static func estimate(_ kind: JobKind, frames: Int, spf: Double, leadIn: Int = 0) -> CostEstimate {
+        CostEstimate(kind: kind, input: "in", output: "out-\(frames)", frames: frames, secondsPerFrame: spf, calibrationFrames: 3, leadIn: leadIn)
+    }
+
+    @Test func shardCountsMeetTheDeadline() throws {
+        // A re-dream of 5400 frames at 5 s a frame (7.5 h): 2 h needs shards of ≤ 1440 − 24 frames → 4.
+        let r = Self.estimate(.redream, frames: 5400, spf: 5, leadIn: 24)
+        #expect(CostModel.shards(for: [r], deadline: 7200, batch: false) == 4)
+        #expect(r.shardSeconds(4) <= 7200 && r.shardSeconds(3) > 7200)
+        // A lead-in longer than the deadline allows: no count.
+        #expect(CostModel.shards(for: [Self.estimate(.redream, frames: 100, spf: 10, leadIn: 24)], deadline: 100, batch: false) == nil)
+        // A zoom is never split.
+        #expect(CostModel.shards(for: [Self.estimate(.zoom, frames: 900, spf: 2)], deadline: 1000, batch: false) == nil)
+        #expect(CostModel.shards(for: [Self.estimate(.zoom, frames: 900, spf: 2)], deadline: 1800, batch: false) == 1)
+        // A batch: jobs of 3, 3, 2, 2, 2 hours, split as `batch --shard` splits them (costliest first onto the least
+        // loaded shard): 2 shards load 7 h and 5 h, 3 shards 5, 3 and 4 h, 4 shards 3, 3, 4 and 2 h.
+        let jobs = [3.0, 3, 2, 2, 2].map { Self.estimate(.zoom, frames: Int($0 * 3600), spf: 1) }
+        #expect(CostModel.shards(for: jobs, deadline: 7 * 3600, batch: true) == 2)
+        #expect(CostModel.shards(for: jobs, deadline: 6 * 3600, batch: true) == 3)
+        #expect(CostModel.shards(for: jobs, deadline: 4 * 3600, batch: true) == 4)
+        #expect(CostModel.shards(for: jobs, deadline: 2.5 * 3600, batch: true) == nil, "a 3 h job cannot meet 2.5 h")
+    }
+
+    @Test func deadlinesReadAsPeopleWriteThem() throws {
+        for (text, seconds) in [("90", 90.0), ("90s", 90), ("45m", 2700), ("2h", 7200), ("1h30m", 5400), ("1d", 86400), ("1.5h", 5400)] {
+            #expect(try CostModel.parseDuration(text) == seconds, "\(text)")
+        }
+        for bad in ["", "0", "-1h", "2x", "h", "inf", "nan", "1e40", "400d", "2h30"] {
+            #expect(throws: DreamVideoError.self, "\(bad)") { try CostModel.parseDuration(bad) }
+        }
+    }
+
+    /// The calibration runs the real frame maker: a re-dream's estimate is its frame count times a measured,
+    /// positive time per frame, and the scratch folder is gone afterwards.
+    @Test(.enabled(if: CLI.installed("efficientnet-lite0"), "needs efficientnet-lite0 (scripts/test.sh installs it)"))
+    func estimateCalibratesOnTheRealJob() throws {
+        let dir = try tempDir("estimate")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try #require(ffmpegTool(["-f", "lavfi", "-i", "testsrc=size=128x96:rate=10:duration=3", "-c:v", "mpeg4", dir + "/clip.mp4"]))
+        let before = Set((try? FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory())) ?? []).filter { $0.hasPrefix("dreamvideo-estimate-") }
+        let r = try CLI.run(["estimate", "--deadline", "1h", "--", "redream", "clip.mp4", "-o", "out.mp4", "--max-side", "96", "--iterations", "2"], directory: dir)
+        #expect(r.status == 0, "\(r.stderr)")
+        let row = try #require(r.stdout.split(separator: "\n").first { $0.hasPrefix("1 ") }.map { $0.split(separator: " ", omittingEmptySubsequences: true) })
+        #expect(row[1] == "redream" && row[2] == "30", "\(row)")
+        #expect((Double(row[3]) ?? 0) > 0, "a measured time per frame: \(row)")
+        #expect(r.stdout.contains("deadline 60 min: 1 shard"), "\(r.stdout)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == ["clip.mp4"], "nothing written beside the job")
+        let after = Set((try? FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory())) ?? []).filter { $0.hasPrefix("dreamvideo-estimate-") }
+        #expect(after.subtracting(before).isEmpty, "the scratch folder is removed")
+        for (args, fragment) in [(["estimate", "--deadline", "soon", "--", "zoom", "noise", "-o", "z.mp4"], "--deadline"),
+                                 (["estimate", "--", "batch", "x.yaml"], "give the batch file itself"),
+                                 (["estimate", "missing.yaml"], "missing.yaml"),
+                                 (["estimate", "--", "redream", "nothing.mp4", "-o", "o.mp4"], "nothing.mp4")] {
+            let f = try CLI.run(args, directory: dir)
+            #expect(f.status != 0 && f.stderr.contains(fragment), "\(args): \(f.stderr)")
+        }
+    }
+}
