@@ -47,12 +47,36 @@ final class Scaler {
     let ctx: OpaquePointer
     let srcW: Int32, srcH: Int32, dstW: Int32, dstH: Int32
     let src: AVPixelFormat, dst: AVPixelFormat
-    init(srcW: Int32, srcH: Int32, src: AVPixelFormat, dstW: Int32, dstH: Int32, dst: AVPixelFormat, path: String) throws(MediaError) {
+    /// The YUV matrix of the YUV side (SWS_CS_ITU709, SWS_CS_ITU601…) and whether that side is full range.
+    /// Nil: swscale's own choice (BT.601; full range for the JPEG formats).
+    let matrix: Int32?, fullRange: Bool
+
+    init(srcW: Int32, srcH: Int32, src: AVPixelFormat, dstW: Int32, dstH: Int32, dst: AVPixelFormat, path: String,
+         matrix: Int32? = nil, fullRange: Bool = false) throws(MediaError) {
         guard let c = sws_getContext(srcW, srcH, src, dstW, dstH, dst,
                                      Int32(SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT | SWS_FULL_CHR_H_INP), nil, nil, nil) else {
             throw .unsupported(path: path, reason: "cannot convert pixel format \(src.rawValue) to \(dst.rawValue)")
         }
         ctx = c; self.srcW = srcW; self.srcH = srcH; self.dstW = dstW; self.dstH = dstH; self.src = src; self.dst = dst
+        self.matrix = matrix; self.fullRange = fullRange
+        // The matrix the video is tagged with (swscale assumes BT.601 otherwise). RGB sides are full range.
+        let isRGB = { (f: AVPixelFormat) in (av_pix_fmt_desc_get(f)?.pointee.flags ?? 0) & UInt64(AV_PIX_FMT_FLAG_RGB) != 0 }
+        let jpegFormats = [AV_PIX_FMT_YUVJ420P, AV_PIX_FMT_YUVJ422P, AV_PIX_FMT_YUVJ444P, AV_PIX_FMT_YUVJ440P, AV_PIX_FMT_YUVJ411P]
+        if let matrix, isRGB(src) != isRGB(dst), let table = sws_getCoefficients(matrix) {
+            let yuvRange: Int32 = fullRange || jpegFormats.contains(isRGB(src) ? dst : src) ? 1 : 0
+            _ = sws_setColorspaceDetails(c, table, isRGB(src) ? 1 : yuvRange, table, isRGB(dst) ? 1 : yuvRange, 0, 1 << 16, 1 << 16)
+        }
+    }
+
+    /// The swscale matrix for a stream's colour space tag (untagged: BT.601, as players assume for SD).
+    static func matrix(for space: AVColorSpace) -> Int32 {
+        switch space {
+        case AVCOL_SPC_BT709: return SWS_CS_ITU709
+        case AVCOL_SPC_BT2020_NCL, AVCOL_SPC_BT2020_CL: return SWS_CS_BT2020
+        case AVCOL_SPC_SMPTE240M: return SWS_CS_SMPTE240M
+        case AVCOL_SPC_FCC: return SWS_CS_FCC
+        default: return SWS_CS_DEFAULT
+        }
     }
     deinit { sws_freeContext(ctx) }
 

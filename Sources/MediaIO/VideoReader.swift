@@ -174,8 +174,10 @@ public final class VideoReader {
         }
         let format = AVPixelFormat(rawValue: f.pointee.format)
         let alpha = (av_pix_fmt_desc_get(format)?.pointee.flags ?? 0) & UInt64(AV_PIX_FMT_FLAG_ALPHA) != 0
-        if scaler == nil || scaler!.srcW != w || scaler!.srcH != h || scaler!.src != format {
-            scaler = try Scaler(srcW: w, srcH: h, src: format, dstW: w, dstH: h, dst: alpha ? AV_PIX_FMT_RGBA : AV_PIX_FMT_RGB24, path: path)
+        let matrix = Scaler.matrix(for: f.pointee.colorspace), fullRange = f.pointee.color_range == AVCOL_RANGE_JPEG
+        if scaler == nil || scaler!.srcW != w || scaler!.srcH != h || scaler!.src != format || scaler!.matrix != matrix || scaler!.fullRange != fullRange {
+            scaler = try Scaler(srcW: w, srcH: h, src: format, dstW: w, dstH: h, dst: alpha ? AV_PIX_FMT_RGBA : AV_PIX_FMT_RGB24, path: path,
+                                matrix: matrix, fullRange: fullRange)
         }
         let image = (alpha ? scaler!.toRGBOverWhite(f) : scaler!.toRGB(f)).rotated(clockwiseQuarterTurns: quarterTurns)
         var pts = f.pointee.best_effort_timestamp

@@ -57,7 +57,7 @@ public final class VideoWriter {
         self.path = path; self.width = width; self.height = height; self.frameRate = frameRate; self.timeBase = tb
         output = try FormatOutput(path: path)
         scaler = try Scaler(srcW: Int32(width), srcH: Int32(height), src: AV_PIX_FMT_RGB24,
-                            dstW: Int32(width), dstH: Int32(height), dst: AV_PIX_FMT_YUV420P, path: path)
+                            dstW: Int32(width), dstH: Int32(height), dst: AV_PIX_FMT_YUV420P, path: path, matrix: SWS_CS_ITU709)  // as tagged below
         let h264 = settings.forceMPEG4 ? nil : avcodec_find_encoder_by_name("libx264")
         guard let enc = h264 ?? avcodec_find_encoder(AV_CODEC_ID_MPEG4) else {
             throw .unsupported(path: path, reason: "this FFmpeg build has neither libx264 nor an MPEG-4 encoder")

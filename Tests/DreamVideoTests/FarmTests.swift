@@ -8,7 +8,7 @@ import Yams
 /// The render farm for real: a one-node Slurm cluster on this machine (scripts/slurm-local.sh) runs the
 /// array scripts `dreamvideo farm slurm` writes, and a Kubernetes manifest is checked field by field.
 /// What docs/farm.md states for seams on the suite's panned photo: W at a shard's first frame, with the default
-/// lead-in, is at most this many times the whole render's W at that frame (measured 1.13 and 1.22).
+/// lead-in, is at most this many times the whole render's W at that frame (measured 1.13 and 1.22 with lead-in 24).
 enum FarmFigures {
     static let seamWarpRatio = 1.5
 }
