@@ -7,7 +7,12 @@ public struct JoinSegment: Sendable, Equatable {
     /// Start of the segment in the joined video, in `timeBase` units.
     public var offset: Int64
     public var timeBase: TimeBase
-    public init(path: String, offset: Int64, timeBase: TimeBase) { self.path = path; self.offset = offset; self.timeBase = timeBase }
+    /// The video packets to take, by index in the file (all when nil). Without B-frames packets are frames in
+    /// order; a window must start at a key frame.
+    public var packets: Range<Int>?
+    public init(path: String, offset: Int64, timeBase: TimeBase, packets: Range<Int>? = nil) {
+        self.path = path; self.offset = offset; self.timeBase = timeBase; self.packets = packets
+    }
 }
 
 /// The audio to carry into a joined video: every audio stream of `path` between `start` and `end`
@@ -90,12 +95,21 @@ public enum VideoJoiner {
             }
             let inTB = inStream.pointee.time_base
             let offset = av_rescale_q(seg.offset, seg.timeBase.rational, outVideoTB)
+            var index = -1
             while true {
                 let r = av_read_frame(input.ctx, packet.ptr)
                 if r == dv_averror_eof() { break }
                 try check(r) { .decodeFailed(path: seg.path, reason: $0) }
                 defer { av_packet_unref(packet.ptr) }
                 guard packet.ptr.pointee.stream_index == idx else { continue }
+                index += 1
+                if let window = seg.packets {
+                    if index < window.lowerBound { continue }
+                    if index >= window.upperBound { break }
+                    if index == window.lowerBound && packet.ptr.pointee.flags & AV_PKT_FLAG_KEY == 0 {
+                        throw .unsupported(path: seg.path, reason: "cannot be cut at packet \(index): it is not a key frame")
+                    }
+                }
                 av_packet_rescale_ts(packet.ptr, inTB, outVideoTB)
                 if packet.ptr.pointee.pts != dv_nopts_value() { packet.ptr.pointee.pts += offset }
                 if packet.ptr.pointee.dts != dv_nopts_value() { packet.ptr.pointee.dts += offset }
@@ -185,5 +199,25 @@ public enum VideoPacketTimes {
             if t != dv_nopts_value() { times.append(t) }
         }
         return (times.sorted(), TimeBase(Int(st.pointee.time_base.num), Int(st.pointee.time_base.den)))
+    }
+
+    /// The indexes of the key-frame packets of a file's video stream, in file order.
+    public static func keyFrames(_ path: String) throws(MediaError) -> [Int] {
+        Media.configureLogging()
+        let input = try FormatInput(path: path)
+        let (idx, _) = try VideoJoiner.videoStream(of: input)
+        let packet = Packet()
+        var keys: [Int] = []
+        var n = 0
+        while true {
+            let r = av_read_frame(input.ctx, packet.ptr)
+            if r == dv_averror_eof() { break }
+            try check(r) { .decodeFailed(path: path, reason: $0) }
+            defer { av_packet_unref(packet.ptr) }
+            guard packet.ptr.pointee.stream_index == idx else { continue }
+            if packet.ptr.pointee.flags & AV_PKT_FLAG_KEY != 0 { keys.append(n) }
+            n += 1
+        }
+        return keys
     }
 }

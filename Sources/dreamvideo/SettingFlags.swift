@@ -61,6 +61,7 @@ struct RedreamFlags: ParsableArguments {
     @Option(parsing: .unconditional, help: help("temporal-weight")) var temporalWeight: String?
     @Option(parsing: .unconditional, help: help("cadence")) var cadence: String?
     @Option(parsing: .unconditional, help: help("lead-in")) var leadIn: String?
+    @Option(parsing: .unconditional, help: help("overlap")) var overlap: String?
     @Flag(inversion: .prefixedNo, help: help("audio")) var audio: Bool?
 }
 

@@ -148,7 +148,7 @@ struct FrameLoopTests {
             let j = try job("whole", ["lead-in": .number(1000), "frames-dir": .text(dir + "/s\(i)")]).sharded(shard)
             #expect(j.output == dir + "/whole.shard-00\(i)-of-003.mp4")
             let s = try j.run(store: syntheticStore, shouldStop: { false })
-            #expect(s.totalFrames == 8)
+            #expect(s.totalFrames == [20, 16, 8][i], "8 frames of its own and up to 12 overlapping the next shard")
             merged.merge(try pngs(dir + "/s\(i)")) { a, _ in a }
         }
         #expect(merged == (try pngs(dir + "/whole-frames")) && merged.count == 24, "shards with a full lead-in make the whole render's frames")
@@ -170,6 +170,55 @@ struct FrameLoopTests {
         #expect(throws: DreamVideoError.self) { try Shard(parsing: "0/0") }
         #expect(throws: DreamVideoError.self) { try Shard(parsing: "-1/4") }
         #expect(throws: DreamVideoError.self) { try job("x", [:]).sharded(try Shard(index: 0, count: 25)) }
+    }
+
+    /// A shard renders `overlap` frames past its end; the join cross-fades them into the next shard's first frames
+    /// (re-encoded up to its next key frame) and copies everything else packet for packet.
+    @Test func overlappingShardsAreCrossFadedAtTheJoin() throws {
+        let dir = try tempDir("xfade")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let video = dir + "/v.mp4", out = dir + "/x.mp4"
+        try writePan(video, frames: 24)
+        func job(_ overlap: Int, _ output: String) throws -> RedreamJob {
+            try redreamJob(video, output, ["lead-in": .number(0), "overlap": .number(Double(overlap)), "crf": .number(0), "seed": .text("3")])
+        }
+        var shards: [String] = []
+        for i in 0..<3 {
+            let j = try job(4, out).sharded(try Shard(index: i, count: 3))
+            #expect(j.range == FrameRange(first: 8 * i, end: i < 2 ? 8 * i + 12 : nil, tail: i < 2 ? 4 : nil))
+            _ = try j.run(store: syntheticStore, shouldStop: { false })
+            shards.append(j.output)
+        }
+        let m0 = try RangeManifest.read(for: shards[0])
+        #expect(m0.tail == 4 && m0.ownFrames == 8 && m0.frames == 12)
+        #expect(try FarmStatus.report(output: out).map(\.frames) == [8, 8, 8])
+        try RangeJoin.joinShards(of: out)
+        let joined = try FarmTests.frames(out), s0 = try FarmTests.frames(shards[0]), s1 = try FarmTests.frames(shards[1])
+        #expect(joined.count == 24 && s0.count == 12 && s1.count == 12)
+        // Before the seam: shard 0's own frames, packet for packet.
+        #expect(Array(joined[0..<8]) == Array(s0[0..<8]))
+        // The fade: weights 1/5 … 4/5 toward shard 1, over shard 0's overlapping frames.
+        for i in 0..<4 {
+            let w = Double(i + 1) / 5
+            var err = 0.0, apart = 0.0
+            for k in 0..<joined[8 + i].pixels.count {
+                let a = Double(s0[8 + i].pixels[k]), b = Double(s1[i].pixels[k]), got = Double(joined[8 + i].pixels[k])
+                err += abs((1 - w) * a + w * b - got)
+                apart += abs(a - b)
+            }
+            err /= Double(joined[8 + i].pixels.count); apart /= Double(joined[8 + i].pixels.count)
+            #expect(err < 1.5 && apart > 3 * err, "frame \(8 + i): \(err) levels from the blend; the shards differ by \(apart)")
+        }
+        // From shard 1's first key frame after the fade on: its frames, packet for packet.
+        let cut = try VideoPacketTimes.keyFrames(shards[1]).first { $0 >= 4 && $0 < 8 } ?? 8
+        #expect(Array(joined[(8 + cut)..<16]) == Array(s1[cut..<8]))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains("seam") }.isEmpty, "no seam file left")
+        // Without an overlap the join is a hard cut: every frame is a shard's own.
+        let hard = dir + "/h.mp4"
+        for i in 0..<3 { _ = try job(0, hard).sharded(try Shard(index: i, count: 3)).run(store: syntheticStore, shouldStop: { false }) }
+        try RangeJoin.joinShards(of: hard)
+        let h = try FarmTests.frames(hard), h1 = try FarmTests.frames(try Shard(index: 1, count: 3).output(for: hard))
+        #expect(h.count == 24 && Array(h[8..<16]) == h1)
     }
 
     @Test func theObserverSeesEveryFrameAsWritten() throws {

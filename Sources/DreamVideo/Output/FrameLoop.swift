@@ -6,11 +6,13 @@ import MediaIO
 public struct FrameRange: Sendable, Equatable, Codable, CustomStringConvertible {
     public var first: Int
     public var end: Int?
-    public init(first: Int = 0, end: Int? = nil) { self.first = first; self.end = end }
+    /// Frames at the end rendered beyond the range's own (a shard's overlap with the next, cross-faded at the join).
+    public var tail: Int?
+    public init(first: Int = 0, end: Int? = nil, tail: Int? = nil) { self.first = first; self.end = end; self.tail = tail }
     /// Every frame of the job.
     public static let all = FrameRange()
     public var isWhole: Bool { first == 0 && end == nil }
-    public var description: String { "\(first)…\(end.map(String.init) ?? "end")" }
+    public var description: String { "\(first)…\(end.map(String.init) ?? "end")" + (tail.map { $0 > 0 ? " (last \($0) overlapping)" : "" } ?? "") }
 
     /// Refuses ranges that hold no frame or start before frame 0.
     func check(what: String) throws {
@@ -196,10 +198,13 @@ public final class FrameLoop<Maker: FrameMaker> {
             var settings = output.identity
             settings["range"] = nil
             let video = output.output
+            // Frames past the range's own end (its overlap with the next range), as many as the clip had.
+            let ownEnd = range.end.map { $0 - (range.tail ?? 0) }
+            let tail = ownEnd.map { max(0, next - $0) } ?? 0
             try RangeManifest(pipeline: Maker.pipeline, settings: settings, firstFrame: range.first, frames: summary.totalFrames,
                               ptsOrigin: output.ptsOrigin, timeBase: output.options.timeBase, audio: maker.audio,
                               video: URL(fileURLWithPath: video).lastPathComponent, bytes: fileSize(video) ?? 0,
-                              sha256: try SHA256.hex(ofFile: video)).write(beside: video)
+                              sha256: try SHA256.hex(ofFile: video), tail: tail > 0 ? tail : nil).write(beside: video)
         }
         summary.outputBytes = fileSize(output.output) ?? 0
         summary.wallSeconds = Date().timeIntervalSince(t0)

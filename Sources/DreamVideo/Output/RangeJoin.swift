@@ -20,6 +20,10 @@ public struct RangeManifest: Codable, Equatable, Sendable {
     public var video: String
     public var bytes: Int64
     public var sha256: String
+    /// Frames at the end past the range's own (its overlap with the next range, cross-faded at the join).
+    public var tail: Int? = nil
+    /// The frames that are the range's own.
+    public var ownFrames: Int { frames - max(0, tail ?? 0) }
 
     public static func path(for video: String) -> String { video + ".range.json" }
 
@@ -71,11 +75,32 @@ public enum RangeJoin {
         }
         guard first.firstFrame == 0 else { throw DreamVideoError.invalidArgument("\(output): frames 0…\(first.firstFrame - 1) are missing (the first range, \(firstPath), starts at frame \(first.firstFrame))") }
         for ((pa, a), (pb, b)) in zip(parts, parts.dropFirst()) {
-            let end = a.firstFrame + a.frames
+            let end = a.firstFrame + a.ownFrames
             if b.firstFrame < end { throw DreamVideoError.invalidArgument("\(pb): overlaps \(pa) (frames \(b.firstFrame)…\(end - 1) are in both)") }
             if b.firstFrame > end { throw DreamVideoError.invalidArgument("\(output): frames \(end)…\(b.firstFrame - 1) are missing (between \(pa) and \(pb))") }
         }
-        let segments = parts.map { JoinSegment(path: $0.0, offset: $0.1.ptsOrigin, timeBase: $0.1.timeBase) }
+        // Each range's own frames by stream copy; where a range rendered frames past its end (its overlap with the
+        // next), the next range's first frames are cross-faded from them, re-encoded up to its first key frame
+        // after the fade, and the rest copied.
+        var segments: [JoinSegment] = []
+        var seams: [String] = []
+        defer { for s in seams { unlink(s) } }
+        for (j, (path, m)) in parts.enumerated() {
+            var copyFrom = 0
+            if j > 0, let tail = parts[j - 1].1.tail, tail > 0 {
+                let fade = min(tail, m.ownFrames)
+                let keys = try VideoPacketTimes.keyFrames(path)
+                let cut = keys.first { $0 >= fade && $0 < m.ownFrames } ?? m.ownFrames
+                let seam = try crossFade(previous: parts[j - 1], next: (path, m), frames: cut, fade: fade, output: output)
+                seams.append(seam)
+                segments.append(JoinSegment(path: seam, offset: m.ptsOrigin, timeBase: m.timeBase))
+                copyFrom = cut
+            }
+            if copyFrom < m.ownFrames {
+                let whole = copyFrom == 0 && (m.tail ?? 0) == 0
+                segments.append(JoinSegment(path: path, offset: m.ptsOrigin, timeBase: m.timeBase, packets: whole ? nil : copyFrom..<m.ownFrames))
+            }
+        }
         var audio = first.audio
         if audio != nil, let (lastPath, last) = parts.last {
             let info = try SegmentInfo(path: lastPath)
@@ -83,11 +108,50 @@ public enum RangeJoin {
         }
         let report = try VideoJoiner.join(segments, audio: audio, to: output)
         let frames = try SegmentInfo(path: output).packets
-        let expected = parts.reduce(0) { $0 + $1.1.frames }
+        let expected = parts.reduce(0) { $0 + $1.1.ownFrames }
         guard frames == expected else {
             unlink(output)
             throw DreamVideoError.invalidArgument("\(output): the joined video has \(frames) frames, expected \(expected); nothing was kept")
         }
         return report
+    }
+
+    /// The first `frames` frames of the range `next`, the first `fade` of them cross-faded from the frames the
+    /// range `previous` rendered past its end (weights 1/(fade+1) … fade/(fade+1) toward `next`), encoded as
+    /// the ranges were into a hidden file beside `output`.
+    static func crossFade(previous: (String, RangeManifest), next: (String, RangeManifest), frames: Int, fade: Int, output: String) throws -> String {
+        let (prevPath, prev) = previous, (path, m) = next
+        let dir = URL(fileURLWithPath: output).deletingLastPathComponent().path
+        let seam = dir + "/." + URL(fileURLWithPath: output).lastPathComponent + ".seam-\(m.firstFrame)-\(UUID().uuidString.prefix(8)).mp4"
+        let a = try VideoReader(path: prevPath), b = try VideoReader(path: path)
+        let times = try VideoPacketTimes.read(prevPath).times
+        guard prev.ownFrames < times.count else {
+            throw DreamVideoError.invalidArgument("\(prevPath): holds \(times.count) frames, its manifest says \(prev.frames); it is damaged")
+        }
+        try a.seek(toPTS: times[prev.ownFrames])
+        let encoder = EncoderSettings(crf: Int(m.settings["crf"] ?? "") ?? 18, preset: m.settings["encoder-preset"] ?? "medium",
+                                      forceMPEG4: m.settings["mpeg4"] == "true")
+        let rate = b.frameRate.num > 0 ? FrameRate(b.frameRate.num, b.frameRate.den) : FrameRate(30)
+        let writer = try VideoWriter(path: seam, width: b.size.width, height: b.size.height, frameRate: rate, timeBase: m.timeBase, settings: encoder)
+        do {
+            for i in 0..<frames {
+                guard let f = try b.nextVideoFrame() else { throw DreamVideoError.invalidArgument("\(path): ends after \(i) frames, its manifest says \(m.frames)") }
+                var picture = f.image
+                if i < fade {
+                    guard let g = try a.nextVideoFrame(), g.image.width == picture.width, g.image.height == picture.height else {
+                        throw DreamVideoError.invalidArgument("\(prevPath): its overlapping frames cannot be read")
+                    }
+                    let w = Double(i + 1) / Double(fade + 1)
+                    picture = RGBImage(width: picture.width, height: picture.height,
+                                       pixels: zip(g.image.pixels, picture.pixels).map { UInt8(((1 - w) * Double($0) + w * Double($1)).rounded()) })
+                }
+                try writer.write(picture, pts: Int64((f.time / m.timeBase.seconds).rounded()))
+            }
+            try writer.finish()
+        } catch {
+            unlink(seam)
+            throw error
+        }
+        return seam
     }
 }

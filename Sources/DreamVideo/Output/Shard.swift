@@ -73,7 +73,15 @@ extension RedreamJob {
 
     /// This job's shard `shard`: its range of the clip's frames, written beside the output.
     public func sharded(_ shard: Shard) throws -> RedreamJob {
-        RedreamJob(input: input, output: shard.output(for: output), settings: settings, range: try shard.range(frames: try clipFrameCount()))
+        let frames = try clipFrameCount()
+        var range = try shard.range(frames: frames)
+        if let end = range.end, settings.overlap > 0 {
+            // The overlap with the next shard, rendered here too and cross-faded at the join.
+            let tail = min(settings.overlap, frames - end)
+            range.end = end + tail
+            range.tail = tail
+        }
+        return RedreamJob(input: input, output: shard.output(for: output), settings: settings, range: range)
     }
 }
 
@@ -109,7 +117,7 @@ public enum FarmStatus {
             if FileManager.default.fileExists(atPath: path) {
                 do {
                     let m = try RangeManifest.read(for: path)
-                    return Row(shard: i, path: path, state: .done, frames: m.frames, detail: "frames \(m.firstFrame)…\(m.firstFrame + m.frames - 1)")
+                    return Row(shard: i, path: path, state: .done, frames: m.ownFrames, detail: "frames \(m.firstFrame)…\(m.firstFrame + m.ownFrames - 1)" + ((m.tail ?? 0) > 0 ? " and \(m.tail!) overlapping the next" : ""))
                 } catch {
                     return Row(shard: i, path: path, state: .damaged, frames: nil, detail: "\(error)")
                 }

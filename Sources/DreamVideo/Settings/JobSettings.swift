@@ -110,6 +110,8 @@ public struct JobSettings: Sendable, Equatable, Codable {
     public var audio = false
     /// Frames dreamed before a range's first frame (re-dream).
     public var leadIn = 0
+    /// Frames a shard renders past its end, cross-faded with the next shard's first frames at the join.
+    public var overlap = 0
     // Dream control
     /// ImageNet classes to dream (models with a classifier).
     public var classes: [ClassTerm] = []

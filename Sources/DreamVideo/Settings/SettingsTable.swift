@@ -319,6 +319,8 @@ public enum SettingsTable {
                  modelDefault: { m, _ in formatNumber(m.redream.temporalWeight) }),
         integer("lead-in", \.leadIn, 0...10_000, jobs: [.redream], default: "48", unit: "frames",
                 help: "A range or shard of a re-dream first dreams this many frames before its first one, without writing them, so it carries a dream into its first frame as a render of the whole clip would; the seam's jump shrinks by about 40 % with 48 frames and no further with more (docs/farm.md); a lead-in reaching frame 0 makes the whole render's frames."),
+        integer("overlap", \.overlap, 0...1000, jobs: [.redream], default: "12", unit: "frames",
+                help: "A shard of a re-dream also renders this many frames past its end, and the join cross-fades them into the next shard's first frames, so the dream dissolves across the seam instead of jumping (0: a hard cut)."),
         flag("audio", \.audio, jobs: [.redream], default: "true", affectsFrames: true,
              help: "Keep the source's audio (copied, or re-encoded to AAC when MP4 cannot hold it); --no-audio drops it."),
     ]
