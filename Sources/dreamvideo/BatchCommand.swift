@@ -61,6 +61,12 @@ struct BatchCommand: ParsableCommand {
             FileHandle.standardError.write(Data("dreamvideo: batch stopped: job \(i.item.number) \(m); run the same batch command again to continue where it stopped\n".utf8))
             throw ExitCode(130)
         }
+        let notRun = results.filter { if case .notRun = $0.status { return true }; return false }
+        if let firstNotRun = notRun.first {
+            // Stopped between jobs (an image job finishes its picture first): the rest did not run.
+            FileHandle.standardError.write(Data("dreamvideo: batch stopped before job \(firstNotRun.item.number): \(notRun.count) job\(notRun.count == 1 ? "" : "s") not run; run the same batch command again to continue\n".utf8))
+            throw ExitCode(130)
+        }
         if failed > 0 {
             FileHandle.standardError.write(Data("dreamvideo: \(failed) of \(results.count) jobs failed\n".utf8))
             throw ExitCode(1)

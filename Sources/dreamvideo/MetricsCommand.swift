@@ -29,15 +29,26 @@ struct MetricsCommand: ParsableCommand {
     @Argument(help: "The video (health), or the source video (with DREAMED).") var source: String
     @Argument(help: "The re-dreamed video.") var dreamed: String?
     @Option(parsing: .unconditional, help: "Frames per window (default: 100 for health, 30 for a re-dream).") var window: Int?
-    @Option(parsing: .unconditional, help: "Seconds into the source where the re-dream began.") var start: Double = 0
-    @Option(help: "Flow method for W: dis or farneback.") var flow: String = "dis"
+    @Option(name: .customLong("start"), parsing: .unconditional, help: "Seconds into the source where the re-dream began (default: 0).") var startOption: Double?
+    @Option(name: .customLong("flow"), help: "Flow method for W: dis or farneback (default: dis).") var flowOption: String?
+    var start: Double { startOption ?? 0 }
+    var flow: String { flowOption ?? "dis" }
     @Option(parsing: .unconditional, help: "Compare at most this many frames.") var frames: Int?
-    @Option(help: "Model that measures the strength S (default: the re-dream's default model).") var model: String = ModelCatalog.defaultModel
+    @Option(name: .customLong("model"), help: "Model that measures the strength S (default: the re-dream's default model, \(ModelCatalog.defaultModel)).") var modelOption: String?
+    var model: String { modelOption ?? ModelCatalog.defaultModel }
     @Option(help: "Layer that measures the strength S (default: the model's re-dream layer).") var layer: String?
     @Flag(help: "Do not measure the strength S (needs no model).") var noStrength = false
     @Option(help: ArgumentHelp("Health: also the distance of each window's colours from this picture's (a zoom's seed), in levels.", valueName: "picture")) var palette: String?
 
     func validate() throws {
+        // An option that does not apply is refused, never silently ignored.
+        if dreamed == nil {
+            let given = [("--start", startOption != nil), ("--flow", flowOption != nil), ("--frames", frames != nil), ("--model", modelOption != nil),
+                         ("--layer", layer != nil), ("--no-strength", noStrength)].filter(\.1).map(\.0)
+            if let first = given.first { throw ValidationError("\(first) compares a re-dream with its source: give SOURCE and DREAMED, or leave \(first) out for a health report") }
+        } else if palette != nil {
+            throw ValidationError("--palette is for the health report of one video (a zoom against its seed); leave it out when comparing SOURCE and DREAMED")
+        }
         guard start.isFinite, start >= 0, start <= 1e7 else { throw ValidationError("--start must be 0…10000000 seconds, got \(start)") }
         guard ["dis", "farneback"].contains(flow) else { throw ValidationError("--flow must be dis or farneback, got '\(flow)'") }
         if let frames, frames < 2 || frames > 10_000_000 { throw ValidationError("--frames must be 2…10000000, got \(frames)") }

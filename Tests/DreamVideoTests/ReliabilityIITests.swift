@@ -8,6 +8,25 @@ import Testing
 /// say what is wrong. Each failed before the fix.
 @Suite("Reliability II", .serialized)
 struct ReliabilityIITests {
+    /// Options that do not apply are refused, a dangling symbolic link is not replaced, keyframes are checked
+    /// against the clip's real frame count.
+    @Test func optionsThatDoNotApplyAndLinksThatPointNowhere() throws {
+        let dir = try tempDir("dangling")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try #require(ffmpegTool(["-f", "lavfi", "-i", "testsrc=size=96x64:rate=10:duration=1", "-c:v", "mpeg4", dir + "/v.mp4"]))
+        for option in [["--frames", "3"], ["--start", "1"], ["--model", "vgg16-hed"], ["--layer", "blocks.9"], ["--no-strength"], ["--flow", "dis"]] {
+            try CLI.expectFailure(["metrics", dir + "/v.mp4"] + option, [option[0], "give SOURCE and DREAMED"], status: 64)
+        }
+        try CLI.expectFailure(["metrics", dir + "/v.mp4", dir + "/v.mp4", "--palette", "samples/chelsea.png"], ["--palette", "health report"], status: 64)
+        try FileManager.default.createSymbolicLink(atPath: dir + "/link.png", withDestinationPath: dir + "/nowhere/x.png")
+        try FileManager.default.createSymbolicLink(atPath: dir + "/link.mp4", withDestinationPath: dir + "/nowhere/x.mp4")
+        try CLI.expectFailure(["image", "noise", "--size", "64x64", "-o", dir + "/link.png"], ["link.png", "already exists"], status: 1)
+        try CLI.expectFailure(["zoom", "noise", "--size", "64x64", "--frames", "2", "-o", dir + "/link.mp4"], ["link.mp4", "already exists"], status: 1)
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: dir + "/link.png")) == dir + "/nowhere/x.png", "the link is left alone")
+        // 10 frames at 10 fps: a keyframe at 1.1 s (frame 11) is past the end, whatever the container estimates.
+        try CLI.expectFailure(["redream", dir + "/v.mp4", "-o", dir + "/o.mp4", "--blend", "0:(0.5), 1.1s:(0.9)"], ["past the end", "10 frames"], status: 64)
+    }
+
     let common = """
         model: googlenet
         layer: inception3a

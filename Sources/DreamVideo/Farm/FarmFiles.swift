@@ -283,6 +283,8 @@ extension FarmPlan {
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
             if isDir.boolValue { throw DreamVideoError.invalidArgument("\(path): is a folder") }
             if !overwrite { throw DreamVideoError.outputExists(path) }
+        } else if !overwrite && entryExists(path) {
+            throw DreamVideoError.outputExists(path)
         }
         try AtomicFile.write(Data(text.utf8), to: path)
         if executable { chmod(path, 0o755) }

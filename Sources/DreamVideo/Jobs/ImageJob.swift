@@ -29,6 +29,8 @@ public struct ImageJob: RenderJob, Equatable {
         if FileManager.default.fileExists(atPath: output, isDirectory: &isDir) {
             if isDir.boolValue { throw DreamVideoError.invalidArgument("\(output): is a folder") }
             if !policy.overwrite { throw DreamVideoError.outputExists(output) }
+        } else if !policy.overwrite && entryExists(output) {
+            throw DreamVideoError.outputExists(output)  // a dangling symbolic link
         }
     }
 

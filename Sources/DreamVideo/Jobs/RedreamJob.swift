@@ -41,8 +41,10 @@ public struct RedreamJob: RenderJob, Equatable {
         try checkPaths(extensions: ["mp4"])
         let source = try RedreamSource(path: input, settings: settings)
         _ = try workSize(source: source.reader.size)
-        try settings.checkKeyframes(kind: .redream, fps: source.frameRate.value, frames: source.knowsLength ? source.estimatedFrames + 1 : nil,
-                                    origin: { resolved?.origin($0) ?? .api })
+        // Keyframes are checked against the clip's real frame count (its packets), not the container's estimate.
+        let frames = settings.isKeyframed ? ((try? clipFrameCount()) ?? (source.knowsLength ? source.estimatedFrames + 1 : nil))
+                                          : (source.knowsLength ? source.estimatedFrames + 1 : nil)
+        try settings.checkKeyframes(kind: .redream, fps: source.frameRate.value, frames: frames, origin: { resolved?.origin($0) ?? .api })
         try range.check(what: output)
     }
 

@@ -180,6 +180,12 @@ extension RenderJob {
 }
 
 /// Whether two paths name the same file (after making them absolute and following links).
+/// Whether anything is at `path`, a dangling symbolic link included (`fileExists` follows links).
+func entryExists(_ path: String) -> Bool {
+    var st = stat()
+    return lstat(path, &st) == 0
+}
+
 func samePath(_ a: String, _ b: String) -> Bool {
     func canonical(_ p: String) -> String { URL(fileURLWithPath: p).standardizedFileURL.resolvingSymlinksInPath().path }
     if canonical(a) == canonical(b) { return true }

@@ -61,7 +61,7 @@ public enum RangeJoin {
         guard output.lowercased().hasSuffix(".mp4") else { throw DreamVideoError.invalidArgument("\(output): the output must end in .mp4") }
         for v in videos where samePath(v, output) { throw DreamVideoError.invalidArgument("\(output): is one of the ranges to join; choose another output name") }
         try AtomicFile.checkWritableFolder(for: output)
-        if FileManager.default.fileExists(atPath: output) && !overwrite { throw DreamVideoError.outputExists(output) }
+        if entryExists(output) && !overwrite { throw DreamVideoError.outputExists(output) }
         var parts = try videos.map { ($0, try RangeManifest.read(for: $0)) }
         parts.sort { $0.1.firstFrame < $1.1.firstFrame }
         let (firstPath, first) = parts[0]

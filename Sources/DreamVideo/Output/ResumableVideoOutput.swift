@@ -100,6 +100,8 @@ public final class ResumableVideoOutput<Payload: Codable & Sendable> {
             if !policy.overwrite && (strict || !policy.resume || !fm.fileExists(atPath: RangeManifest.path(for: output))) {
                 throw DreamVideoError.outputExists(output)
             }
+        } else if !policy.overwrite && entryExists(output) {
+            throw DreamVideoError.outputExists(output)  // a dangling symbolic link
         }
         let work = workFolderPath(for: output)
         if fm.fileExists(atPath: work, isDirectory: &isDir) {

@@ -44,6 +44,8 @@ public struct LayerSweep: Sendable {
         if FileManager.default.fileExists(atPath: output, isDirectory: &isDir) {
             if isDir.boolValue { throw DreamVideoError.invalidArgument("\(output): is a folder") }
             if !overwrite { throw DreamVideoError.outputExists(output) }
+        } else if !overwrite && entryExists(output) {
+            throw DreamVideoError.outputExists(output)  // a dangling symbolic link is not ours to replace either
         }
     }
 
