@@ -61,6 +61,8 @@ final class RedreamFrameMaker: FrameMaker {
         clipStart = source.clipStart
         clipEnd = source.clipEnd
         estimatedFrameCount = source.estimatedFrames
+        // Formulas that use the video's length (T, F) see the clip's real frame count.
+        formulaFrames = job.settings.usesVideoLength ? try job.clipFrameCount() : nil
         self.control = control
         dreamers = DreamerCache(network: network, guide: control.guide, cancel: control.cancel)
         flow = settings.flow == .none ? nil : try FlowEstimator(settings.flow)
@@ -84,6 +86,8 @@ final class RedreamFrameMaker: FrameMaker {
     /// Frames dreamed (not written) before a range's first frame, so that the dream carried into it is the one a
     /// render of the whole clip would carry.
     var leadIn = 0
+    /// The clip's frame count for formulas that use `T` or `F`.
+    let formulaFrames: Int?
 
     func start(at first: Int) throws -> FrameState<Payload> {
         let fresh = FrameState(payload: Payload(firstPTS: nil, lastPTS: 0, cuts: 0, freshStrength: nil))
@@ -121,7 +125,7 @@ final class RedreamFrameMaker: FrameMaker {
     func keyFrame(atOrBefore index: Int) -> Int {
         var k = 0
         while true {
-            let n = max(1, settings.frameSettings(at: k, rate: rate).cadence)
+            let n = max(1, settings.frameSettings(at: k, rate: rate, frames: formulaFrames).cadence)
             if k + n > index { return k }
             k += n
         }
@@ -174,9 +178,9 @@ final class RedreamFrameMaker: FrameMaker {
             }
             return (MadeFrame(picture: f.picture, pts: f.pts, duration: f.duration), state)
         }
-        let cadence = max(1, settings.frameSettings(at: index, rate: rate).cadence)
+        let cadence = max(1, settings.frameSettings(at: index, rate: rate, frames: formulaFrames).cadence)
         if cadence > 1, index > 0, let last = state.images["last"], previousSource != nil {
-            let n = max(1, settings.frameSettings(at: index - 1, rate: rate).cadence)
+            let n = max(1, settings.frameSettings(at: index - 1, rate: rate, frames: formulaFrames).cadence)
             let (g, payload) = try makeGroup(key: index - 1, count: n, last: Tensor(last), nextDream: nil, state: state.payload)
             guard let g, !g.frames.isEmpty else { return nil }
             group = g
@@ -227,7 +231,7 @@ final class RedreamFrameMaker: FrameMaker {
 
     /// Dreams frame `index` from its source, with a carried dream where there is one; holds the strength.
     private func dream(_ index: Int, source: Tensor, carry: Carry?, payload: inout Payload) throws -> RGBImage {
-        let fs = settings.frameSettings(at: index, rate: rate)
+        let fs = settings.frameSettings(at: index, rate: rate, frames: formulaFrames)
         var start = source
         var temporal: TemporalGuide? = nil
         if let carry, flow != nil || fs.blend > 0 {

@@ -160,6 +160,11 @@ public struct JobSettings: Sendable, Equatable, Codable {
         SettingsTable.all.contains { $0.schedulable && $0.schedules(self).contains { !$0.isConstant } }
     }
 
+    /// Whether a formula uses the video's length (`T` or `F`).
+    public var usesVideoLength: Bool {
+        SettingsTable.all.contains { $0.schedulable && $0.schedules(self).contains(where: \.usesLength) }
+    }
+
     /// The encoder options.
     public var encoder: EncoderSettings { EncoderSettings(crf: crf, preset: encoderPreset, forceMPEG4: mpeg4) }
 
@@ -173,13 +178,15 @@ public struct JobSettings: Sendable, Equatable, Codable {
 
     /// The settings for one frame (`frame` counted from 0), schedules evaluated. Keyframes in seconds are
     /// placed at `rate` frames per second (default: the `fps` setting; re-dream passes the source's).
-    public func frameSettings(at frame: Int, rate: Double? = nil) -> FrameSettings {
+    /// `frames`: the video's length for formulas that use `T` or `F` (default: a zoom's `frameCount`).
+    public func frameSettings(at frame: Int, rate: Double? = nil, frames length: Int? = nil) -> FrameSettings {
         let f = Double(frame), r = rate ?? fps.value
+        let n = length ?? frameCount
         func int(_ s: Schedule) -> Int {
-            let v = s.value(at: f, fps: r).rounded()
+            let v = s.value(at: f, fps: r, frames: n).rounded()
             return v.isFinite && abs(v) < 1e9 ? Int(v) : 0
         }
-        func float(_ s: Schedule) -> Float { Float(s.value(at: f, fps: r)) }
+        func float(_ s: Schedule) -> Float { Float(s.value(at: f, fps: r, frames: n)) }
         let terms = layers.map { LayerWeight($0.name, weight: float($0.weight), channels: $0.channels, kind: guide != nil ? .guide : nil) }
             + classes.map { LayerWeight(ClassTerm.logitsNode(model), weight: float($0.weight), channels: [$0.index], kind: .mean) }
         // Terms faded to 0 cost nothing; when every term is at 0 the first stays (at 0: the frame is not dreamed).
@@ -188,7 +195,7 @@ public struct JobSettings: Sendable, Equatable, Codable {
         let dream = DreamSettings(layers: active, objective: objective, iterations: int(iterations), octaves: int(octaves),
                                   octaveScale: float(octaveScale), step: float(step), jitter: jitter, smooth: float(smooth),
                                   tileSize: tile, laplacianLevels: laplacian)
-        let t = translate.values(at: f, fps: r)
+        let t = translate.values(at: f, fps: r, frames: n)
         return FrameSettings(dream: dream, transform: FrameTransform(zoom: float(zoom), rotate: float(rotate),
                                                                    dx: Float(t[0]), dy: Float(t.count > 1 ? t[1] : 0)),
                              blend: float(blend), temporalWeight: float(temporalWeight),

@@ -61,8 +61,22 @@ public struct Keyframe: Sendable, Equatable {
     public var values: [Double]
     /// How the value moves towards the next keyframe.
     public var interpolation: Interpolation
-    public init(_ time: KeyTime, _ values: [Double], _ interpolation: Interpolation = .linear) {
+    /// Formulas of the frame's time in place of numbers (nil: numbers only; an entry nil: that value is a number).
+    public var formulas: [Formula?]?
+    public init(_ time: KeyTime, _ values: [Double], _ interpolation: Interpolation = .linear, formulas: [Formula?]? = nil) {
         self.time = time; self.values = values; self.interpolation = interpolation
+        self.formulas = formulas.flatMap { $0.contains { $0 != nil } ? $0 : nil }
+    }
+
+    /// The values at frame `f`: numbers as they are, formulas evaluated.
+    func values(at f: Double, fps: Double, frames: Int?) -> [Double] {
+        guard let formulas else { return values }
+        let c = Formula.Context(frame: f, fps: fps, frames: frames)
+        return zip(values, formulas).map { v, e in e.map { $0.evaluate(c) } ?? v }
+    }
+
+    var text: String {
+        (0..<values.count).map { i in formulas?[i]?.text ?? formatNumber(values[i]) }.joined(separator: ",")
     }
 }
 
@@ -84,23 +98,31 @@ public struct Schedule: Sendable, Equatable, CustomStringConvertible {
     /// Keyframes in order, each with `arity` numbers.
     public init(keyframes: [Keyframe], arity: Int = 1) throws(ScheduleError) {
         guard !keyframes.isEmpty else { throw ScheduleError("has no keyframes") }
-        guard keyframes.allSatisfy({ $0.values.count == arity }) else { throw ScheduleError("needs \(arity) number\(arity == 1 ? "" : "s") at every keyframe") }
+        guard keyframes.allSatisfy({ $0.values.count == arity && ($0.formulas?.count ?? arity) == arity }) else { throw ScheduleError("needs \(arity) number\(arity == 1 ? "" : "s") at every keyframe") }
         guard keyframes.allSatisfy({ $0.values.allSatisfy(\.isFinite) }) else { throw ScheduleError("has a value that is not a finite number") }
         self.keyframes = keyframes; self.arity = arity
         try checkOrder()
     }
 
     /// One value from frame 0 on (a lone keyframe at a later time is not: it says when it is meant to start).
-    public var isConstant: Bool { keyframes.count == 1 && keyframes[0].time == .frame(0) }
-    /// The first keyframe's value.
-    public var first: Double { keyframes[0].values[0] }
+    public var isConstant: Bool { keyframes.count == 1 && keyframes[0].time == .frame(0) && keyframes[0].formulas == nil }
+    /// The first keyframe's value (a formula's at frame 0; 0 where it needs the video's length).
+    public var first: Double {
+        let v = keyframes[0].values(at: 0, fps: 1, frames: nil)[0]
+        return v.isFinite ? v : 0
+    }
+    /// Whether a value is a formula.
+    public var hasFormulas: Bool { keyframes.contains { $0.formulas != nil } }
+    /// Whether a formula needs the video's length (`T` or `F`).
+    public var usesLength: Bool { keyframes.contains { $0.formulas?.contains { $0?.usesLength ?? false } ?? false } }
 
-    /// The value at frame `f` (a fractional frame is fine) of a video at `fps` frames per second.
-    public func values(at f: Double, fps: Double) -> [Double] {
-        if keyframes.count == 1 { return keyframes[0].values }
+    /// The value at frame `f` (a fractional frame is fine) of a video at `fps` frames per second, `frames` long
+    /// (for formulas that use `T` or `F`).
+    public func values(at f: Double, fps: Double, frames: Int? = nil) -> [Double] {
+        if keyframes.count == 1 { return keyframes[0].values(at: f, fps: fps, frames: frames) }
         let times = keyframes.map { $0.time.frame(fps: fps) }
-        if f <= times[0] { return keyframes[0].values }
-        guard let i = times.lastIndex(where: { $0 <= f }), i + 1 < keyframes.count else { return keyframes.last!.values }
+        if f <= times[0] { return keyframes[0].values(at: f, fps: fps, frames: frames) }
+        guard let i = times.lastIndex(where: { $0 <= f }), i + 1 < keyframes.count else { return keyframes.last!.values(at: f, fps: fps, frames: frames) }
         let a = keyframes[i], b = keyframes[i + 1]
         let span = times[i + 1] - times[i]
         var t = span > 0 ? (f - times[i]) / span : 1
@@ -109,17 +131,18 @@ public struct Schedule: Sendable, Equatable, CustomStringConvertible {
         case .linear: break
         case .smooth: t = t * t * (3 - 2 * t)
         }
-        return zip(a.values, b.values).map { $0 + ($1 - $0) * t }
+        return zip(a.values(at: f, fps: fps, frames: frames), b.values(at: f, fps: fps, frames: frames)).map { $0 + ($1 - $0) * t }
     }
 
-    public func value(at f: Double, fps: Double) -> Double { values(at: f, fps: fps)[0] }
+    public func value(at f: Double, fps: Double, frames: Int? = nil) -> Double { values(at: f, fps: fps, frames: frames)[0] }
 
     // MARK: text form
 
     public var description: String {
         if isConstant { return keyframes[0].values.map(formatNumber).joined(separator: ",") }
+        if keyframes.count == 1 && keyframes[0].time == .frame(0) { return keyframes[0].text }  // one formula for the whole video
         return keyframes.enumerated().map { i, k in
-            let v = "\(k.time):(\(k.values.map(formatNumber).joined(separator: ",")))"
+            let v = "\(k.time):(\(k.text))"
             return i + 1 < keyframes.count && k.interpolation != .linear ? v + " " + k.interpolation.rawValue : v
         }.joined(separator: ", ")
     }
@@ -129,8 +152,11 @@ public struct Schedule: Sendable, Equatable, CustomStringConvertible {
         self.arity = arity
         let t = text.trimmingCharacters(in: .whitespaces)
         guard !t.isEmpty else { throw ScheduleError("is empty") }
-        if !t.contains("(") {
-            keyframes = [Keyframe(.frame(0), try Schedule.numbers(t, arity: arity))]
+        guard t.count <= Formula.maxLength + 1000 else { throw ScheduleError("is \(t.count) characters long; at most \(Formula.maxLength)") }
+        if !Schedule.isKeyframes(t) {
+            // A constant, or a formula for the whole video.
+            let (values, formulas) = try Schedule.values(t, arity: arity)
+            keyframes = [Keyframe(.frame(0), values, formulas: formulas)]
             return
         }
         var frames: [Keyframe] = []
@@ -141,7 +167,7 @@ public struct Schedule: Sendable, Equatable, CustomStringConvertible {
                 throw ScheduleError("keyframe '\(item)' is not TIME:(VALUE), e.g. 0:(1.05) or 5s:(1)")
             }
             let time = try KeyTime.parse(String(item[..<colon]))
-            let values = try Schedule.numbers(String(item[item.index(after: open)..<close]), arity: arity)
+            let (values, formulas) = try Schedule.values(String(item[item.index(after: open)..<close]), arity: arity)
             let rest = item[item.index(after: close)...].trimmingCharacters(in: .whitespaces).lowercased()
             var interp = Interpolation.linear
             if !rest.isEmpty {
@@ -150,13 +176,40 @@ public struct Schedule: Sendable, Equatable, CustomStringConvertible {
                 }
                 interp = i
             }
-            frames.append(Keyframe(time, values, interp))
+            frames.append(Keyframe(time, values, interp, formulas: formulas))
         }
         guard !frames.isEmpty else { throw ScheduleError("has no keyframes") }
         if let last = frames.last, last.interpolation != .linear {
             throw ScheduleError("'\(last.interpolation.rawValue)' after the last keyframe (\(last.time)) has no keyframe to move toward; put it after the keyframe a move starts from")
         }
         keyframes = frames
+    }
+
+    /// Whether the text is keyframes (`TIME:(…)`, …) rather than a constant or a formula.
+    static func isKeyframes(_ t: String) -> Bool {
+        guard let firstItem = splitTopLevel(t).first, let colon = firstItem.firstIndex(of: ":") else { return false }
+        let time = firstItem[..<colon].trimmingCharacters(in: .whitespaces)
+        let rest = firstItem[firstItem.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        return !time.isEmpty && time.allSatisfy { $0.isNumber || $0 == "." || $0 == "s" || $0 == "f" || $0 == "-" } && rest.hasPrefix("(")
+    }
+
+    /// `arity` values separated by commas (outside parentheses), each a number or a formula.
+    static func values(_ text: String, arity: Int) throws(ScheduleError) -> ([Double], [Formula?]?) {
+        if let plain = try? numbers(text, arity: arity) { return (plain, nil) }
+        let parts = splitTopLevel(text).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard parts.count == arity else {
+            throw ScheduleError(arity == 1 ? "'\(text)' is not a number or one formula" : "'\(text)' is not \(arity) values separated by commas")
+        }
+        var values: [Double] = [], formulas: [Formula?] = []
+        for p in parts {
+            if let v = Double(p) {
+                guard v.isFinite else { throw ScheduleError("'\(p)' is not a finite number") }
+                values.append(v); formulas.append(nil)
+            } else {
+                formulas.append(try Formula(p)); values.append(0)
+            }
+        }
+        return (values, formulas)
     }
 
     static func numbers(_ text: String, arity: Int) throws(ScheduleError) -> [Double] {
@@ -177,7 +230,7 @@ public struct Schedule: Sendable, Equatable, CustomStringConvertible {
     static func splitTopLevel(_ s: String) -> [String] {
         var out: [String] = [], cur = "", depth = 0
         for ch in s {
-            if ch == "(" { depth += 1 } else if ch == ")" { depth -= 1 }
+            if ch == "(" { depth += 1 } else if ch == ")" { depth = max(0, depth - 1) }
             if ch == "," && depth == 0 { out.append(cur); cur = "" } else { cur.append(ch) }
         }
         out.append(cur)

@@ -153,6 +153,7 @@ extension ResolvedSettings {
             }
             try s.checkKeyframes(kind: kind, fps: s.fps.value, frames: n, origin: origin)
         }
+        if kind == .image { try s.checkKeyframes(kind: kind, fps: 1, frames: 1, origin: origin) }
         // Layers must exist in the model.
         let arch: Graph
         do { arch = try ModelZoo.architecture(try ModelProfiles.profile(s.model).definition) } catch {
@@ -190,6 +191,23 @@ extension JobSettings {
             for sch in setting.schedules(self) {
                 do { try sch.checkTimes(fps: fps, frames: frames) } catch {
                     throw SettingError(key: setting.key, value: setting.format(self)?.description ?? "", problem: .invalid(error.message), origin: origin(setting.key))
+                }
+                if sch.hasFormulas {
+                    let where_ = origin(setting.key), shown = setting.format(self)?.description ?? ""
+                    let fail = { (why: String) in SettingError(key: setting.key, value: shown, problem: .invalid(why), origin: where_) }
+                    if sch.usesLength && frames == nil { throw fail("a formula uses T or F, but the video's length is not known") }
+                    // Every frame (at most 200000 evaluated, spread evenly, the last included): finite and allowed.
+                    let count = max(1, frames ?? 10_000)
+                    let step = max(1, count / 200_000)
+                    for i in Array(stride(from: 0, to: count, by: step)) + [count - 1] {
+                        for x in sch.values(at: Double(i), fps: fps, frames: frames) {
+                            let at = "at frame \(i) (\(formatNumber((Double(i) / fps * 1000).rounded() / 1000))s)"
+                            guard x.isFinite else { throw fail("the formula gives \(x.isNaN ? "NaN" : x > 0 ? "+inf" : "-inf") \(at)") }
+                            if let ok = setting.valueCheck, !ok(x) {
+                                throw fail("the formula gives \(formatNumber(x)) \(at); it must be \(setting.valueAllowed)")
+                            }
+                        }
+                    }
                 }
             }
         }

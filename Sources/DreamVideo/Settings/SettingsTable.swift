@@ -45,6 +45,9 @@ public struct Setting: Sendable {
     /// The schedules the setting holds (a keyframed value; one per layer or class term), for the checks every
     /// schedule gets (keyframe order, the video's end).
     let schedules: @Sendable (JobSettings) -> [Schedule]
+    /// Whether one number of a schedule is allowed, and the rule in words (formulas are checked frame by frame).
+    var valueCheck: (@Sendable (Double) -> Bool)? = nil
+    var valueAllowed = ""
 
     /// The default in words for help texts: a value, "the model's", or nil when unset by default.
     public var defaultDescription: String? {
@@ -438,19 +441,21 @@ public enum SettingsTable {
         let lo = formatNumber(range.lowerBound), hi = formatNumber(range.upperBound)
         let allowed = customAllowed ?? ((integer ? "an integer " : "") + (lowerOpen ? "greater than \(lo) and at most \(hi)" : "\(lo)…\(hi)"))
         let inRange = { (x: Double) in x.isFinite && range.contains(x) && !(lowerOpen && x == range.lowerBound) && (!integer || x == x.rounded()) }
-        return field(key, kp, jobs: jobs, allowed: allowed, unit: unit, valueName: valueName, help: help,
+        var setting = field(key, kp, jobs: jobs, allowed: allowed, unit: unit, valueName: valueName, help: help,
                      schedulable: true, arity: arity, builtIn: { _ in d }, modelDefault: modelDefault,
                      parse: { v throws(SettingProblem) in
                          if case .number(let x) = v, arity == 1 { return Schedule(x) }
                          do throws(ScheduleError) { return try Schedule(parsing: v.description, arity: arity) } catch {
                              if arity > 1 { throw .invalid("'\(v)': \(error.message) (use DX,DY, e.g. 2,-1.5)") }
-                             if !v.description.contains("(") { throw .notAllowed }
+                             // A word or a number out of range: the allowed values; a formula or keyframes: what is wrong.
+                             if !v.description.contains(where: { "()+-*/^%<>=".contains($0) }) { throw .notAllowed }
                              throw .invalid("'\(v)': \(error.message)")
                          }
                      },
                      check: { sch throws(SettingProblem) in
                          guard sch.arity == arity else { throw .notAllowed }
-                         for k in sch.keyframes where !k.values.allSatisfy(inRange) {
+                         // Numbers here; formulas at every frame once the video's rate and length are known.
+                         for k in sch.keyframes where !k.values.indices.allSatisfy({ k.formulas?[$0] != nil || inRange(k.values[$0]) }) {
                              if sch.isConstant || arity > 1 { throw .notAllowed }
                              throw .invalid("keyframe \(k.time) value \(formatNumber(k.values[0])) must be \(allowed)")
                          }
@@ -458,6 +463,9 @@ public enum SettingsTable {
                      },
                      format: { sch in sch.isConstant && arity == 1 ? .number(sch.first) : .text(sch.description) },
                      schedules: { [$0] })
+        setting.valueCheck = inRange
+        setting.valueAllowed = allowed
+        return setting
     }
 
     static func choiceList(_ c: [String]) -> String {
