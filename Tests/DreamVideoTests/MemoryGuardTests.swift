@@ -2,8 +2,10 @@ import DreamVideo
 import Foundation
 import Testing
 
-/// Runs the built tool and returns its exit status and peak resident memory (bytes), from wait4 on that
-/// one child (not the whole test process's children, which other tests share).
+/// Runs the built tool and returns its exit status and peak resident memory (bytes): the high-water mark of
+/// its own address space (VmHWM in /proc/PID/status), read every few milliseconds until it exits. (wait4's
+/// ru_maxrss will not do: Linux carries it across exec, so a child spawned by a big test process starts
+/// with the parent's size.)
 func peakMemory(_ args: [String]) throws -> (status: Int32, bytes: Int) {
     var pid: pid_t = 0
     let argv = ([CLI.binary] + args).map { strdup($0) } + [nil]
@@ -16,9 +18,22 @@ func peakMemory(_ args: [String]) throws -> (status: Int32, bytes: Int) {
     let rc = posix_spawn(&pid, CLI.binary, &fileActions, nil, argv, environ)
     try #require(rc == 0, "could not start \(CLI.binary): \(rc)")
     var status: Int32 = 0
-    var usage = rusage()
-    while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
-    return ((status >> 8) & 0xFF, usage.ru_maxrss * 1024)
+    var peak = 0
+    let ownExe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
+    while true {
+        // Only once the child runs the tool (after exec) is its address space its own.
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe")) ?? ownExe
+        if exe != ownExe, let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+           let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+           let kb = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") {
+            peak = max(peak, kb * 1024)
+        }
+        let r = waitpid(pid, &status, WNOHANG)
+        if r == pid { break }
+        if r < 0 && errno != EINTR { break }
+        usleep(5_000)
+    }
+    return ((status >> 8) & 0xFF, peak)
 }
 
 @Suite("Memory guard", .serialized)

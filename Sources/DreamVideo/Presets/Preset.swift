@@ -218,9 +218,16 @@ enum YAMLSettings {
             default:
                 throw SettingError(key: key, value: "", problem: .invalid("keyframe \(t.string) needs a value (e.g. 1.05 or \"1.05 smooth\")"), origin: origin)
             }
-            let words = value.split(separator: " ").map(String.init)
-            let interp = words.count > 1 ? " " + words.dropFirst().joined(separator: " ") : ""
-            parts.append("\(t.string):(\(words.first ?? ""))\(interp)")
+            // The value (a number or a formula, which may hold spaces), then an optional hold/linear/smooth.
+            var body = value.trimmingCharacters(in: .whitespaces), interp = ""
+            if let space = body.lastIndex(of: " "), Interpolation(rawValue: body[body.index(after: space)...].lowercased()) != nil {
+                interp = " " + body[body.index(after: space)...]
+                body = String(body[..<space]).trimmingCharacters(in: .whitespaces)
+            } else if let space = body.lastIndex(of: " "), !body.contains(where: { "()+-*/^%<>=".contains($0) }) {
+                interp = " " + body[body.index(after: space)...]   // an unknown word: the schedule's parser names it
+                body = String(body[..<space]).trimmingCharacters(in: .whitespaces)
+            }
+            parts.append("\(t.string):(\(body))\(interp)")
         }
         return parts.joined(separator: ", ")
     }

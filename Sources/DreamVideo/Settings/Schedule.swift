@@ -187,10 +187,8 @@ public struct Schedule: Sendable, Equatable, CustomStringConvertible {
 
     /// Whether the text is keyframes (`TIME:(…)`, …) rather than a constant or a formula.
     static func isKeyframes(_ t: String) -> Bool {
-        guard let firstItem = splitTopLevel(t).first, let colon = firstItem.firstIndex(of: ":") else { return false }
-        let time = firstItem[..<colon].trimmingCharacters(in: .whitespaces)
-        let rest = firstItem[firstItem.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-        return !time.isEmpty && time.allSatisfy { $0.isNumber || $0 == "." || $0 == "s" || $0 == "f" || $0 == "-" } && rest.hasPrefix("(")
+        // A formula never holds a colon: one at the top level means TIME:(VALUE).
+        splitTopLevel(t).first?.contains(":") ?? false
     }
 
     /// `arity` values separated by commas (outside parentheses), each a number or a formula.
@@ -205,6 +203,8 @@ public struct Schedule: Sendable, Equatable, CustomStringConvertible {
             if let v = Double(p) {
                 guard v.isFinite else { throw ScheduleError("'\(p)' is not a finite number") }
                 values.append(v); formulas.append(nil)
+            } else if !p.contains(where: { "()+-*/^%<>=".contains($0) }) && !Formula.variables.contains(p) {
+                throw ScheduleError("'\(p)' is not a number")  // a word: not meant as a formula
             } else {
                 formulas.append(try Formula(p)); values.append(0)
             }
