@@ -8,6 +8,24 @@ import Testing
 /// say what is wrong. Each failed before the fix.
 @Suite("Reliability II", .serialized)
 struct ReliabilityIITests {
+    /// A job whose lock cannot be taken (its lock file is a folder) fails alone; the others render.
+    @Test(.enabled(if: CLI.installed("efficientnet-lite0"), "needs efficientnet-lite0 (scripts/test.sh installs it)"))
+    func aJobWithABrokenLockFailsAloneAndTheBatchGoesOn() throws {
+        let dir = try tempDir("badlock")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "jobs:\n  - kind: image\n    input: noise\n    size: 64x64\n    iterations: 1\n    output: a.png\n  - kind: image\n    input: noise\n    size: 64x64\n    iterations: 1\n    output: b.png\n"
+            .write(toFile: dir + "/b.yaml", atomically: true, encoding: .utf8)
+        let state = dir + "/.b.yaml.dreamvideo-state"
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        for output in [dir + "/a.png", URL(fileURLWithPath: dir + "/a.png").standardizedFileURL.path, URL(fileURLWithPath: dir + "/a.png").resolvingSymlinksInPath().path] {
+            let lock = state + "/" + String(SHA256.hex(of: Data(output.utf8)).prefix(24)) + ".lock"
+            try? FileManager.default.createDirectory(atPath: lock, withIntermediateDirectories: true)
+        }
+        let r = try CLI.run(["batch", dir + "/b.yaml", "-q"])
+        #expect(r.status == 1 && r.stderr.contains("job 1 failed") && r.stderr.contains(".lock"), "\(r.stderr)")
+        #expect(FileManager.default.fileExists(atPath: dir + "/b.png") && !FileManager.default.fileExists(atPath: dir + "/a.png"))
+    }
+
     /// Options that do not apply are refused, a dangling symbolic link is not replaced, keyframes are checked
     /// against the clip's real frame count.
     @Test func optionsThatDoNotApplyAndLinksThatPointNowhere() throws {

@@ -165,7 +165,15 @@ public final class BatchRunner {
             var result = Result(item: item, status: .done, frames: 0, seconds: 0)
             let output = item.job.job.output
             // The job's lock: another run of this batch (here or on another machine) may hold it.
-            let lock = try JobLock(path: lockPath(output))
+            // A job whose lock or record cannot be used fails alone; the batch goes on.
+            let lock: JobLock
+            do { lock = try JobLock(path: lockPath(output)) } catch {
+                result.status = .failed("\(error)")
+                result.seconds = Date().timeIntervalSince(t0)
+                results.append(result)
+                jobFinished(result)
+                continue
+            }
             if !lock.acquired {
                 result.status = .busy
             } else {
@@ -175,12 +183,12 @@ public final class BatchRunner {
                 } else if let refusal {
                     result.status = .failed(refusal)
                 } else {
-                    try save(Record(output: output, fingerprint: item.fingerprint, finished: false, bytes: 0))
                     var o = observer(i, item)
                     let inner = o.frame
                     var frames = 0
                     o.frame = { p in frames += 1; inner(p) }
                     do {
+                        try save(Record(output: output, fingerprint: item.fingerprint, finished: false, bytes: 0))
                         let s = try item.job.job.run(store: store, policy: policy, progress: o, shouldStop: shouldStop)
                         result.frames = s.framesRendered
                         try save(try BatchRunner.describe(output, fingerprint: item.fingerprint))
