@@ -49,6 +49,7 @@ struct ZoomFlags: ParsableArguments {
     @Option(parsing: .unconditional, help: help("renormalize")) var renormalize: String?
     @Option(parsing: .unconditional, help: help("grid-turn")) var gridTurn: String?
     @Option(parsing: .unconditional, help: help("cadence")) var cadence: String?
+    @Flag(inversion: .prefixedNo, help: help("preview")) var preview: Bool?
 }
 
 /// What part of the source a re-dream takes, at what size, and how it holds together in time.

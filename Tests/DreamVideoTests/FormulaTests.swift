@@ -1,6 +1,7 @@
 import DreamEngine
 import DreamVideo
 import Foundation
+import MediaIO
 import Testing
 
 @Suite("Formulas in schedules")
@@ -79,5 +80,27 @@ struct ExpressionTests {
         s.zoom = try Schedule(parsing: "1 + 0.01*where(f < 30, 1, 2) + F/1e5")
         let a = s.frameSettings(at: 0).transform.zoom, b = s.frameSettings(at: 60).transform.zoom
         #expect(abs(Double(a) - 1.0109) < 1e-6 && abs(Double(b) - 1.0209) < 1e-6, "\(a) \(b)")
+    }
+
+    /// `--preview`: the motion alone (no dream), each frame's values written in its corner, never carried into
+    /// the next frame.
+    @Test func aPreviewShowsTheMotionAndItsValues() throws {
+        let f = try ZoomFixture("preview")
+        defer { f.remove() }
+        // No motion: every frame is the seed, but for the corner that says which frame it is.
+        _ = try f.job("p", frames: 8, ["preview": .bool(true), "zoom": .number(1), "rotate": .number(0), "translate": .text("0,0"),
+                                       "size": .text("192x128"), "grid-turn": .number(0),
+                                       "detail-damping": .number(0), "seed-blend": .number(0), "renormalize": .number(0)]).run(store: syntheticStore, shouldStop: { false })
+        let frames = try (0..<8).map { try ImageIO.read(f.path("p") + String(format: "/frame_%06d.png", $0)) }
+        func region(_ img: RGBImage, rows: Range<Int>) -> [UInt8] {
+            rows.flatMap { y in Array(img.pixels[(y * img.width * 3)..<((y + 1) * img.width * 3)]) }
+        }
+        let below = 40..<128  // under the two lines of values
+        #expect(frames.allSatisfy { region($0, rows: below) == region(frames[0], rows: below) }, "no dream, no motion: the picture stands still")
+        #expect(region(frames[1], rows: 0..<20) != region(frames[7], rows: 0..<20), "the frame number changes in the corner")
+        let darkness = frames.map { img in region(img, rows: 0..<20).map(Int.init).reduce(0, +) }
+        #expect(abs(darkness[1] - darkness[7]) < darkness[1] / 10, "the box is not darkened again each frame: \(darkness)")
+        let lit = region(frames[3], rows: 0..<20).filter { $0 == 255 }.count
+        #expect(lit > 100, "white text in the corner (\(lit) lit values)")
     }
 }

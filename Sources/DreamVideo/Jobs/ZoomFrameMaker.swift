@@ -82,6 +82,7 @@ public final class ZoomFrameMaker: FrameMaker {
     /// Dreams a start picture with a frame's settings, on a turned grid, colours kept as asked.
     private func dream(_ start: Tensor, settings fs: FrameSettings, rng: inout SeededGenerator,
                        progress: ((DreamProgress) -> Void)?) throws -> Tensor {
+        if settings.preview { return control.keepColors(start, start: start, reference: seed) }  // the motion alone
         let dreamer = try dreamers.dreamer(for: fs.dream)
         if !notedPyramid { noteShortPyramid(dreamer, height: seed.shape.h, width: seed.shape.w, note: note); notedPyramid = true }
         // Each frame is dreamed on a pixel grid turned by its own angle, spread evenly over the grid's 90° period,
@@ -123,7 +124,7 @@ public final class ZoomFrameMaker: FrameMaker {
     public func makeFrame(_ index: Int, state: FrameState<Payload>) throws -> (MadeFrame, FrameState<Payload>)? {
         if index == 0 {
             let image = try dreamKey(0, from: nil, keyIndex: 0)
-            return (MadeFrame(picture: image, pts: 0), FrameState(payload: Payload(key: 0), images: ["key": image]))
+            return (MadeFrame(picture: shown(image, 0), pts: 0), FrameState(payload: Payload(key: 0), images: ["key": image]))
         }
         guard let keyImage = state.images["key"] else { throw DreamVideoError.invalidArgument("the zoom lost its last frame") }
         var payload = state.payload
@@ -139,7 +140,7 @@ public final class ZoomFrameMaker: FrameMaker {
         let next = payload.next!, nextImage = images["next"]!
         if index >= next {
             // A dreamed frame: it becomes the frame the next ones are made from.
-            return (MadeFrame(picture: nextImage, pts: Int64(index)), FrameState(payload: Payload(key: next), images: ["key": nextImage]))
+            return (MadeFrame(picture: shown(nextImage, index), pts: Int64(index)), FrameState(payload: Payload(key: next), images: ["key": nextImage]))
         }
         let tw = Date()
         let w = keyImage.width, h = keyImage.height
@@ -152,7 +153,33 @@ public final class ZoomFrameMaker: FrameMaker {
         weight.scale(by: Float(index - k) / Float(next - k))
         let frame = ImageOps.blend(forward, toward: backward, mask: weight, amount: 1).rgbImage()
         timings.warp += Date().timeIntervalSince(tw)
-        return (MadeFrame(picture: frame, pts: Int64(index)), FrameState(payload: payload, images: images))
+        return (MadeFrame(picture: shown(frame, index), pts: Int64(index)), FrameState(payload: payload, images: images))
+    }
+
+    /// The picture as written: in a preview, with the frame's evaluated values in its top-left corner (the
+    /// frame carried to the next stays clean).
+    func shown(_ image: RGBImage, _ index: Int) -> RGBImage {
+        guard settings.preview else { return image }
+        let fs = settings.frameSettings(at: index)
+        let t = fs.transform
+        let lines = [
+            String(format: "F %d  T %.2fS  ZOOM %.4f  ROT %.2f  DX %.1f DY %.1f", index, Double(index) / settings.fps.value,
+                   Double(t.zoom), Double(t.rotate), Double(t.dx), Double(t.dy)),
+            settings.layers.map { l in
+                String(format: "%@ %.2f", l.name.uppercased() as NSString, l.weight.value(at: Double(index), fps: settings.fps.value, frames: settings.frameCount))
+            }.joined(separator: "  "),
+        ]
+        let scale = image.width >= 960 ? 2 : 1
+        var pixels = image.pixels
+        let lineHeight = (BitmapFont.glyphHeight + 3) * scale
+        let boxW = min(image.width, (lines.map { BitmapFont.measure($0, scale: scale).width }.max() ?? 0) + 6 * scale)
+        let boxH = min(image.height, lineHeight * lines.count + 3 * scale)
+        for y in 0..<boxH { for x in 0..<boxW { for c in 0..<3 { pixels[(y * image.width + x) * 3 + c] /= 3 } } }
+        for (i, line) in lines.enumerated() {
+            BitmapFont.draw(line, into: &pixels, width: image.width, height: image.height, x: 3 * scale, y: 3 * scale + i * lineHeight,
+                            scale: scale, color: (255, 255, 255))
+        }
+        return RGBImage(width: image.width, height: image.height, pixels: pixels)
     }
 
     /// Dreams frame `index` (8-bit): the seed for frame 0, otherwise `key` (frame `keyIndex`) moved to frame

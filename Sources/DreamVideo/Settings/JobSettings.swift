@@ -98,6 +98,8 @@ public struct JobSettings: Sendable, Equatable, Codable {
     public var crf = 0
     public var encoderPreset = ""
     public var mpeg4 = false
+    /// A zoom's motion and colour work without dreaming, the frame's values written on it.
+    public var preview = false
     public var framesDir: String? = nil
     public var checkpointEvery = 0
     /// Seconds after a stop signal within which a frame in progress must finish (else it is abandoned).

@@ -294,6 +294,8 @@ public enum SettingsTable {
                 help: "H.264 quality: 0 (lossless) … 51 (worst); 18 looks transparent."),
         choice("encoder-preset", \.encoderPreset, EncoderSettings.x264Presets, jobs: videoJobs, default: "medium",
                help: "x264 speed preset: faster presets make bigger files."),
+        flag("preview", \.preview, jobs: [.zoom], default: "false", affectsFrames: true,
+             help: "Check a camera path in seconds: the zoom's motion and colour work at the real size without dreaming, each frame's values (time, zoom, rotation, shift, layer weights) written in its corner."),
         flag("mpeg4", \.mpeg4, jobs: videoJobs, default: "false", affectsFrames: true,
              help: "Encode MPEG-4 part 2 even when H.264 (libx264) is available."),
         path("frames-dir", \.framesDir, jobs: videoJobs, what: "a folder path", valueName: "dir", affectsFrames: false,
