@@ -27,6 +27,10 @@ public struct ColorTransfer: Sendable {
         quantiles = axes.map { ColorTransfer.quantiles(of: reference, along: $0) }
     }
 
+    /// The reference's colour spread: the root mean square of its channels' standard deviations (levels).
+    /// Near 0 the reference is one flat colour, which has no distribution to move a dream onto.
+    public var spread: Double { ((covariance[0, 0] + covariance[1, 1] + covariance[2, 2]) / 3).squareRoot() }
+
     /// `x` with the reference's colours.
     public func apply(_ x: Tensor) -> Tensor {
         precondition(x.shape.c == 3)

@@ -8,6 +8,27 @@ import Testing
 /// say what is wrong. Each failed before the fix.
 @Suite("Reliability II", .serialized)
 struct ReliabilityIITests {
+    /// `--keep-colors histogram` on a flat picture (one colour: no distribution to move onto) keeps the dream
+    /// (the start's chroma, its lightness dreamed) instead of painting it over with that colour.
+    @Test func histogramColoursOfAFlatPictureKeepTheDream() throws {
+        let dir = try tempDir("flat")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        func render(_ keep: String) throws -> RGBImage {
+            let job = try ImageJob.resolve(input: "gray", output: dir + "/\(keep).png", sources: [.api([
+                "model": .text("googlenet"), "layer": .list([.text("inception3a")]), "iterations": .number(4), "octaves": .number(1),
+                "step": .number(4), "size": .text("64x64"), "keep-colors": .text(keep)])])
+            _ = try job.run(store: syntheticStore)
+            return try ImageIO.read(dir + "/\(keep).png")
+        }
+        func spread(_ img: RGBImage) -> Double {
+            let v = img.pixels.map(Double.init), m = v.reduce(0, +) / Double(v.count)
+            return (v.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(v.count)).squareRoot()
+        }
+        let plain = try render("none"), kept = try render("histogram")
+        #expect(spread(plain) > 3, "the dream shows on gray (\(spread(plain)))")
+        #expect(spread(kept) > spread(plain) / 3, "histogram on a flat picture keeps the dream: \(spread(kept)) against \(spread(plain))")
+    }
+
     /// A job whose lock cannot be taken (its lock file is a folder) fails alone; the others render.
     @Test(.enabled(if: CLI.installed("efficientnet-lite0"), "needs efficientnet-lite0 (scripts/test.sh installs it)"))
     func aJobWithABrokenLockFailsAloneAndTheBatchGoesOn() throws {

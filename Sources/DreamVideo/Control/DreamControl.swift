@@ -47,7 +47,10 @@ struct DreamControl {
         switch keepColors {
         case .none: return dreamed
         case .luminance: return ImageOps.keepingChroma(dreamed, of: start)
-        case .histogram: return transfers.transfer(to: reference).apply(dreamed)
+        case .histogram:
+            // A flat reference (a single colour) would paint the dream over with it: keep the start's chroma instead.
+            let t = transfers.transfer(to: reference)
+            return t.spread < 2 ? ImageOps.keepingChroma(dreamed, of: start) : t.apply(dreamed)
         }
     }
 }
