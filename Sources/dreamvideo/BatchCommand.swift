@@ -21,6 +21,10 @@ struct BatchCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Run shard I of N (I from 0): its share of the jobs, split by estimated cost; shards may run at once, on machines sharing the folder.", valueName: "I/N"))
     var shard: String?
 
+    func validate() throws {
+        if let shard { do { _ = try Shard(parsing: shard) } catch { throw ValidationError("\(error)") } }
+    }
+
     func run() throws {
         Interrupts.install()
         let shard = try self.shard.map { try Shard(parsing: $0) }

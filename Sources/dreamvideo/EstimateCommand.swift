@@ -20,7 +20,8 @@ struct EstimateCommand: ParsableCommand {
     @Argument(parsing: .postTerminator, help: "The command to estimate: redream IN -o OUT …, zoom …, image ….") var command: [String] = []
 
     func validate() throws {
-        guard (file == nil) != command.isEmpty else { throw ValidationError("give a batch file or a command after --, not both") }
+        if file == nil && command.isEmpty { throw ValidationError("give a batch file, or a command after -- (e.g. -- redream clip.mp4 -o out.mp4)") }
+        if file != nil && !command.isEmpty { throw ValidationError("give a batch file or a command after --, not both") }
         guard (1...100).contains(calibrate) else { throw ValidationError("--calibrate must be 1…100 frames, got \(calibrate)") }
         if let deadline { _ = try CostModel.parseDuration(deadline) }
     }

@@ -18,6 +18,7 @@ struct JoinCommand: ParsableCommand {
     @Flag(name: [.customShort("q"), .long], help: "Print nothing but errors.") var quiet = false
 
     func validate() throws {
+        if output.isEmpty { throw ValidationError("the output to join is empty; give the path the shards were rendered for") }
         if let shards, !(1...100_000).contains(shards) { throw ValidationError("--shards must be 1…100000, got \(shards)") }
     }
 
@@ -168,8 +169,18 @@ struct FarmCommand: ParsableCommand {
             var isDir: ObjCBool = false
             if FileManager.default.fileExists(atPath: output, isDirectory: &isDir) {
                 guard isDir.boolValue else { throw DreamVideoError.invalidArgument("\(output): is a file; -o names the folder to write job.yaml and Dockerfile into") }
+                // Both files are checked before either is written.
+                for f in ["job.yaml", "Dockerfile"] where !overwrite && FileManager.default.fileExists(atPath: output + "/" + f) {
+                    throw DreamVideoError.outputExists(output + "/" + f)
+                }
             } else {
-                try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: false)
+                let parent = URL(fileURLWithPath: output).deletingLastPathComponent().path
+                guard FileManager.default.fileExists(atPath: parent, isDirectory: &isDir), isDir.boolValue else {
+                    throw DreamVideoError.invalidArgument("\(output): cannot be created: the folder \(parent) does not exist")
+                }
+                do { try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: false) } catch {
+                    throw DreamVideoError.invalidArgument("\(output): cannot be created (\((error as NSError).localizedFailureReason ?? "\(error)"))")
+                }
             }
             var o = FarmPlan.KubernetesOptions(image: image, claim: claim)
             o.mountPath = mount; o.parallelism = parallelism; o.cpus = cpus; o.memory = memory; o.gracePeriod = grace

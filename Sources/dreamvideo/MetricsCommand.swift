@@ -46,7 +46,12 @@ struct MetricsCommand: ParsableCommand {
             let given = [("--start", startOption != nil), ("--flow", flowOption != nil), ("--frames", frames != nil), ("--model", modelOption != nil),
                          ("--layer", layer != nil), ("--no-strength", noStrength)].filter(\.1).map(\.0)
             if let first = given.first { throw ValidationError("\(first) compares a re-dream with its source: give SOURCE and DREAMED, or leave \(first) out for a health report") }
-        } else if palette != nil {
+        } else if noStrength, let given = [("--model", modelOption != nil), ("--layer", layer != nil)].first(where: \.1)?.0 {
+            throw ValidationError("\(given) chooses how the strength S is measured; leave it out with --no-strength")
+        } else if let m = modelOption, (try? ModelProfiles.profile(m)) == nil {
+            throw ValidationError("--model must be one of \(ModelCatalog.modelNames.joined(separator: ", ")), got '\(m)'")
+        }
+        if dreamed != nil, palette != nil {
             throw ValidationError("--palette is for the health report of one video (a zoom against its seed); leave it out when comparing SOURCE and DREAMED")
         }
         guard start.isFinite, start >= 0, start <= 1e7 else { throw ValidationError("--start must be 0…10000000 seconds, got \(start)") }

@@ -28,6 +28,10 @@ struct RedreamCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Render shard I of N (I from 0): a contiguous share of the frames, into OUT.shard-I-of-N.mp4 beside OUT; `dreamvideo join OUT` puts the shards together with the audio.", valueName: "I/N"))
     var shard: String?
 
+    func validate() throws {
+        if let shard { do { _ = try Shard(parsing: shard) } catch { throw ValidationError("\(error)") } }
+    }
+
     /// The job these flags describe (resolved and checked, nothing run).
     func job() throws -> RedreamJob {
         try RedreamJob.resolve(input: input, output: runFlags.output,

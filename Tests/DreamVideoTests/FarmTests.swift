@@ -270,3 +270,48 @@ struct CostModelTests {
         }
     }
 }
+
+@Suite("Join, hostile")
+struct JoinHostileTests {
+    /// The join refuses a source that changed since the shards were made and never replaces a file it did not
+    /// make (one that appears while it works included), nor the source itself; bad shard specs exit 64.
+    @Test func joinRefusesAChangedSourceAndNeverReplacesAFile() throws {
+        let dir = try tempDir("joinhostile")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let video = dir + "/v.mp4", source = dir + "/src.mp4", out = dir + "/j.mp4"
+        try writePan(video, frames: 12)
+        try #require(ffmpegTool(["-i", video, "-f", "lavfi", "-i", "sine=frequency=330:duration=0.4:sample_rate=48000",
+                                 "-c:v", "copy", "-c:a", "aac", "-shortest", source]))
+        for i in 0..<2 {
+            _ = try redreamJob(source, out, ["overlap": .number(2), "lead-in": .number(0)]).sharded(try Shard(index: i, count: 2))
+                .run(store: syntheticStore, shouldStop: { false })
+        }
+        // Somebody's file where the join writes: refused, untouched.
+        try Data("mine".utf8).write(to: URL(fileURLWithPath: out))
+        #expect(throws: DreamVideoError.self) { try RangeJoin.joinShards(of: out) }
+        #expect(FileManager.default.contents(atPath: out) == Data("mine".utf8))
+        try FileManager.default.removeItem(atPath: out)
+        // The source changed: refused, naming it.
+        try FileManager.default.moveItem(atPath: source, toPath: source + ".keep")
+        try FileManager.default.copyItem(atPath: video, toPath: source)
+        do { try RangeJoin.joinShards(of: out); Issue.record("joined over a changed source") } catch {
+            #expect("\(error)".contains("src.mp4") && "\(error)".contains("changed since"), "\(error)")
+        }
+        try FileManager.default.removeItem(atPath: source)
+        try FileManager.default.moveItem(atPath: source + ".keep", toPath: source)
+        try RangeJoin.joinShards(of: out)
+        #expect(try VideoReader(path: out).readTimes().count == 12)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix(".") }.isEmpty, "no hidden files left")
+        // From the command line: an empty output and bad shard specs are usage errors.
+        try CLI.expectFailure(["join", ""], ["empty"], status: 64)
+        for bad in ["3/3", "0/0", "a/b", "0/nan", "-1/4"] {
+            try CLI.expectFailure(["redream", source, "-o", dir + "/x.mp4", "--shard", bad], ["shard"], status: 64)
+        }
+        try CLI.expectFailure(["metrics", source, source, "--no-strength", "--model", "nope"], ["--model", "--no-strength"], status: 64)
+        try CLI.expectFailure(["metrics", source, source, "--model", "nope"], ["--model must be one of"], status: 64)
+        let long = "1+" + String(repeating: "t+", count: 20_000) + "1"
+        let r = try CLI.run(["zoom", "noise", "-o", dir + "/z.mp4", "--size", "64x64", "--zoom", long])
+        #expect(r.status == 64 && r.stderr.count < 600, "a long formula's error stays one short line (\(r.stderr.count) characters)")
+    }
+}
+

@@ -73,6 +73,18 @@ public enum RangeJoin {
             }
             guard m.timeBase == first.timeBase else { throw DreamVideoError.invalidArgument("\(path): has another time base than \(firstPath)") }
         }
+        // The source the shards were made from: still there, unchanged, and not where the join writes.
+        if let input = first.settings["input"], first.pipeline == "redream" {
+            if samePath(input, output) { throw DreamVideoError.invalidArgument("\(output): is the source the ranges were made from; choose another output name") }
+            if let recorded = first.settings["source"] {
+                guard let now = fileFingerprint(input, withTime: false) else {
+                    throw DreamVideoError.invalidArgument("\(input): the source of \(firstPath) cannot be read (its audio goes into the join)")
+                }
+                guard now == recorded else {
+                    throw DreamVideoError.invalidArgument("\(input): changed since \(firstPath) was made from it (\(recorded) then, \(now) now); render the shards again")
+                }
+            }
+        }
         guard first.firstFrame == 0 else { throw DreamVideoError.invalidArgument("\(output): frames 0…\(first.firstFrame - 1) are missing (the first range, \(firstPath), starts at frame \(first.firstFrame))") }
         for ((pa, a), (pb, b)) in zip(parts, parts.dropFirst()) {
             let end = a.firstFrame + a.ownFrames
@@ -102,16 +114,30 @@ public enum RangeJoin {
             }
         }
         var audio = first.audio
+        // The audio comes from the source as the shards recorded it (absolute), wherever the join runs.
+        if audio != nil, let input = first.settings["input"], input.hasPrefix("/") { audio!.path = input }
         if audio != nil, let (lastPath, last) = parts.last {
             let info = try SegmentInfo(path: lastPath)
             audio!.end = audio!.start + Double(last.ptsOrigin) * last.timeBase.seconds + Double(info.end) * info.timeBase.seconds
         }
-        let report = try VideoJoiner.join(segments, audio: audio, to: output)
-        let frames = try SegmentInfo(path: output).packets
+        // Joined into a hidden file first, checked, then put in place: never over a file that appeared meanwhile
+        // (another join, or anything else) unless --overwrite.
+        let dir = URL(fileURLWithPath: output).deletingLastPathComponent().path
+        let staged = dir + "/." + URL(fileURLWithPath: output).lastPathComponent + ".joining-\(getpid())-\(UUID().uuidString.prefix(8)).mp4"
+        defer { unlink(staged) }
+        let report = try VideoJoiner.join(segments, audio: audio, to: staged)
+        let frames = try SegmentInfo(path: staged).packets
         let expected = parts.reduce(0) { $0 + $1.1.ownFrames }
         guard frames == expected else {
-            unlink(output)
             throw DreamVideoError.invalidArgument("\(output): the joined video has \(frames) frames, expected \(expected); nothing was kept")
+        }
+        if overwrite {
+            guard rename(staged, output) == 0 else { throw DreamVideoError.invalidArgument("\(output): cannot be written (\(AtomicFile.describeErrno(errno)))") }
+        } else {
+            guard link(staged, output) == 0 else {
+                if errno == EEXIST { throw DreamVideoError.outputExists(output) }
+                throw DreamVideoError.invalidArgument("\(output): cannot be written (\(AtomicFile.describeErrno(errno)))")
+            }
         }
         return report
     }

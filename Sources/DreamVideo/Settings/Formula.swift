@@ -152,7 +152,7 @@ public struct Formula: Sendable, Equatable, CustomStringConvertible {
         mutating func parse() throws(ScheduleError) -> Node {
             guard peek() != nil else { throw ScheduleError("formula is empty") }
             let n = try comparison()
-            if let c = peek() { throw ScheduleError("unexpected '\(c)' at column \(column) of formula '\(String(s))'") }
+            if let c = peek() { throw ScheduleError("unexpected '\(c)' at column \(column) of formula '\(clipped(String(s)))'") }
             return n
         }
 
@@ -213,7 +213,7 @@ public struct Formula: Sendable, Equatable, CustomStringConvertible {
         }
 
         mutating func primary() throws(ScheduleError) -> Node {
-            guard let c = peek() else { throw ScheduleError("formula '\(String(s))' ends where a value should follow") }
+            guard let c = peek() else { throw ScheduleError("formula '\(clipped(String(s)))' ends where a value should follow") }
             let start = column
             if c == "(" {
                 i += 1
@@ -251,7 +251,7 @@ public struct Formula: Sendable, Equatable, CustomStringConvertible {
                         while true {
                             args.append(try nested { (p: inout Parser) throws(ScheduleError) in try p.comparison() })
                             if peek() == "," { i += 1; continue }
-                            if let c = peek(), c != ")" { throw ScheduleError("unexpected '\(c)' at column \(column) of formula '\(String(s))'") }
+                            if let c = peek(), c != ")" { throw ScheduleError("unexpected '\(c)' at column \(column) of formula '\(clipped(String(s)))'") }
                             break
                         }
                     }
@@ -271,7 +271,7 @@ public struct Formula: Sendable, Equatable, CustomStringConvertible {
                 }
                 return .variable(name)
             }
-            throw ScheduleError("unexpected '\(c)' at column \(start) of formula '\(String(s))'")
+            throw ScheduleError("unexpected '\(c)' at column \(start) of formula '\(clipped(String(s)))'")
         }
     }
 }

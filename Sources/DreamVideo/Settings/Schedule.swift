@@ -164,7 +164,7 @@ public struct Schedule: Sendable, Equatable, CustomStringConvertible {
             let item = item.trimmingCharacters(in: .whitespaces)
             guard let colon = item.firstIndex(of: ":"), let open = item.firstIndex(of: "("), let close = item.lastIndex(of: ")"),
                   colon < open, open < close else {
-                throw ScheduleError("keyframe '\(item)' is not TIME:(VALUE), e.g. 0:(1.05) or 5s:(1)")
+                throw ScheduleError("keyframe '\(clipped(item))' is not TIME:(VALUE), e.g. 0:(1.05) or 5s:(1)")
             }
             let time = try KeyTime.parse(String(item[..<colon]))
             let (values, formulas) = try Schedule.values(String(item[item.index(after: open)..<close]), arity: arity)
@@ -196,7 +196,7 @@ public struct Schedule: Sendable, Equatable, CustomStringConvertible {
         if let plain = try? numbers(text, arity: arity) { return (plain, nil) }
         let parts = splitTopLevel(text).map { $0.trimmingCharacters(in: .whitespaces) }
         guard parts.count == arity else {
-            throw ScheduleError(arity == 1 ? "'\(text)' is not a number or one formula" : "'\(text)' is not \(arity) values separated by commas")
+            throw ScheduleError(arity == 1 ? "'\(clipped(text))' is not a number or one formula" : "'\(clipped(text))' is not \(arity) values separated by commas")
         }
         var values: [Double] = [], formulas: [Formula?] = []
         for p in parts {

@@ -66,7 +66,7 @@ public struct SettingError: Error, Sendable, Equatable, CustomStringConvertible 
     public var description: String {
         switch problem {
         case .notAllowed(let allowed):
-            return "\(location)\(name) must be \(allowed), got '\(value)'"
+            return "\(location)\(name) must be \(allowed), got '\(clipped(value))'"
         case .invalid(let message):
             if key.isEmpty { return location.isEmpty ? message : "\(location)\(message)" }
             return "\(location)\(name) \(message)"
@@ -75,4 +75,11 @@ public struct SettingError: Error, Sendable, Equatable, CustomStringConvertible 
             return "\(location)unknown \(kind) '\(name)'" + (suggestion.map { " (did you mean \(origin == .flag ? "--" : "")\($0)?)" } ?? "")
         }
     }
+}
+
+/// A value as a message shows it: whole when short, its start and end around the length when long (a 1 MB
+/// formula must not become a 1 MB error line).
+func clipped(_ s: String, _ limit: Int = 120) -> String {
+    guard s.count > limit else { return s }
+    return String(s.prefix(limit * 2 / 3)) + "…" + String(s.suffix(limit / 6)) + " (\(s.count) characters)"
 }

@@ -448,10 +448,10 @@ public enum SettingsTable {
                      parse: { v throws(SettingProblem) in
                          if case .number(let x) = v, arity == 1 { return Schedule(x) }
                          do throws(ScheduleError) { return try Schedule(parsing: v.description, arity: arity) } catch {
-                             if arity > 1 { throw .invalid("'\(v)': \(error.message) (use DX,DY, e.g. 2,-1.5)") }
+                             if arity > 1 { throw .invalid("'\(clipped(v.description))': \(error.message) (use DX,DY, e.g. 2,-1.5)") }
                              // A word or a number out of range: the allowed values; a formula or keyframes: what is wrong.
                              if !v.description.contains(where: { "()+-*/^%<>=".contains($0) }) { throw .notAllowed }
-                             throw .invalid("'\(v)': \(error.message)")
+                             throw .invalid("'\(clipped(v.description))': \(error.message)")
                          }
                      },
                      check: { sch throws(SettingProblem) in
