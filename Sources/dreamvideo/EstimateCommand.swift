@@ -36,7 +36,7 @@ struct EstimateCommand: ParsableCommand {
         } else {
             let parsed: ParsableCommand
             do { parsed = try DreamVideoCommand.parseAsRoot(command) } catch {
-                throw DreamVideoError.invalidArgument("the command does not parse: \(DreamVideoCommand.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)")")
+                throw ValidationError("the command does not parse: \(DreamVideoCommand.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)")")
             }
             if let r = parsed as? RedreamCommand {
                 jobs = [.redream(try r.job())]

@@ -64,7 +64,7 @@ struct FarmCommand: ParsableCommand {
         var plan = try FarmPlan(arguments: command, shards: shards)
         let parsed: ParsableCommand
         do { parsed = try DreamVideoCommand.parseAsRoot(command) } catch {
-            throw DreamVideoError.invalidArgument("the farmed command does not parse: \(DreamVideoCommand.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)")")
+            throw ValidationError("the farmed command does not parse: \(DreamVideoCommand.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)")")
         }
         if let r = parsed as? RedreamCommand {
             let job = try r.job()
@@ -166,6 +166,10 @@ struct FarmCommand: ParsableCommand {
 
         func run() throws {
             let plan = try FarmCommand.plan(command, shards: shards)
+            // The pods' grace must leave the render its stop-within (and a few seconds to write the checkpoint).
+            if let text = FarmPlan.value(of: ["--stop-within"], in: command), let within = Double(text), Double(grace) < within + 5 {
+                throw ValidationError("--grace \(grace) s is too short for the command's --stop-within \(text) s: give at least \(Int(within) + 5)")
+            }
             var isDir: ObjCBool = false
             if FileManager.default.fileExists(atPath: output, isDirectory: &isDir) {
                 guard isDir.boolValue else { throw DreamVideoError.invalidArgument("\(output): is a file; -o names the folder to write job.yaml and Dockerfile into") }

@@ -309,6 +309,10 @@ struct JoinHostileTests {
         }
         try CLI.expectFailure(["metrics", source, source, "--no-strength", "--model", "nope"], ["--model", "--no-strength"], status: 64)
         try CLI.expectFailure(["metrics", source, source, "--model", "nope"], ["--model must be one of"], status: 64)
+        try CLI.expectFailure(["farm", "k8s", "--shards", "2", "-o", dir + "/k8s", "--claim", "c", "--grace", "20", "--",
+                               "redream", source, "-o", dir + "/x.mp4", "--stop-within", "30"], ["--grace 20", "at least 35"], status: 64)
+        try CLI.expectFailure(["estimate", "--", "redream", source, "-o", dir + "/e.mp4", "--zoom", "1"], ["does not parse"], status: 64)
+        #expect(!FileManager.default.fileExists(atPath: dir + "/k8s"))
         let long = "1+" + String(repeating: "t+", count: 20_000) + "1"
         let r = try CLI.run(["zoom", "noise", "-o", dir + "/z.mp4", "--size", "64x64", "--zoom", long])
         #expect(r.status == 64 && r.stderr.count < 600, "a long formula's error stays one short line (\(r.stderr.count) characters)")

@@ -59,7 +59,7 @@ public struct FarmPlan: Sendable, Equatable {
         models = []
     }
 
-    static func value(of flags: [String], in args: [String]) -> String? {
+    public static func value(of flags: [String], in args: [String]) -> String? {
         for (i, a) in args.enumerated() {
             for f in flags {
                 if a == f, i + 1 < args.count { return args[i + 1] }
