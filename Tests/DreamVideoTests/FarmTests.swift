@@ -286,6 +286,21 @@ struct JoinHostileTests {
             _ = try redreamJob(source, out, ["overlap": .number(2), "lead-in": .number(0)]).sharded(try Shard(index: i, count: 2))
                 .run(store: syntheticStore, shouldStop: { false })
         }
+        // A shard made with another seed: status says so (not "done"), the join refuses.
+        let other = try redreamJob(source, dir + "/o.mp4", ["overlap": .number(2), "lead-in": .number(0), "seed": .text("99")]).sharded(try Shard(index: 1, count: 2))
+        _ = try other.run(store: syntheticStore, shouldStop: { false })
+        let mixed = dir + "/m.mp4"
+        for (i, from) in [try Shard(index: 0, count: 2).output(for: out), other.output].enumerated() {
+            let to = try Shard(index: i, count: 2).output(for: mixed)
+            try FileManager.default.copyItem(atPath: from, toPath: to)
+            try FileManager.default.copyItem(atPath: RangeManifest.path(for: from), toPath: RangeManifest.path(for: to))
+        }
+        let rows = try FarmStatus.report(output: mixed)
+        #expect(rows[0].state == .done && rows[1].state == .damaged && rows[1].detail.contains("seed"), "\(rows.map(\.detail))")
+        #expect(throws: DreamVideoError.self) { try RangeJoin.joinShards(of: mixed) }
+        for f in try FileManager.default.contentsOfDirectory(atPath: dir) where f.hasPrefix("m.") || f.hasPrefix("o.") {
+            try FileManager.default.removeItem(atPath: dir + "/" + f)
+        }
         // Somebody's file where the join writes: refused, untouched.
         try Data("mine".utf8).write(to: URL(fileURLWithPath: out))
         #expect(throws: DreamVideoError.self) { try RangeJoin.joinShards(of: out) }

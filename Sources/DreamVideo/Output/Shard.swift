@@ -107,6 +107,7 @@ public enum FarmStatus {
         if count == nil, Set(found.keys).union(workFolders.keys).count > 1 {
             throw DreamVideoError.invalidArgument("\(output): shards of several counts lie beside it (\(Set(found.keys).union(workFolders.keys).sorted().map(String.init).joined(separator: ", "))); give --shards N")
         }
+        var reference: (path: String, settings: [String: String])? = nil
         return try (0..<n).map { i in
             let path = try Shard(index: i, count: n).output(for: output)
             let work = ResumableVideoOutput<Never>.workFolderPath(for: path)
@@ -117,6 +118,15 @@ public enum FarmStatus {
             if FileManager.default.fileExists(atPath: path) {
                 do {
                     let m = try RangeManifest.read(for: path)
+                    // Every done shard must be made like the first one found, or the join will refuse them.
+                    if let ref = reference {
+                        if let key = Set(m.settings.keys).union(ref.settings.keys).sorted().first(where: { m.settings[$0] != ref.settings[$0] }) {
+                            return Row(shard: i, path: path, state: .damaged, frames: nil,
+                                       detail: "made with other settings than \(URL(fileURLWithPath: ref.path).lastPathComponent) (\(key) \(m.settings[key] ?? "unset") here, \(ref.settings[key] ?? "unset") there); render it again")
+                        }
+                    } else {
+                        reference = (path, m.settings)
+                    }
                     return Row(shard: i, path: path, state: .done, frames: m.ownFrames, detail: "frames \(m.firstFrame)…\(m.firstFrame + m.ownFrames - 1)" + ((m.tail ?? 0) > 0 ? " and \(m.tail!) overlapping the next" : ""))
                 } catch {
                     return Row(shard: i, path: path, state: .damaged, frames: nil, detail: "\(error)")
