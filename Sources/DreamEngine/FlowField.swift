@@ -58,8 +58,7 @@ extension ImageOps {
                 parallelFor(s.h, minPerThread: 8) { y in
                     for px in 0..<s.w {
                         let i = y * s.w + px
-                        let sx = Swift.min(Swift.max(Float(px) + flow.dx[i], 0), Float(s.w - 1))
-                        let sy = Swift.min(Swift.max(Float(y) + flow.dy[i], 0), Float(s.h - 1))
+                        let (sx, sy) = sourcePosition(px, y, i, flow, s)
                         let x0 = Int(sx), y0 = Int(sy)
                         let x1 = Swift.min(x0 + 1, s.w - 1), y1 = Swift.min(y0 + 1, s.h - 1)
                         let ax = sx - Float(x0), ay = sy - Float(y0)
@@ -76,6 +75,12 @@ extension ImageOps {
         return out
     }
 
+    /// Where pixel (`px`, `y`) (index `i`) reads from: moved along the flow, clamped to the picture (its edge repeats).
+    @inline(__always)
+    static func sourcePosition(_ px: Int, _ y: Int, _ i: Int, _ flow: FlowField, _ s: Shape) -> (Float, Float) {
+        (Swift.min(Swift.max(Float(px) + flow.dx[i], 0), Float(s.w - 1)), Swift.min(Swift.max(Float(y) + flow.dy[i], 0), Float(s.h - 1)))
+    }
+
     static func warpCubic(_ x: Tensor, along flow: FlowField) -> Tensor {
         let s = x.shape
         precondition(flow.width == s.w && flow.height == s.h, "flow \(flow.width)×\(flow.height) for a \(s.w)×\(s.h) picture")
@@ -86,8 +91,7 @@ extension ImageOps {
                 parallelFor(s.h, minPerThread: 8) { y in
                     for px in 0..<s.w {
                         let i = y * s.w + px
-                        let sx = Swift.min(Swift.max(Float(px) + flow.dx[i], 0), Float(s.w - 1))
-                        let sy = Swift.min(Swift.max(Float(y) + flow.dy[i], 0), Float(s.h - 1))
+                        let (sx, sy) = sourcePosition(px, y, i, flow, s)
                         let fx = sx.rounded(.down), fy = sy.rounded(.down)
                         let ix = Int(fx), iy = Int(fy)
                         let wx = cubicWeights(sx - fx), wy = cubicWeights(sy - fy)

@@ -156,25 +156,16 @@ public struct SegmentInfo: Sendable {
     public let width: Int, height: Int
 
     public init(path: String) throws(MediaError) {
-        Media.configureLogging()
         self.path = path
-        let input = try FormatInput(path: path)
-        let (idx, st) = try VideoJoiner.videoStream(of: input)
-        timeBase = TimeBase(Int(st.pointee.time_base.num), Int(st.pointee.time_base.den))
-        width = Int(st.pointee.codecpar.pointee.width); height = Int(st.pointee.codecpar.pointee.height)
-        let packet = Packet()
         var n = 0
         var end: Int64 = 0
-        while true {
-            let r = av_read_frame(input.ctx, packet.ptr)
-            if r == dv_averror_eof() { break }
-            try check(r) { .decodeFailed(path: path, reason: $0) }
-            defer { av_packet_unref(packet.ptr) }
-            guard packet.ptr.pointee.stream_index == idx else { continue }
+        let (tb, size) = try VideoPackets.forEach(path) { p in
             n += 1
-            let t = packet.ptr.pointee.pts != dv_nopts_value() ? packet.ptr.pointee.pts : packet.ptr.pointee.dts
-            if t != dv_nopts_value() { end = max(end, t + max(0, packet.ptr.pointee.duration)) }
+            let t = p.pointee.pts != dv_nopts_value() ? p.pointee.pts : p.pointee.dts
+            if t != dv_nopts_value() { end = max(end, t + max(0, p.pointee.duration)) }
         }
+        timeBase = tb
+        width = size.width; height = size.height
         packets = n
         self.end = end
     }
@@ -184,40 +175,45 @@ public struct SegmentInfo: Sendable {
 /// for most files one a frame, so the index of a frame's time is the frame's index.
 public enum VideoPacketTimes {
     public static func read(_ path: String) throws(MediaError) -> (times: [Int64], timeBase: TimeBase) {
-        Media.configureLogging()
-        let input = try FormatInput(path: path)
-        let (idx, st) = try VideoJoiner.videoStream(of: input)
-        let packet = Packet()
         var times: [Int64] = []
-        while true {
-            let r = av_read_frame(input.ctx, packet.ptr)
-            if r == dv_averror_eof() { break }
-            try check(r) { .decodeFailed(path: path, reason: $0) }
-            defer { av_packet_unref(packet.ptr) }
-            guard packet.ptr.pointee.stream_index == idx else { continue }
-            let t = packet.ptr.pointee.pts != dv_nopts_value() ? packet.ptr.pointee.pts : packet.ptr.pointee.dts
+        let (tb, _) = try VideoPackets.forEach(path) { p in
+            let t = p.pointee.pts != dv_nopts_value() ? p.pointee.pts : p.pointee.dts
             if t != dv_nopts_value() { times.append(t) }
         }
-        return (times.sorted(), TimeBase(Int(st.pointee.time_base.num), Int(st.pointee.time_base.den)))
+        return (times.sorted(), tb)
     }
 
     /// The indexes of the key-frame packets of a file's video stream, in file order.
     public static func keyFrames(_ path: String) throws(MediaError) -> [Int] {
-        Media.configureLogging()
-        let input = try FormatInput(path: path)
-        let (idx, _) = try VideoJoiner.videoStream(of: input)
-        let packet = Packet()
         var keys: [Int] = []
         var n = 0
-        while true {
-            let r = av_read_frame(input.ctx, packet.ptr)
-            if r == dv_averror_eof() { break }
-            try check(r) { .decodeFailed(path: path, reason: $0) }
-            defer { av_packet_unref(packet.ptr) }
-            guard packet.ptr.pointee.stream_index == idx else { continue }
-            if packet.ptr.pointee.flags & AV_PKT_FLAG_KEY != 0 { keys.append(n) }
+        _ = try VideoPackets.forEach(path) { p in
+            if p.pointee.flags & AV_PKT_FLAG_KEY != 0 { keys.append(n) }
             n += 1
         }
         return keys
     }
 }
+
+/// Reads every packet of a file's video stream in file order (no decoding).
+enum VideoPackets {
+    /// Calls `body` with each video packet; returns the stream's time base and frame size.
+    static func forEach(_ path: String, _ body: (UnsafeMutablePointer<AVPacket>) -> Void) throws(MediaError)
+        -> (timeBase: TimeBase, size: (width: Int, height: Int)) {
+        Media.configureLogging()
+        let input = try FormatInput(path: path)
+        let (idx, st) = try VideoJoiner.videoStream(of: input)
+        let packet = Packet()
+        while true {
+            let r = av_read_frame(input.ctx, packet.ptr)
+            if r == dv_averror_eof() { break }
+            try check(r) { .decodeFailed(path: path, reason: $0) }
+            defer { av_packet_unref(packet.ptr) }
+            guard packet.ptr.pointee.stream_index == idx else { continue }
+            body(packet.ptr)
+        }
+        return (TimeBase(Int(st.pointee.time_base.num), Int(st.pointee.time_base.den)),
+                (Int(st.pointee.codecpar.pointee.width), Int(st.pointee.codecpar.pointee.height)))
+    }
+}
+

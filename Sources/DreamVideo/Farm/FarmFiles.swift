@@ -170,7 +170,7 @@ public struct FarmPlan: Sendable, Equatable {
     /// for every shard (`farm status`) and joins them.
     public func kubernetesManifest(_ o: KubernetesOptions) -> String {
         let binary = "dreamvideo"
-        let y = yamlQuote
+        let y = PresetLibrary.yamlQuote
         let shardScript = "exec " + shardCommand(binary: binary, index: "$JOB_COMPLETION_INDEX")
         let waitScript = "until \(binary) farm status \(shellQuote(target)) --shards \(shards) >/dev/null; do sleep 30; done; exec " + finishCommand(binary: binary)
         func container(_ script: String) -> String {
@@ -295,20 +295,4 @@ extension FarmPlan {
 public func shellQuote(_ s: String) -> String {
     if !s.isEmpty, s.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_./=:,+@%".contains($0)) }) { return s }
     return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
-}
-
-/// A YAML double-quoted scalar.
-func yamlQuote(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\t": out += "\\t"
-        default:
-            if u.value < 0x20 || u.value == 0x7f { out += String(format: "\\x%02X", u.value) } else { out.unicodeScalars.append(u) }
-        }
-    }
-    return out + "\""
 }

@@ -118,7 +118,7 @@ public enum PresetLibrary {
             case "\n": out += "\\n"
             case "\t": out += "\\t"
             default:
-                if ch.value < 0x20 { out += String(format: "\\x%02X", ch.value) } else { out.unicodeScalars.append(ch) }
+                if ch.value < 0x20 || ch.value == 0x7f { out += String(format: "\\x%02X", ch.value) } else { out.unicodeScalars.append(ch) }
             }
         }
         return out + "\""

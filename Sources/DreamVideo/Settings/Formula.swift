@@ -41,11 +41,6 @@ public struct Formula: Sendable, Equatable, CustomStringConvertible {
 
     public func evaluate(_ c: Context) -> Double { root.evaluate(c) }
 
-    /// Whether `text` should be read as a formula rather than a plain number.
-    static func looksLikeFormula(_ text: String) -> Bool {
-        Double(text.trimmingCharacters(in: .whitespaces)) == nil
-    }
-
     // MARK: tree
 
     indirect enum Node: Sendable, Equatable {
