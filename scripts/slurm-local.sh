@@ -15,6 +15,13 @@ dir=$(cd "$dir" && pwd)
 
 fail() { echo "slurm-local: $*" >&2; exit 1; }
 
+# Runs a daemon with nothing of its caller's open: stdin, stdout and stderr on /dev/null and every other inherited
+# descriptor closed. A daemon that kept one would hold its caller's pipe or, for a Swift `Process`, the socket whose
+# end tells it that the child exited: the caller would wait for the daemon, that is for ever.
+detached() {
+    python3 -c 'import os, sys; os.closerange(3, os.sysconf("SC_OPEN_MAX")); os.execvp(sys.argv[1], sys.argv[1:])' "$@" </dev/null >/dev/null 2>&1
+}
+
 stop_slurm() {
     for d in slurmd slurmctld; do
         if [ -f "$dir/$d.pid" ]; then
@@ -30,7 +37,8 @@ stop_slurm() {
 stop() {
     stop_slurm
     if [ -f "$dir/munged.started" ]; then
-        pkill -x munged 2>/dev/null || true
+        # munged --stop waits until the daemon has gone; a plain SIGTERM was seen to leave it running.
+        runuser -u munge -- /usr/sbin/munged --stop >/dev/null 2>&1 || pkill -9 -x munged 2>/dev/null || true
         rm -f "$dir/munged.started"
     fi
 }
@@ -48,7 +56,7 @@ mkdir -p /run/munge /var/log/munge /var/lib/munge
 chown munge:munge /run/munge /var/log/munge /var/lib/munge
 chmod 755 /run/munge
 if ! pgrep -x munged >/dev/null; then
-    runuser -u munge -- /usr/sbin/munged </dev/null >/dev/null 2>&1 || fail "munged did not start: $(tail -n 3 /var/log/munge/munged.log 2>/dev/null | tr '\n' ' ')"
+    detached runuser -u munge -- /usr/sbin/munged || fail "munged did not start: $(tail -n 3 /var/log/munge/munged.log 2>/dev/null | tr '\n' ' ')"
     touch "$dir/munged.started"
 fi
 for _ in $(seq 1 50); do [ -S /run/munge/munge.socket.2 ] && break; sleep 0.1; done
@@ -91,9 +99,8 @@ PartitionName=local Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
 export SLURM_CONF="$dir/slurm.conf"
 stop_slurm
-# The daemons get no stdin/stdout/stderr of ours (a caller reading our output would wait for them forever).
-/usr/sbin/slurmctld -f "$dir/slurm.conf" -i </dev/null >/dev/null 2>&1 || fail "slurmctld did not start: $(tail -n 3 "$dir/slurmctld.log" 2>/dev/null | tr '\n' ' ')"
-/usr/sbin/slurmd -f "$dir/slurm.conf" </dev/null >/dev/null 2>&1 || fail "slurmd did not start: $(tail -n 3 "$dir/slurmd.log" 2>/dev/null | tr '\n' ' ')"
+detached /usr/sbin/slurmctld -f "$dir/slurm.conf" -i || fail "slurmctld did not start: $(tail -n 3 "$dir/slurmctld.log" 2>/dev/null | tr '\n' ' ')"
+detached /usr/sbin/slurmd -f "$dir/slurm.conf" || fail "slurmd did not start: $(tail -n 3 "$dir/slurmd.log" 2>/dev/null | tr '\n' ' ')"
 for _ in $(seq 1 100); do
     state=$(sinfo -h -N -o %t 2>/dev/null | head -n 1 || true)
     [ "$state" = idle ] && { echo "slurm-local: node $host idle ($cpus CPUs); export SLURM_CONF=$dir/slurm.conf"; exit 0; }

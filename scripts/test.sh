@@ -17,7 +17,11 @@ export DREAMVIDEO_OFFLINE=1
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 status=0
-swift test -c release --skip-build "$@" 2>&1 | tee "$log" || status=$?
+# A watchdog: a test that hangs fails the run after 40 minutes (the suite takes about 4) instead of stalling CI.
+timeout --kill-after=30 "${DREAMVIDEO_TEST_TIMEOUT:-2400}" swift test -c release --skip-build "$@" 2>&1 | tee "$log" || status=$?
+if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+    echo "the test run did not finish within ${DREAMVIDEO_TEST_TIMEOUT:-2400} s and was stopped (a hanging test; see the last tests started above)" >&2
+fi
 # A plain summary as the last line (XCTest also prints "Executed 0 tests" for its empty bundle).
 n="$(sed -n 's/.*Test run with \([0-9]*\) tests\{0,1\}.*passed.*/\1/p' "$log" | tail -1)"
 if [ "$status" -eq 0 ] && [ -n "$n" ]; then

@@ -58,7 +58,8 @@ struct CLI {
         if !done && exited.wait(timeout: .now() + max(0, deadline.timeIntervalSinceNow)) == .timedOut {
             kill(p.processIdentifier, SIGKILL)
             Issue.record("timed out after \(timeout) s: \(args)")
-            exited.wait()
+            // Bounded too: Foundation learns of the exit through a descriptor a grandchild could hold.
+            if exited.wait(timeout: .now() + 10) == .timedOut { return Result(status: -1, stdout: "", stderr: "timed out", signalled: true) }
         }
         return Result(status: p.terminationStatus,
                       stdout: (try? String(contentsOf: outFile, encoding: .utf8)) ?? "",

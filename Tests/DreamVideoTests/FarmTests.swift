@@ -29,18 +29,33 @@ struct FarmTests {
         return false
     }
 
-    static func shell(_ command: String, _ env: [String: String], directory: String? = nil) throws -> (status: Int32, out: String, err: String) {
+    /// Runs `command` with bash; its output goes through files (a daemon it starts cannot hold a pipe of ours) and
+    /// the wait is bounded: after `timeout` seconds the command's process group is killed and the test fails.
+    static func shell(_ command: String, _ env: [String: String], directory: String? = nil, timeout: Double = 120) throws -> (status: Int32, out: String, err: String) {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = ["-c", command]
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
+        p.arguments = ["--wait", "/bin/bash", "-c", command]
         p.environment = ProcessInfo.processInfo.environment.merging(env) { _, b in b }
         if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out; p.standardError = err
+        let files = try tempDir("shell")
+        defer { try? FileManager.default.removeItem(atPath: files) }
+        FileManager.default.createFile(atPath: files + "/out", contents: nil)
+        FileManager.default.createFile(atPath: files + "/err", contents: nil)
+        p.standardInput = FileHandle.nullDevice
+        p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: files + "/out"))
+        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: files + "/err"))
+        let exited = DispatchSemaphore(value: 0)
+        p.terminationHandler = { _ in exited.signal() }
         try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        let read = { (name: String) in (try? String(contentsOfFile: files + "/" + name, encoding: .utf8)) ?? "" }
+        if exited.wait(timeout: .now() + timeout) == .timedOut {
+            kill(-p.processIdentifier, SIGKILL)
+            kill(p.processIdentifier, SIGKILL)
+            Issue.record("timed out after \(timeout) s: \(command)\n\(read("out"))\n\(read("err"))")
+            _ = exited.wait(timeout: .now() + 10)
+            return (-1, read("out"), read("err"))
+        }
+        return (p.terminationStatus, read("out"), read("err"))
     }
 
     /// Every frame of a video, decoded.
