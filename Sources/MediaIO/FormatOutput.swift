@@ -6,16 +6,22 @@ import Foundation
 ///
 /// One clean-up path: whatever fails, and whenever the object is dropped without `finish()`, `deinit`
 /// closes the file, frees the context and removes the temporary file. Callers never free by hand.
+///
+/// A fragmented output (a render's segment in its work folder) is written in place instead, as a fragmented MP4
+/// whose fragments end where the caller says (`flushFragment`): the file read up to any fragment's end is a
+/// complete, playable video, and dropping the object leaves the fragments written so far.
 final class FormatOutput {
     let path: String
     let tmpPath: String
+    let fragmented: Bool
     private(set) var ctx: UnsafeMutablePointer<AVFormatContext>?
     private var committed = false
 
-    init(path: String, format: String = "mp4") throws(MediaError) {
+    init(path: String, format: String = "mp4", fragmented: Bool = false) throws(MediaError) {
         try AtomicFile.checkWritableFolder(for: path)
         self.path = path
-        tmpPath = AtomicFile.temporaryPath(for: path)
+        self.fragmented = fragmented
+        tmpPath = fragmented ? path : AtomicFile.temporaryPath(for: path)
         var oc: UnsafeMutablePointer<AVFormatContext>? = nil
         try check(avformat_alloc_output_context2(&oc, nil, format, tmpPath)) { .writeFailed(path: path, reason: $0) }
         ctx = oc
@@ -45,7 +51,8 @@ final class FormatOutput {
         guard let oc = ctx else { throw .invalidArgument("\(path): output already closed") }
         try check(avio_open(&oc.pointee.pb, tmpPath, AVIO_FLAG_WRITE)) { .writeFailed(path: path, reason: $0) }
         var opts: OpaquePointer? = nil
-        av_dict_set(&opts, "movflags", "+faststart", 0)
+        // Fragmented: the (empty) index first, then a fragment each time the caller flushes.
+        av_dict_set(&opts, "movflags", fragmented ? "+frag_custom+empty_moov+default_base_moof" : "+faststart", 0)
         let r = avformat_write_header(oc, &opts)
         av_dict_free(&opts)
         try check(r) { .writeFailed(path: path, reason: $0) }
@@ -56,6 +63,17 @@ final class FormatOutput {
         let r = av_interleaved_write_frame(ctx, packet)
         try check(r) { .writeFailed(path: path, reason: FormatOutput.explain($0)) }
         try checkIOError()
+    }
+
+    /// Fragmented output: writes every packet received so far as one fragment and hands it to the system;
+    /// returns the file's length, which ends at that fragment.
+    func flushFragment() throws(MediaError) -> Int64 {
+        guard let oc = ctx, fragmented else { throw .invalidArgument("\(path): not a fragmented output") }
+        try check(av_interleaved_write_frame(oc, nil)) { .writeFailed(path: path, reason: FormatOutput.explain($0)) }
+        try check(av_write_frame(oc, nil)) { .writeFailed(path: path, reason: FormatOutput.explain($0)) }
+        avio_flush(oc.pointee.pb)
+        try checkIOError()
+        return avio_tell(oc.pointee.pb)
     }
 
     private func checkIOError() throws(MediaError) {
@@ -72,7 +90,7 @@ final class FormatOutput {
         try check(avio_closep(&oc.pointee.pb)) { .writeFailed(path: path, reason: FormatOutput.explain($0)) }
         avformat_free_context(oc)
         ctx = nil
-        try AtomicFile.commit(tmpPath, to: path)
+        if !fragmented { try AtomicFile.commit(tmpPath, to: path) }
         committed = true
     }
 
@@ -83,7 +101,7 @@ final class FormatOutput {
             avformat_free_context(oc)
             ctx = nil
         }
-        if !committed { unlink(tmpPath) }
+        if !committed && !fragmented { unlink(tmpPath) }
     }
 
     /// Adds the likely cause to write errors that users meet on a full disk or under a file-size limit.

@@ -21,6 +21,15 @@ public final class SHA256 {
 
     public func update(_ data: Data) { data.withUnsafeBytes { update($0) } }
 
+    /// The digest of what was hashed so far, leaving this hash open for more (the digest of a growing file's
+    /// prefix).
+    public func hexSoFar() -> String {
+        guard !done else { return hex() }
+        let copy = SHA256()
+        memcpy(UnsafeMutableRawPointer(copy.ctx), UnsafeRawPointer(ctx), Int(av_sha_size))
+        return copy.hex()
+    }
+
     /// The digest as 64 lowercase hex digits; further updates are ignored.
     public func hex() -> String {
         var digest = [UInt8](repeating: 0, count: 32)

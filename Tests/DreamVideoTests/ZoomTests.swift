@@ -109,6 +109,48 @@ struct ZoomPipelineTests {
         #expect(try f.frames("c") == f.frames("f"))
     }
 
+    /// One encoder from the first frame to the last: a checkpoint ends a fragment instead of the stream, so the
+    /// video has one key frame where it used to have one at every checkpoint (each a visible jump in the dream's
+    /// texture). The frames still inside the encoder's look-ahead at a checkpoint are kept losslessly, so a crash,
+    /// even with the newest checkpoint damaged, resumes to exactly the frames of a run never stopped.
+    @Test func checkpointsLeaveNoTraceInTheVideo() throws {
+        let f = try ZoomFixture("enc")
+        defer { f.remove() }
+        // Lossless, so that decoded frames compare exactly; "medium" has a look-ahead of many frames.
+        let lossless: [String: SettingValue] = ["crf": .number(0), "encoder-preset": .text("medium"), "zoom": .number(1.02), "rotate": .number(0.5)]
+        _ = try f.job("full", frames: 40, every: 4, lossless).run(store: syntheticStore, shouldStop: { false })
+        #expect(try VideoPacketTimes.keyFrames(f.path("full.mp4")) == [0], "one key frame, at the start (40 frames at 30 fps, checkpoints every 4)")
+
+        var count = 0
+        var sawPending = false
+        #expect(throws: Crash.self) {
+            _ = try f.job("c", frames: 40, every: 4, lossless).run(store: syntheticStore, shouldStop: {
+                count += 1
+                if count == 23 {
+                    let work = f.path("c.mp4.dreamvideo")
+                    let names = (try? FileManager.default.contentsOfDirectory(atPath: work)) ?? []
+                    let cp = (try? String(contentsOfFile: work + "/checkpoint.json", encoding: .utf8)) ?? ""
+                    sawPending = names.contains { $0.hasPrefix("pending-") } && cp.contains("\"pending\"") && cp.contains("\"open\" : true")
+                    // The newest checkpoint damaged: the resume must use the one before, whose open segment was shorter.
+                    try? "{}".write(toFile: work + "/checkpoint.json", atomically: false, encoding: .utf8)
+                    throw Crash()
+                }
+                return false
+            })
+        }
+        #expect(sawPending, "at frame 20 the encoder still held frames, kept as pending frames beside an open segment")
+        var notes: [String] = []
+        var observer = RenderObserver()
+        observer.note = { notes.append($0) }
+        let resumed = try f.job("c", frames: 40, every: 4, lossless).run(store: syntheticStore, policy: OutputPolicy(resume: true), progress: observer, shouldStop: { false })
+        #expect(resumed.framesRendered == 24, "from the checkpoint at frame 16: \(notes)")
+        let a = try VideoReader(path: f.path("full.mp4")).readAll(), b = try VideoReader(path: f.path("c.mp4")).readAll()
+        #expect(a.count == 40 && b.count == 40)
+        #expect(a == b, "the resumed video decodes to the uninterrupted one's frames")
+        #expect(try VideoReader(path: f.path("c.mp4")).readTimes() == (try VideoReader(path: f.path("full.mp4")).readTimes()))
+        #expect(try VideoPacketTimes.keyFrames(f.path("c.mp4")).count == 2, "the start and the resume")
+    }
+
     @Test func oneFrameVideoAndExistingOutputs() throws {
         let f = try ZoomFixture("one")
         defer { f.remove() }
@@ -179,18 +221,23 @@ struct WorkFolderTests {
         #expect(try f.frames("ref") == f.frames("e"))
     }
 
+    /// One encoder runs through the checkpoints, so an interrupted render's frames are in one segment that both
+    /// checkpoints name (the older one when it was shorter and still open). Bytes after what the newest checkpoint
+    /// names (a crash in the middle of writing a fragment) send the resume to the older checkpoint, which cuts the
+    /// segment back; a segment emptied leaves no usable checkpoint and the render starts again. Same frames both ways.
     @Test func truncatedOrEmptySegmentIsRenderedAgain() throws {
         let f = try ZoomFixture("trunc")
         defer { f.remove() }
         _ = try f.job("ref").run(store: syntheticStore, shouldStop: { false })
-        for (name, cut) in [("t", 2), ("z", 0)] {
-            try interrupted(f, name, after: 7)
-            let seg = f.path(name + ".mp4.dreamvideo/segment-000006.mp4")
-            let data = try Data(contentsOf: URL(fileURLWithPath: seg))
-            try data.prefix(cut == 0 ? 0 : data.count / cut).write(to: URL(fileURLWithPath: seg))
+        for (name, garbage, rendered) in [("t", true, 3), ("z", false, 9)] {
+            try interrupted(f, name, after: 7)  // checkpoints at 3, 6 (the segment open) and 7 (closed, the render stopped)
+            let seg = f.path(name + ".mp4.dreamvideo/segment-000000.mp4")
+            var data = try Data(contentsOf: URL(fileURLWithPath: seg))
+            data = garbage ? data + Data(repeating: 0x5A, count: 1000) : Data()
+            try data.write(to: URL(fileURLWithPath: seg))
             let (s, notes) = try resume(f, name)
-            #expect(notes.contains { $0.contains("segment-000006.mp4") }, "\(notes)")
-            #expect(s.framesRendered == 3, "the damaged segment's frames are rendered again")
+            #expect(notes.contains { $0.contains("segment-000000.mp4") }, "\(notes)")
+            #expect(s.framesRendered == rendered, "\(name): \(notes)")
             #expect(try VideoReader(path: f.path(name + ".mp4")).readAll().count == 9)
             #expect(try f.frames("ref") == f.frames(name))
         }

@@ -25,6 +25,19 @@ struct SegmentRecord: Codable, Equatable {
     var end: Int64
     var bytes: Int64
     var sha256: String
+    /// A segment still being written when the checkpoint was taken: the file may have grown past `bytes` since
+    /// (later fragments), and a resume cuts it back to `bytes`.
+    var open: Bool? = nil
+}
+
+/// A frame given to the encoder but not yet in a segment when the checkpoint was taken (inside the encoder's
+/// look-ahead), kept losslessly so that a resume can encode it again: its packed RGB bytes and its time.
+struct PendingFrame: Codable, Equatable {
+    var file: String
+    var bytes: Int64
+    var sha256: String
+    var pts: Int64
+    var duration: Int64?
 }
 
 /// A file the checkpoint depends on, with its size and digest.
@@ -38,9 +51,10 @@ struct StoredFile: Codable, Equatable {
 /// a torn write is recognised rather than trusted.
 struct CheckpointFile<Payload: Codable & Sendable>: Codable {
     /// Version 3 added the range's first frame and time origin (a render of frames N…M); version 2 files are
-    /// renders from frame 0 and read as such.
-    static var currentVersion: Int { 3 }
-    static var readableVersions: ClosedRange<Int> { 2...3 }
+    /// renders from frame 0 and read as such. Version 4 added open segments and pending frames (one encoder
+    /// across checkpoints).
+    static var currentVersion: Int { 4 }
+    static var readableVersions: ClosedRange<Int> { 2...4 }
     var format = "dreamvideo checkpoint"
     var version = currentVersion
     var pipeline: String
@@ -53,6 +67,8 @@ struct CheckpointFile<Payload: Codable & Sendable>: Codable {
     var nextFrame: Int
     var timeBase: TimeBase
     var segments: [SegmentRecord]
+    /// The frames after the segments' last, up to `nextFrame` (nil before version 4: none).
+    var pending: [PendingFrame]? = nil
     var images: [String: StoredFile]
     var payload: Payload
 }
@@ -106,8 +122,14 @@ struct SealedCheckpoint<Payload: Codable & Sendable>: Codable {
             }
             next += s.frames  // ≤ 10⁶ frames a segment: cannot overflow
         }
-        guard next == c.nextFrame, c.nextFrame >= first else { throw CheckpointDamage("frame count does not match its segments") }
-        guard c.images.values.allSatisfy({ WorkFolder.isOurs($0.file) && !$0.file.contains("/") }) else {
+        // Only the last segment can have been open, and pending frames follow it.
+        guard c.segments.dropLast().allSatisfy({ $0.open != true }) else { throw CheckpointDamage("lists an open segment before others") }
+        let pending = c.pending ?? []
+        guard pending.count <= 100_000, next + pending.count == c.nextFrame, c.nextFrame >= first else {
+            throw CheckpointDamage("frame count does not match its segments")
+        }
+        guard c.images.values.allSatisfy({ WorkFolder.isOurs($0.file) && !$0.file.contains("/") }),
+              pending.allSatisfy({ WorkFolder.isOurs($0.file) && !$0.file.contains("/") }) else {
             throw CheckpointDamage("names files that are not dreamvideo's")
         }
         return c

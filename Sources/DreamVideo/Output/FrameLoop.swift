@@ -149,7 +149,7 @@ public final class FrameLoop<Maker: FrameMaker> {
             let made: (MadeFrame, FrameState<Maker.Payload>)?
             do { made = try maker.makeFrame(next, state: state) } catch EngineError.cancelled {
                 // Told to stop, and the frame could not finish in time: stop at the last finished one.
-                try output.checkpoint(Checkpoint(nextFrame: next, payload: state.payload, images: state.images))
+                try output.checkpoint(Checkpoint(nextFrame: next, payload: state.payload, images: state.images), closing: true)
                 let partial = next > range.first ? " \(try output.writePartial()) plays what exists;" : ""
                 throw DreamVideoError.interrupted("stopped during frame \(next + 1), abandoned to stop in time;\(partial) continue with the same command plus --resume")
             }
@@ -167,7 +167,7 @@ public final class FrameLoop<Maker: FrameMaker> {
             summary.framesRendered += 1
             let stop = try shouldStop()
             if output.isCheckpointDue(nextFrame: next) || stop {
-                try output.checkpoint(Checkpoint(nextFrame: next, payload: state.payload, images: state.images))
+                try output.checkpoint(Checkpoint(nextFrame: next, payload: state.payload, images: state.images), closing: stop)
                 sinceCheckpoint = 0
             }
             observer.frame(FrameProgress(index: next - 1, count: max(end ?? maker.estimatedFrameCount, next),
@@ -180,7 +180,7 @@ public final class FrameLoop<Maker: FrameMaker> {
         }
         guard next > range.first else { throw maker.noFrames(in: range) }
         if sinceCheckpoint > 0 {
-            try output.checkpoint(Checkpoint(nextFrame: next, payload: state.payload, images: state.images))
+            try output.checkpoint(Checkpoint(nextFrame: next, payload: state.payload, images: state.images), closing: true)
         }
         let tj = Date()
         let report = try output.finish(expectedFrames: next - range.first)

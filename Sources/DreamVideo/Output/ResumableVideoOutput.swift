@@ -35,7 +35,10 @@ public struct VideoOutputOptions: Sendable {
 }
 
 /// The video output every pipeline shares: frames go into MP4 segments in a locked work folder beside
-/// the output, with a checkpoint (the pipeline's payload and images) every few frames; an interrupted
+/// the output, with a checkpoint (the pipeline's payload and images) every few frames. One encoder runs
+/// from the first frame (or a resume) to the end: a checkpoint ends a fragment of the open segment and keeps
+/// the frames still inside the encoder's look-ahead as lossless files, so a checkpoint leaves no trace in
+/// the video (a fresh encoder at every checkpoint made a visible jump in the dream's texture); an interrupted
 /// render leaves a playable `OUT.partial.mp4`; a resumed one continues from the last good checkpoint
 /// and refuses, naming the setting, if its settings differ; the end joins the segments by stream copy,
 /// with the audio. It never touches a file it did not create.
@@ -60,6 +63,15 @@ public final class ResumableVideoOutput<Payload: Codable & Sendable> {
     private var segmentFirstFrame = 0
     private var segmentOffset: Int64 = 0
     private var segmentName = ""
+    /// End (pts + duration) of each frame given to the open segment's encoder, in order.
+    private var segmentEnds: [Int64] = []
+    /// The open segment's SHA-256 over its first `hashedBytes` bytes (its flushed fragments).
+    private var segmentHash = SHA256()
+    private var hashedBytes: Int64 = 0
+    /// Frames given to the open segment's encoder and kept losslessly until their packets are in a fragment.
+    private var pending: [Int: PendingFrame] = [:]
+    /// Pending frames the previous checkpoint names (kept while it may still be the one a resume uses).
+    private var lastPending: Set<String> = []
     private var framesDone = 0
     /// The end of the last frame written (pts + duration), for cutting the audio.
     private var videoEnd: Int64 = 0
@@ -178,14 +190,21 @@ public final class ResumableVideoOutput<Payload: Codable & Sendable> {
                 guard (file.firstFrame ?? 0) == options.firstFrame else {
                     throw DreamVideoError.resumeMismatch(output: output, differences: [("first frame", "\(file.firstFrame ?? 0)", "\(options.firstFrame)")])
                 }
-                segments = file.segments
+                segments = file.segments.map { var s = $0; s.open = nil; return s }
                 ptsOrigin = file.ptsOrigin ?? 0
                 lastImages = file.images
                 framesDone = file.nextFrame
-                videoEnd = segments.last?.end ?? 0
+                let replay = file.pending ?? []
+                videoEnd = replay.last.map { $0.pts + ($0.duration ?? 1) } ?? segments.last?.end ?? 0
                 resumed = cp
-                let keep = Set(file.segments.map(\.file) + file.images.values.map(\.file) + ["checkpoint.json", "checkpoint-prev.json"])
+                let keep = Set(file.segments.map(\.file) + file.images.values.map(\.file) + replay.map(\.file) + ["checkpoint.json", "checkpoint-prev.json"])
                 folder.removeOurFiles(except: keep)
+                // The frames that were inside the encoder go into a new segment first.
+                let firstPending = file.nextFrame - replay.count
+                for (i, p) in replay.enumerated() {
+                    let pixels = try readPending(p)
+                    try encode(RGBImage(width: options.width, height: options.height, pixels: pixels), frame: firstPending + i, pts: p.pts, duration: p.duration, keep: p)
+                }
                 log("resuming at frame \(file.nextFrame + 1)")
             case .none(let reason):
                 if let reason { log("\(folder.path): \(reason); starting from the beginning") }
@@ -234,6 +253,10 @@ public final class ResumableVideoOutput<Payload: Codable & Sendable> {
         guard let folder else { throw CheckpointDamage("no work folder") }
         for s in file.segments {
             let path = folder.file(s.file)
+            // A segment that was open: fragments written after the checkpoint are cut off.
+            if s.open == true, let size = fileSize(path), size > s.bytes, truncate(path, off_t(s.bytes)) != 0 {
+                throw CheckpointDamage("segment \(s.file) cannot be cut back to \(s.bytes) bytes (\(AtomicFile.describeErrno(errno)))")
+            }
             guard let size = fileSize(path) else { throw CheckpointDamage("segment \(s.file) is missing") }
             guard size == s.bytes else { throw CheckpointDamage("segment \(s.file) has \(size) bytes, expected \(s.bytes)") }
             guard (try? SHA256.hex(ofFile: path)) == s.sha256 else { throw CheckpointDamage("segment \(s.file) is damaged (checksum)") }
@@ -241,6 +264,13 @@ public final class ResumableVideoOutput<Payload: Codable & Sendable> {
             do { info = try SegmentInfo(path: path) } catch { throw CheckpointDamage("segment \(s.file) cannot be read (\(error))") }
             guard info.packets == s.frames, info.width == options.width, info.height == options.height else {
                 throw CheckpointDamage("segment \(s.file) holds \(info.packets) frames of \(info.width)×\(info.height), expected \(s.frames) of \(options.width)×\(options.height)")
+            }
+        }
+        let frameBytes = Int64(options.width) * Int64(options.height) * 3
+        for p in file.pending ?? [] {
+            let path = folder.file(p.file)
+            guard p.bytes == frameBytes, fileSize(path) == p.bytes, (try? SHA256.hex(ofFile: path)) == p.sha256 else {
+                throw CheckpointDamage("pending frame \(p.file) is missing or damaged")
             }
         }
         var images: [String: RGBImage] = [:]
@@ -264,27 +294,83 @@ public final class ResumableVideoOutput<Payload: Codable & Sendable> {
     public func write(_ image: RGBImage, frame: Int, pts: Int64, duration: Int64? = nil) throws {
         guard let folder else { throw DreamVideoError.invalidArgument("\(output): output not opened") }
         guard frame == framesDone else { throw DreamVideoError.invalidArgument("\(output): frame \(frame) out of order (expected \(framesDone))") }
-        if writer == nil {
-            segmentName = String(format: "segment-%06d.mp4", frame)
-            segmentFirstFrame = frame
-            segmentOffset = pts
-            writer = try VideoWriter(path: folder.file(segmentName), width: options.width, height: options.height,
-                                     frameRate: options.frameRate, timeBase: options.timeBase, settings: options.encoder)
-        }
-        try writer!.write(image, pts: pts - segmentOffset, duration: duration)
+        _ = folder
+        try encode(image, frame: frame, pts: pts, duration: duration, keep: nil)
         if let dir = options.framesDir { try ImageIO.write(image, to: String(format: "%@/frame_%06d.png", dir, frame)) }
         framesDone += 1
         videoEnd = pts + (duration ?? 1)
     }
 
+    /// Gives a frame to the open segment's encoder (opening one if needed), keeping it losslessly until its packet
+    /// is in a fragment (`keep`: the file that already holds it, when a resume encodes a pending frame again).
+    private func encode(_ image: RGBImage, frame: Int, pts: Int64, duration: Int64?, keep: PendingFrame?) throws {
+        guard let folder else { throw DreamVideoError.invalidArgument("\(output): output not opened") }
+        if writer == nil {
+            segmentName = String(format: "segment-%06d.mp4", frame)
+            segmentFirstFrame = frame
+            segmentOffset = pts
+            segmentEnds = []
+            segmentHash = SHA256()
+            hashedBytes = 0
+            pending = [:]
+            unlink(folder.file(segmentName))  // a segment of an abandoned run that no checkpoint names
+            writer = try VideoWriter(path: folder.file(segmentName), width: options.width, height: options.height,
+                                     frameRate: options.frameRate, timeBase: options.timeBase, settings: options.encoder, fragmented: true)
+        }
+        if let keep {
+            pending[frame] = keep
+        } else {
+            let name = String(format: "pending-%06d.rgb", frame)
+            let data = Data(image.pixels)
+            let path = folder.file(name)
+            guard FileManager.default.createFile(atPath: path, contents: data) else {
+                throw DreamVideoError.invalidArgument("\(path): cannot write (\(AtomicFile.describeErrno(errno)))")
+            }
+            pending[frame] = PendingFrame(file: name, bytes: Int64(data.count), sha256: SHA256.hex(of: data), pts: pts, duration: duration)
+        }
+        try writer!.write(image, pts: pts - segmentOffset, duration: duration)
+        segmentEnds.append(pts + (duration ?? 1))
+    }
+
+    private func readPending(_ p: PendingFrame) throws -> [UInt8] {
+        guard let folder, let data = FileManager.default.contents(atPath: folder.file(p.file)), Int64(data.count) == p.bytes else {
+            throw DreamVideoError.invalidArgument("\(output): pending frame \(p.file) cannot be read")
+        }
+        return [UInt8](data)
+    }
+
     /// Whether a checkpoint is due after `nextFrame` frames.
     public func isCheckpointDue(nextFrame: Int) -> Bool { nextFrame % options.checkpointEvery == 0 }
 
-    /// Closes the open segment and writes a checkpoint: the pipeline's payload and images for frame `nextFrame`.
-    public func checkpoint(_ cp: Checkpoint<Payload>) throws {
+    /// Writes a checkpoint: the pipeline's payload and images for frame `nextFrame`. The open segment ends a
+    /// fragment and goes on (its encoder keeps its look-ahead, saved as pending frames); `closing` (the render
+    /// stops or ends) closes it instead.
+    public func checkpoint(_ cp: Checkpoint<Payload>, closing: Bool = false) throws {
         guard let folder else { throw DreamVideoError.invalidArgument("\(output): output not opened") }
         guard cp.nextFrame == framesDone else { throw DreamVideoError.invalidArgument("\(output): checkpoint at frame \(cp.nextFrame) but \(framesDone) frames written") }
-        try closeSegment()
+        var listed = segments
+        var waiting: [PendingFrame] = []
+        if closing {
+            try closeSegment()
+            listed = segments
+        } else if let w = writer {
+            let bytes = try w.flush()
+            let path = folder.file(segmentName)
+            AtomicFile.sync(path)
+            try hashSegment(upTo: bytes)
+            let flushed = w.packetsWritten
+            if flushed > 0 {
+                listed.append(SegmentRecord(file: segmentName, firstFrame: segmentFirstFrame, frames: flushed, offset: segmentOffset,
+                                            end: segmentEnds[flushed - 1], bytes: bytes, sha256: segmentHash.hexSoFar(), open: true))
+            }
+            for f in (segmentFirstFrame + flushed)..<framesDone {
+                guard let p = pending[f] else { throw DreamVideoError.invalidArgument("\(output): frame \(f) is neither in a segment nor kept") }
+                AtomicFile.sync(folder.file(p.file))
+                waiting.append(p)
+            }
+            // Frames now in a fragment need no copy.
+            for f in pending.keys where f < segmentFirstFrame + flushed { pending[f] = nil }
+        }
         var stored: [String: StoredFile] = [:]
         for (name, image) in cp.images.sorted(by: { $0.key < $1.key }) {
             let file = String(format: "state-%06d-%@.png", cp.nextFrame, name)
@@ -293,18 +379,41 @@ public final class ResumableVideoOutput<Payload: Codable & Sendable> {
             stored[name] = StoredFile(file: file, bytes: fileSize(path) ?? 0, sha256: try SHA256.hex(ofFile: path))
         }
         let file = CheckpointFile(pipeline: pipeline, settings: identity, firstFrame: options.firstFrame, ptsOrigin: ptsOrigin,
-                                  nextFrame: cp.nextFrame, timeBase: options.timeBase, segments: segments, images: stored, payload: cp.payload)
+                                  nextFrame: cp.nextFrame, timeBase: options.timeBase, segments: listed, pending: waiting.isEmpty ? nil : waiting,
+                                  images: stored, payload: cp.payload)
         let data = try SealedCheckpoint(file).encoded()
         let current = folder.file("checkpoint.json"), previous = folder.file("checkpoint-prev.json")
         if FileManager.default.fileExists(atPath: current) {
             guard rename(current, previous) == 0 else { throw DreamVideoError.invalidArgument("\(previous): cannot write (\(AtomicFile.describeErrno(errno)))") }
         }
         try AtomicFile.write(data, to: current)
-        // Files neither checkpoint needs any more.
-        var keep = Set(segments.map(\.file) + stored.values.map(\.file) + ["checkpoint.json", "checkpoint-prev.json"])
+        // Files neither checkpoint needs any more (the open segment and the frames still in its encoder stay).
+        var keep = Set(listed.map(\.file) + stored.values.map(\.file) + ["checkpoint.json", "checkpoint-prev.json"])
         keep.formUnion(lastImages.values.map(\.file))
+        keep.formUnion(lastPending)
+        if writer != nil { keep.insert(segmentName) }
+        keep.formUnion(pending.values.map(\.file))
         folder.removeOurFiles(except: keep)
         lastImages = stored
+        lastPending = Set(waiting.map(\.file))
+    }
+
+    /// Adds the open segment's bytes up to `bytes` (its newly flushed fragments) to its running digest.
+    private func hashSegment(upTo bytes: Int64) throws {
+        guard bytes > hashedBytes else { return }
+        let path = folder!.file(segmentName)
+        guard let h = FileHandle(forReadingAtPath: path) else { throw DreamVideoError.invalidArgument("\(path): cannot read it back") }
+        defer { try? h.close() }
+        try h.seek(toOffset: UInt64(hashedBytes))
+        var left = bytes - hashedBytes
+        while left > 0 {
+            guard let chunk = try h.read(upToCount: Int(min(left, 4 << 20))), !chunk.isEmpty else {
+                throw DreamVideoError.invalidArgument("\(path): shorter than the \(bytes) bytes just written")
+            }
+            segmentHash.update(chunk)
+            left -= Int64(chunk.count)
+        }
+        hashedBytes = bytes
     }
 
     private func closeSegment() throws {
@@ -317,6 +426,7 @@ public final class ResumableVideoOutput<Payload: Codable & Sendable> {
         AtomicFile.sync(path)
         segments.append(SegmentRecord(file: segmentName, firstFrame: segmentFirstFrame, frames: w.framesWritten, offset: segmentOffset,
                                       end: videoEnd, bytes: fileSize(path) ?? 0, sha256: try SHA256.hex(ofFile: path)))
+        pending = [:]  // every frame is in the file now
     }
 
     /// After a failure before any frame was written: removes the work folder (nothing in it could be

@@ -25,6 +25,7 @@ final class WorkFolder {
         if name == markerName || name == "checkpoint.json" || name == "checkpoint-prev.json" { return true }
         if name.hasPrefix("segment-") && name.hasSuffix(".mp4") { return true }
         if name.hasPrefix("state-") && name.hasSuffix(".png") { return true }
+        if name.hasPrefix("pending-") && name.hasSuffix(".rgb") { return true }
         // Temporary files of atomic writes: ".NAME.PID.part".
         if name.hasPrefix(".") && name.hasSuffix(".part") { return isOurs(String(name.dropFirst().split(separator: ".").dropLast(2).joined(separator: "."))) }
         return false
