@@ -5,8 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
-# The render-farm test starts a one-node Slurm cluster (scripts/slurm-local.sh): Debian's slurm-wlm and munge.
-SYSTEM_PACKAGES+=(slurm-wlm munge)
+# The render-farm test starts a one-node Slurm cluster (scripts/slurm-local.sh): Debian's slurm-wlm and munge; the
+# audio tests analyse a real song: the Frozen-Bubble theme from fb-music-high (2.4 MB).
+SYSTEM_PACKAGES+=(slurm-wlm munge fb-music-high)
 ensure_system_packages
 ensure_release_build tests
 # A home of the suite's own: the user's presets and models never change a test's result. Models are

@@ -146,8 +146,15 @@ final class Resampler {
     init(from dec: UnsafeMutablePointer<AVCodecContext>, to enc: UnsafeMutablePointer<AVCodecContext>, path: String) throws(MediaError) {
         self.path = path
         var s: OpaquePointer? = nil
+        var inLayout = AVChannelLayout()
+        if dec.pointee.ch_layout.order == AV_CHANNEL_ORDER_UNSPEC {
+            av_channel_layout_default(&inLayout, dec.pointee.ch_layout.nb_channels)
+        } else {
+            av_channel_layout_copy(&inLayout, &dec.pointee.ch_layout)
+        }
+        defer { av_channel_layout_uninit(&inLayout) }
         try check(swr_alloc_set_opts2(&s, &enc.pointee.ch_layout, enc.pointee.sample_fmt, enc.pointee.sample_rate,
-                                      &dec.pointee.ch_layout, dec.pointee.sample_fmt, dec.pointee.sample_rate, 0, nil)) {
+                                      &inLayout, dec.pointee.sample_fmt, dec.pointee.sample_rate, 0, nil)) {
             .unsupported(path: path, reason: "cannot convert its audio (\($0))")
         }
         ctx = s
@@ -158,6 +165,13 @@ final class Resampler {
     func convert(_ input: UnsafeMutablePointer<AVFrame>, into output: UnsafeMutablePointer<AVFrame>) throws(MediaError) {
         output.pointee.nb_samples = 0
         av_frame_unref_data(output)
+        // A stream without a channel layout (a WAV without a channel mask): the usual layout for its channel count,
+        // as the resampler was set up with (else it calls every frame "changed").
+        if input.pointee.ch_layout.order == AV_CHANNEL_ORDER_UNSPEC {
+            let n = input.pointee.ch_layout.nb_channels
+            av_channel_layout_uninit(&input.pointee.ch_layout)
+            av_channel_layout_default(&input.pointee.ch_layout, n)
+        }
         try check(swr_convert_frame(ctx, output, input)) { .decodeFailed(path: path, reason: "audio conversion: \($0)") }
     }
 

@@ -10,7 +10,7 @@ struct DreamVideoCommand: ParsableCommand {
         abstract: "DeepDream images and videos on the CPU.",
         version: DreamVideoInfo.version,
         subcommands: [ImageCommand.self, ZoomCommand.self, RedreamCommand.self, BatchCommand.self, JoinCommand.self, FarmCommand.self, EstimateCommand.self,
-                      PresetsCommand.self, SweepCommand.self, MetricsCommand.self, ClassifyCommand.self, ModelsCommand.self, SettingsCommand.self])
+                      PresetsCommand.self, SweepCommand.self, MetricsCommand.self, AudioCommand.self, ClassifyCommand.self, ModelsCommand.self, SettingsCommand.self])
 
     /// Exit statuses: 0 done, 1 failed, 64 a bad flag or setting, 130 interrupted.
     static let usageError: Int32 = 64

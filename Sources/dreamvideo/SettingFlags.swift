@@ -50,6 +50,7 @@ struct ZoomFlags: ParsableArguments {
     @Option(parsing: .unconditional, help: help("grid-turn")) var gridTurn: String?
     @Option(parsing: .unconditional, help: help("cadence")) var cadence: String?
     @Flag(inversion: .prefixedNo, help: help("preview")) var preview: Bool?
+    @Option(parsing: .unconditional, help: help("audio")) var audio: String?
 }
 
 /// What part of the source a re-dream takes, at what size, and how it holds together in time.
@@ -63,7 +64,8 @@ struct RedreamFlags: ParsableArguments {
     @Option(parsing: .unconditional, help: help("cadence")) var cadence: String?
     @Option(parsing: .unconditional, help: help("lead-in")) var leadIn: String?
     @Option(parsing: .unconditional, help: help("overlap")) var overlap: String?
-    @Flag(inversion: .prefixedNo, help: help("audio")) var audio: Bool?
+    @Option(parsing: .unconditional, help: help("audio")) var audio: String?
+    @Flag(help: "Drop the source's audio (a re-dream; the same as --audio false).") var noAudio = false
 }
 
 /// Encoding and checkpoints of a video.
@@ -96,6 +98,8 @@ func settingFlags(_ groups: any ParsableArguments...) -> SettingSource {
                 values.append((key, .list(o.wrappedValue.map { .text($0) })))
             } else if let f = child.value as? Flag<Bool?>, let v = f.wrappedValue {
                 values.append((key, .bool(v)))
+            } else if label == "_noAudio", let f = child.value as? Flag<Bool>, f.wrappedValue {
+                values.append(("audio", .bool(false)))
             }
         }
     }

@@ -25,7 +25,8 @@ func ffmpegTool(_ args: [String]) -> Bool {
     guard let path = ["/usr/bin/ffmpeg", "/usr/local/bin/ffmpeg"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else { return false }
     let p = Process()
     p.executableURL = URL(fileURLWithPath: path)
-    p.arguments = ["-v", "error", "-y"] + args
+    p.arguments = ["-v", "error", "-y", "-nostdin"] + args
+    p.standardInput = FileHandle.nullDevice
     p.standardError = FileHandle.nullDevice
     p.standardOutput = FileHandle.nullDevice
     guard (try? p.run()) != nil else { return false }

@@ -67,7 +67,7 @@ public struct RedreamJob: RenderJob, Equatable {
         let (size, sizeNote) = try workSizeAndNote(source: source.reader.size)
         if let sizeNote { progress.note(sizeNote) }
         var identity = ["source": try sourceFingerprint()]
-        identity["audio"] = settings.audio && source.reader.hasAudio ? "true" : "false"
+        identity["audio"] = settings.audio == .keep && source.reader.hasAudio ? "true" : "false"
         let render = VideoRender(size: size, frameRate: source.frameRate, timeBase: source.timeBase, identity: identity, range: range)
         return try render.run(self, store: store, policy: policy, progress: progress, shouldStop: shouldStop) { network, control in
             let maker = try RedreamFrameMaker(job: self, source: source, size: size, network: network, control: control, progress: progress)

@@ -45,6 +45,11 @@ public final class ZoomFrameMaker: FrameMaker {
 
     public var frameCount: Int? { settings.frameCount }
     public var estimatedFrameCount: Int { settings.frameCount }
+    /// The soundtrack file, cut to the video's length at the join (copied where MP4 can hold it, else AAC).
+    public var audio: AudioSource? {
+        guard case .file(let path) = settings.audio else { return nil }
+        return AudioSource(path: path)
+    }
 
     /// The dreamer for frame `index` (its settings may follow keyframes).
     public func dreamer(at index: Int) throws -> Dreamer {

@@ -138,7 +138,8 @@ enum YAMLSettings {
         switch node {
         case .scalar(let s):
             if s.style == .plain, s.string == "~" || s.string == "null" || s.string.isEmpty { throw fail("has no value") }
-            if setting.isPath { return .init(key: key, value: .text(relativeTo(path, s.string)), origin: origin) }
+            // A path is relative to the file (`audio: true` is a switch, not a path).
+            if setting.isPath, (try? parseBool(.text(s.string))) == nil { return .init(key: key, value: .text(relativeTo(path, s.string)), origin: origin) }
             return .init(key: key, value: scalarValue(s), origin: origin)
         case .sequence(let seq):
             if setting.repeatable {

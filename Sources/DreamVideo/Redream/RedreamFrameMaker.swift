@@ -151,7 +151,7 @@ final class RedreamFrameMaker: FrameMaker {
     }
 
     var audio: AudioSource? {
-        guard settings.audio && reader.hasAudio, let firstPTS else { return nil }
+        guard settings.audio == .keep && reader.hasAudio, let firstPTS else { return nil }
         return AudioSource(path: input, start: Double(firstPTS) * timeBase.seconds)
     }
 

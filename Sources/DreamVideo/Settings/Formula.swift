@@ -3,7 +3,8 @@ import Foundation
 
 /// A formula of the frame's time, for any keyframed value: `1 + 0.02*sin(2*pi*t/4)`.
 ///
-/// Variables: `t` (seconds), `f` (frame index), `T` and `F` (the video's length in seconds and frames).
+/// Variables: `t` (seconds), `f` (frame index), `T` and `F` (the video's length in seconds and frames), and with
+/// a soundtrack (`audio`) its envelopes at the frame, each 0…1: `loudness`, `onset`, `beat`, `bass`, `mid`, `treble`.
 /// Constants `pi`, `e`. Operators `+ - * / % ^` (power, right-associative), comparisons `< <= > >= == !=`
 /// (1 or 0), parentheses. Functions: sin cos tan abs min max clamp floor ceil round sqrt exp log pow lerp
 /// smoothstep where(cond, a, b). Parsed once (recursive descent, no interpreter or shell), evaluated per frame.
@@ -12,6 +13,8 @@ public struct Formula: Sendable, Equatable, CustomStringConvertible {
     let root: Node
     /// Whether it needs the video's length (`T` or `F`).
     public let usesLength: Bool
+    /// The soundtrack envelopes it uses (`beat`, `bass`…), in order of first mention.
+    public let audioVariables: [String]
 
     public static let maxLength = 10_000
     public static let maxDepth = 100
@@ -25,6 +28,7 @@ public struct Formula: Sendable, Equatable, CustomStringConvertible {
         self.text = text.trimmingCharacters(in: .whitespaces)
         root = node
         usesLength = node.mentions { $0 == "T" || $0 == "F" }
+        audioVariables = Formula.audioVariables.filter { name in node.mentions { $0 == name } }
     }
 
     public var description: String { text }
@@ -32,10 +36,13 @@ public struct Formula: Sendable, Equatable, CustomStringConvertible {
 
     public struct Context: Sendable {
         public var t: Double, f: Double, T: Double, F: Double
-        public init(frame: Double, fps: Double, frames: Int?) {
+        /// The soundtrack at this frame (nil: no soundtrack; its variables are NaN).
+        public var audio: AudioValues?
+        public init(frame: Double, fps: Double, frames: Int?, audio: AudioValues? = nil) {
             f = frame; t = fps > 0 ? frame / fps : 0
             F = frames.map(Double.init) ?? .nan
             T = frames.map { fps > 0 ? Double($0) / fps : .nan } ?? .nan
+            self.audio = audio
         }
     }
 
@@ -61,6 +68,12 @@ public struct Formula: Sendable, Equatable, CustomStringConvertible {
                 case "F": return c.F
                 case "pi": return .pi
                 case "e": return M_E
+                case "loudness": return c.audio?.loudness ?? .nan
+                case "onset": return c.audio?.onset ?? .nan
+                case "beat": return c.audio?.beat ?? .nan
+                case "bass": return c.audio?.bass ?? .nan
+                case "mid": return c.audio?.mid ?? .nan
+                case "treble": return c.audio?.treble ?? .nan
                 default: return .nan
                 }
             case .unary(let op, let a): return op == "-" ? -a.evaluate(c) : a.evaluate(c)
@@ -129,7 +142,8 @@ public struct Formula: Sendable, Equatable, CustomStringConvertible {
         "sqrt": 1...1, "exp": 1...1, "log": 1...1, "pow": 2...2, "min": 2...64, "max": 2...64, "clamp": 3...3,
         "lerp": 3...3, "smoothstep": 3...3, "where": 3...3,
     ]
-    static let variables = ["t", "f", "T", "F", "pi", "e"]
+    static let audioVariables = ["loudness", "onset", "beat", "bass", "mid", "treble"]
+    static let variables = ["t", "f", "T", "F", "pi", "e"] + audioVariables
 
     // MARK: parser
 

@@ -109,7 +109,9 @@ public struct JobSettings: Sendable, Equatable, Codable {
     public var flow = FlowMethod.none
     public var blend = Schedule(0)
     public var temporalWeight = Schedule(0)
-    public var audio = false
+    /// The soundtrack: a re-dream keeps its source's (`keep`) or drops it; a zoom is silent or takes a sound file,
+    /// whose envelopes formulas can follow.
+    public var audio = AudioTrack.keep
     /// Frames dreamed before a range's first frame (re-dream).
     public var leadIn = 0
     /// Frames a shard renders past its end, cross-faded with the next shard's first frames at the join.
@@ -167,12 +169,21 @@ public struct JobSettings: Sendable, Equatable, Codable {
         SettingsTable.all.contains { $0.schedulable && $0.schedules(self).contains(where: \.usesLength) }
     }
 
+    /// The envelopes of a zoom's soundtrack file at the video's frame rate (analysed once; nil without one, or when
+    /// it cannot be read — the settings check reports that).
+    public var soundtrack: AudioEnvelopes? {
+        guard case .file(let path) = audio else { return nil }
+        return try? AudioEnvelopeCache.envelopes(path, fps: fps.value)
+    }
+
     /// The encoder options.
     public var encoder: EncoderSettings { EncoderSettings(crf: crf, preset: encoderPreset, forceMPEG4: mpeg4) }
 
     /// The number of frames of a zoom video: `frames`, or `duration` × fps, or four seconds.
     public var frameCount: Int {
         if let frames { return frames }
+        // With a soundtrack and no length given: the soundtrack's length.
+        if duration == nil, let song = soundtrack { return song.frameCount }
         let seconds = duration ?? 4
         let n = seconds * fps.value
         return n.isFinite && n < 1e9 ? Swift.max(1, Int(n.rounded())) : Int(1e9)
@@ -184,11 +195,12 @@ public struct JobSettings: Sendable, Equatable, Codable {
     public func frameSettings(at frame: Int, rate: Double? = nil, frames length: Int? = nil) -> FrameSettings {
         let f = Double(frame), r = rate ?? fps.value
         let n = length ?? frameCount
+        let song = soundtrack
         func int(_ s: Schedule) -> Int {
-            let v = s.value(at: f, fps: r, frames: n).rounded()
+            let v = s.value(at: f, fps: r, frames: n, audio: song).rounded()
             return v.isFinite && abs(v) < 1e9 ? Int(v) : 0
         }
-        func float(_ s: Schedule) -> Float { Float(s.value(at: f, fps: r, frames: n)) }
+        func float(_ s: Schedule) -> Float { Float(s.value(at: f, fps: r, frames: n, audio: song)) }
         let terms = layers.map { LayerWeight($0.name, weight: float($0.weight), channels: $0.channels, kind: guide != nil ? .guide : nil) }
             + classes.map { LayerWeight(ClassTerm.logitsNode(model), weight: float($0.weight), channels: [$0.index], kind: .mean) }
         // Terms faded to 0 cost nothing; when every term is at 0 the first stays (at 0: the frame is not dreamed).
@@ -197,12 +209,30 @@ public struct JobSettings: Sendable, Equatable, Codable {
         let dream = DreamSettings(layers: active, objective: objective, iterations: int(iterations), octaves: int(octaves),
                                   octaveScale: float(octaveScale), step: float(step), jitter: jitter, smooth: float(smooth),
                                   tileSize: tile, laplacianLevels: laplacian)
-        let t = translate.values(at: f, fps: r, frames: n)
+        let t = translate.values(at: f, fps: r, frames: n, audio: song)
         return FrameSettings(dream: dream, transform: FrameTransform(zoom: float(zoom), rotate: float(rotate),
                                                                    dx: Float(t[0]), dy: Float(t.count > 1 ? t[1] : 0)),
                              blend: float(blend), temporalWeight: float(temporalWeight),
                              detailDamping: float(detailDamping), seedBlend: float(seedBlend), renormalize: float(renormalize),
                              gridTurn: Float(gridTurn), cadence: int(cadence))
+    }
+}
+
+/// A video's soundtrack.
+public enum AudioTrack: Sendable, Equatable, Codable, CustomStringConvertible {
+    /// A re-dream keeps its source's audio (a zoom has none).
+    case keep
+    /// No audio.
+    case none
+    /// A sound file (any audio FFmpeg reads): a zoom's soundtrack.
+    case file(String)
+
+    public var description: String {
+        switch self {
+        case .keep: return "true"
+        case .none: return "false"
+        case .file(let p): return p
+        }
     }
 }
 

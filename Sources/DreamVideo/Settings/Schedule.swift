@@ -69,9 +69,9 @@ public struct Keyframe: Sendable, Equatable {
     }
 
     /// The values at frame `f`: numbers as they are, formulas evaluated.
-    func values(at f: Double, fps: Double, frames: Int?) -> [Double] {
+    func values(at f: Double, fps: Double, frames: Int?, audio: AudioEnvelopes? = nil) -> [Double] {
         guard let formulas else { return values }
-        let c = Formula.Context(frame: f, fps: fps, frames: frames)
+        let c = Formula.Context(frame: f, fps: fps, frames: frames, audio: audio?.values(at: f))
         return zip(values, formulas).map { v, e in e.map { $0.evaluate(c) } ?? v }
     }
 
@@ -115,14 +115,20 @@ public struct Schedule: Sendable, Equatable, CustomStringConvertible {
     public var hasFormulas: Bool { keyframes.contains { $0.formulas != nil } }
     /// Whether a formula needs the video's length (`T` or `F`).
     public var usesLength: Bool { keyframes.contains { $0.formulas?.contains { $0?.usesLength ?? false } ?? false } }
+    /// The soundtrack envelopes its formulas use.
+    public var audioVariables: [String] {
+        var names: [String] = []
+        for k in keyframes { for f in k.formulas ?? [] { for n in f?.audioVariables ?? [] where !names.contains(n) { names.append(n) } } }
+        return names
+    }
 
     /// The value at frame `f` (a fractional frame is fine) of a video at `fps` frames per second, `frames` long
     /// (for formulas that use `T` or `F`).
-    public func values(at f: Double, fps: Double, frames: Int? = nil) -> [Double] {
-        if keyframes.count == 1 { return keyframes[0].values(at: f, fps: fps, frames: frames) }
+    public func values(at f: Double, fps: Double, frames: Int? = nil, audio: AudioEnvelopes? = nil) -> [Double] {
+        if keyframes.count == 1 { return keyframes[0].values(at: f, fps: fps, frames: frames, audio: audio) }
         let times = keyframes.map { $0.time.frame(fps: fps) }
-        if f <= times[0] { return keyframes[0].values(at: f, fps: fps, frames: frames) }
-        guard let i = times.lastIndex(where: { $0 <= f }), i + 1 < keyframes.count else { return keyframes.last!.values(at: f, fps: fps, frames: frames) }
+        if f <= times[0] { return keyframes[0].values(at: f, fps: fps, frames: frames, audio: audio) }
+        guard let i = times.lastIndex(where: { $0 <= f }), i + 1 < keyframes.count else { return keyframes.last!.values(at: f, fps: fps, frames: frames, audio: audio) }
         let a = keyframes[i], b = keyframes[i + 1]
         let span = times[i + 1] - times[i]
         var t = span > 0 ? (f - times[i]) / span : 1
@@ -131,10 +137,12 @@ public struct Schedule: Sendable, Equatable, CustomStringConvertible {
         case .linear: break
         case .smooth: t = t * t * (3 - 2 * t)
         }
-        return zip(a.values(at: f, fps: fps, frames: frames), b.values(at: f, fps: fps, frames: frames)).map { $0 + ($1 - $0) * t }
+        return zip(a.values(at: f, fps: fps, frames: frames, audio: audio), b.values(at: f, fps: fps, frames: frames, audio: audio)).map { $0 + ($1 - $0) * t }
     }
 
-    public func value(at f: Double, fps: Double, frames: Int? = nil) -> Double { values(at: f, fps: fps, frames: frames)[0] }
+    public func value(at f: Double, fps: Double, frames: Int? = nil, audio: AudioEnvelopes? = nil) -> Double {
+        values(at: f, fps: fps, frames: frames, audio: audio)[0]
+    }
 
     // MARK: text form
 

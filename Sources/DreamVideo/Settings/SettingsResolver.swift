@@ -146,6 +146,16 @@ extension ResolvedSettings {
         if kind.isVideo, let size = s.size, size.width % 2 != 0 || size.height % 2 != 0 {
             throw error("size", "must have even width and height for a video (yuv420p)")
         }
+        switch (kind, s.audio) {
+        case (.zoom, .file(let path)):
+            // Read and analysed here (once per process), so a render never starts with a soundtrack it cannot use.
+            do { _ = try AudioEnvelopeCache.envelopes(path, fps: s.fps.value) } catch {
+                throw SettingError(key: "audio", value: path, problem: .invalid("cannot be used: \(error)"), origin: origin("audio"))
+            }
+        case (.redream, .file(let path)):
+            throw error("audio", "'\(clipped(path))': a re-dream keeps its source's audio (true) or drops it (false); another soundtrack is for zoom videos")
+        default: break
+        }
         if kind == .zoom {
             let n = s.frameCount
             guard n >= 1, n <= 1_000_000 else {
@@ -196,11 +206,16 @@ extension JobSettings {
                     let where_ = origin(setting.key), shown = setting.format(self)?.description ?? ""
                     let fail = { (why: String) in SettingError(key: setting.key, value: shown, problem: .invalid(why), origin: where_) }
                     if sch.usesLength && frames == nil { throw fail("a formula uses T or F, but the video's length is not known") }
+                    let heard = sch.audioVariables
+                    let song = soundtrack
+                    if !heard.isEmpty && song == nil {
+                        throw fail("a formula uses \(heard.map { "'\($0)'" }.joined(separator: ", ")), the soundtrack's envelopes: give a zoom a sound file with --audio")
+                    }
                     // Every frame (at most 200000 evaluated, spread evenly, the last included): finite and allowed.
                     let count = max(1, frames ?? 10_000)
                     let step = max(1, count / 200_000)
                     for i in Array(stride(from: 0, to: count, by: step)) + [count - 1] {
-                        for x in sch.values(at: Double(i), fps: fps, frames: frames) {
+                        for x in sch.values(at: Double(i), fps: fps, frames: frames, audio: song) {
                             let at = "at frame \(i) (\(formatNumber((Double(i) / fps * 1000).rounded() / 1000))s)"
                             guard x.isFinite else { throw fail("the formula gives \(x.isNaN ? "NaN" : x > 0 ? "+inf" : "-inf") \(at)") }
                             if let ok = setting.valueCheck, !ok(x) {

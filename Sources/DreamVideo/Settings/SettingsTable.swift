@@ -326,8 +326,22 @@ public enum SettingsTable {
                 help: "A range or shard of a re-dream first dreams this many frames before its first one, without writing them, so it carries a dream into its first frame as a render of the whole clip would; the seam's jump shrinks by about 40 % with 48 frames and no further with more (docs/farm.md); a lead-in reaching frame 0 makes the whole render's frames."),
         integer("overlap", \.overlap, 0...1000, jobs: [.redream], default: "12", unit: "frames",
                 help: "A shard of a re-dream also renders this many frames past its end, and the join cross-fades them into the next shard's first frames, so the dream dissolves across the seam instead of jumping (0: a hard cut)."),
-        flag("audio", \.audio, jobs: [.redream], default: "true", affectsFrames: true,
-             help: "Keep the source's audio (copied, or re-encoded to AAC when MP4 cannot hold it); --no-audio drops it."),
+        field("audio", \.audio, jobs: [.zoom, .redream], allowed: "a sound file (zoom), or true or false", valueName: "file|bool",
+              help: "A zoom's soundtrack: any audio FFmpeg reads; it sets the video's length unless --frames or --duration is given, goes into the MP4, and its envelopes (loudness, onset, beat, bass, mid, treble) can drive any keyframed value through formulas. For a re-dream: keep the source's audio (true, the default) or not (--no-audio).",
+              affectsFrames: true, isPath: true, builtIn: { _ in "true" },
+              parse: { v throws(SettingProblem) in
+                  if let b = try? parseBool(v) { return b ? .keep : .none }
+                  let p = v.description
+                  guard !p.trimmingCharacters(in: .whitespaces).isEmpty else { throw .invalid("must be a sound file, or true or false; got an empty path") }
+                  return .file(p)
+              },
+              format: { t in
+                  switch t {
+                  case .keep: return .bool(true)
+                  case .none: return .bool(false)
+                  case .file(let p): return .text(p)
+                  }
+              }),
     ]
 
     // MARK: builders
@@ -337,7 +351,7 @@ public enum SettingsTable {
     static func field<T: Sendable>(_ key: String, _ kp: WritableKeyPath<JobSettings, T> & Sendable, jobs: Set<JobKind>, allowed: String,
                                    unit: String = "", valueName: String? = nil, help: String,
                                    schedulable: Bool = false, arity: Int = 1, repeatable: Bool = false, isFlag: Bool = false,
-                                   affectsFrames: Bool = true,
+                                   affectsFrames: Bool = true, isPath: Bool = false,
                                    builtIn: @escaping @Sendable (JobKind) -> String? = { _ in nil },
                                    modelDefault: @escaping @Sendable (ModelProfile, JobKind) -> String? = { _, _ in nil },
                                    parse: @escaping @Sendable (SettingValue) throws(SettingProblem) -> T,
@@ -347,7 +361,7 @@ public enum SettingsTable {
         Setting(key: key, jobs: jobs, allowed: allowed, unit: unit, help: help,
                 valueName: valueName ?? (schedulable ? "value|keyframes" : "value"),
                 schedulable: schedulable, arity: arity, repeatable: repeatable, isFlag: isFlag, affectsFrames: affectsFrames,
-                isPath: false, excludes: nil, builtIn: builtIn, modelDefault: modelDefault,
+                isPath: isPath, excludes: nil, builtIn: builtIn, modelDefault: modelDefault,
                 apply: { v, s throws(SettingProblem) in
                     let x = try parse(v)
                     try check(x)
