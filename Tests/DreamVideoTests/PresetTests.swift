@@ -130,9 +130,21 @@ struct PresetTests {
         let list = try PresetLibrary.list().filter { !$0.isUser }
         #expect(list.count >= 8)
         #expect(Set(list.compactMap(\.kind)) == [.image, .zoom, .redream])
+        let dir = try tempDir("preset-song")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try #require(Sounds.clicks(dir + "/song.wav", bpm: 120, seconds: 3))
         let settings = try list.map { e -> JobSettings in
             let p = try PresetLibrary.find(e.path)
-            return try JobSettings.resolve(kind: p.kind ?? .zoom, sources: [p.source]).settings
+            return try JobSettings.resolve(kind: p.kind ?? .zoom, sources: [p.source] + soundtrack(p, dir + "/song.wav")).settings
+        }
+        // A preset that follows a song says so: without one, it is refused with the reason.
+        for e in list {
+            let p = try PresetLibrary.find(e.path)
+            guard !soundtrack(p, "x").isEmpty else { continue }
+            #expect(p.description.contains("--audio"), "\(e.name): the description says it needs --audio")
+            var refusal = ""
+            do { _ = try ZoomJob.resolve(input: "noise", output: dir + "/x.mp4", sources: [p.source]) } catch { refusal = "\(error)" }
+            #expect(refusal.contains("--audio"), "\(e.name) without a song: \(refusal)")
         }
         #expect(Set(settings.map { "\($0)" }).count == settings.count, "every preset sets something different")
     }
@@ -148,6 +160,10 @@ struct PresetTests {
             // Keep keyframed presets whole in time (1 fps), everything else 2 frames, all 64×64.
             let keyed = try JobSettings.resolve(kind: p.kind ?? .zoom, sources: [p.source]).settings.isKeyframed
             var small: [(String, SettingValue)] = [("iterations", .text("1")), ("octaves", .text("1"))]
+            if !soundtrack(p, "").isEmpty {
+                try #require(Sounds.clicks(dir + "/song.wav", bpm: 120, seconds: 3))
+                small.append(("audio", .text(dir + "/song.wav")))
+            }
             let out = dir + "/" + entry.name
             switch p.kind ?? .zoom {
             case .image:
@@ -197,4 +213,10 @@ struct PresetTests {
 extension String {
     /// A path relative to the package root made absolute.
     var absolute: String { hasPrefix("/") ? self : CLI.root + "/" + self }
+}
+
+/// A song for a preset whose formulas follow one (`beat`, `bass`…): the `audio` setting, or nothing.
+func soundtrack(_ p: Preset, _ song: String) -> [SettingSource] {
+    let words = Set(p.source.entries.flatMap { $0.value.description.split { !$0.isLetter }.map(String.init) })
+    return words.isDisjoint(with: ["loudness", "onset", "beat", "bass", "mid", "treble"]) ? [] : [.api(["audio": .text(song)])]
 }

@@ -32,6 +32,7 @@ public struct ZoomJob: RenderJob, Equatable {
     /// The seed is readable, the frame size suits the model's layers, and no shift is larger than the frame.
     public func checkJob(resolved: ResolvedSettings?) throws {
         try checkPaths(extensions: ["mp4"])
+        try settings.checkSoundtrack(kind: .zoom, origin: { resolved?.origin($0) ?? .api })
         let size = try frameSize()
         let minSide = try minimumSide()
         guard min(size.width, size.height) >= minSide else {

@@ -193,6 +193,18 @@ extension ResolvedSettings {
 }
 
 extension JobSettings {
+    /// A zoom whose formulas follow a soundtrack (`beat`, `bass`…) has one: the error names the first such setting.
+    func checkSoundtrack(kind: JobKind, origin: (String) -> SettingOrigin = { _ in .api }) throws(SettingError) {
+        guard kind == .zoom, soundtrack == nil else { return }
+        for setting in SettingsTable.settings(for: kind) where setting.schedulable {
+            let heard = setting.schedules(self).flatMap(\.audioVariables)
+            guard let first = heard.first else { continue }
+            throw SettingError(key: setting.key, value: setting.format(self)?.description ?? "",
+                               problem: .invalid("a formula uses '\(first)', the soundtrack's envelopes: give the zoom a sound file with --audio SONG"),
+                               origin: origin(setting.key))
+        }
+    }
+
     /// Checks every schedule of `kind`'s settings at a frame rate and against the video's length (when known):
     /// keyframes in order, none duplicated, none past the end. Zoom jobs check at resolve time; re-dreams once
     /// the source's frame rate and length are known.
@@ -209,7 +221,9 @@ extension JobSettings {
                     let heard = sch.audioVariables
                     let song = soundtrack
                     if !heard.isEmpty && song == nil {
-                        throw fail("a formula uses \(heard.map { "'\($0)'" }.joined(separator: ", ")), the soundtrack's envelopes: give a zoom a sound file with --audio")
+                        // A zoom preset that follows a song resolves (and `presets show` prints it); the job asks for the song.
+                        if kind == .zoom { continue }
+                        throw fail("a formula uses \(heard.map { "'\($0)'" }.joined(separator: ", ")), a soundtrack's envelopes: only a zoom has one (--audio SONG)")
                     }
                     // Every frame (at most 200000 evaluated, spread evenly, the last included): finite and allowed.
                     let count = max(1, frames ?? 10_000)
