@@ -46,7 +46,8 @@ extension AudioEnvelopes {
             let x = left + Int((t * fps).rounded()) * plotW / n
             for y in y0..<(y0 + 5) { set(x, y, (200, 200, 200)) }
             let label = every < 1 ? String(format: "%.1fs", t) : "\(Int(t))s"
-            BitmapFont.draw(label, into: &px, width: w, height: h, x: x - 6, y: y0 + 8, scale: 2, color: (200, 200, 200))
+            let lw = BitmapFont.measure(label, scale: 2).width
+            BitmapFont.draw(label, into: &px, width: w, height: h, x: min(x - 6, w - lw - 2), y: y0 + 8, scale: 2, color: (200, 200, 200))
             t += every
         }
         return RGBImage(width: w, height: h, pixels: px)
