@@ -47,10 +47,10 @@ public final class AudioEnvelopes: Sendable {
         self.loudness = loudness; self.onset = onset; self.beat = beat; self.bass = bass; self.mid = mid; self.treble = treble
     }
 
-    /// The values at frame `f` (a fractional frame takes the frame it falls in; past the end, the last).
+    /// The values at frame `f` (a fractional frame takes the frame it falls in; after the song, silence).
     public func values(at f: Double) -> AudioValues {
-        guard !loudness.isEmpty else { return AudioValues(loudness: 0, onset: 0, beat: 0, bass: 0, mid: 0, treble: 0) }
-        let i = f.isFinite ? min(loudness.count - 1, max(0, Int(f.rounded(.down)))) : 0
+        let i = f.isFinite ? max(0, Int(min(f, 1e12).rounded(.down))) : 0
+        guard i < loudness.count else { return AudioValues(loudness: 0, onset: 0, beat: 0, bass: 0, mid: 0, treble: 0) }
         return AudioValues(loudness: loudness[i], onset: onset[i], beat: beat[i], bass: bass[i], mid: mid[i], treble: treble[i])
     }
 
@@ -59,10 +59,19 @@ public final class AudioEnvelopes: Sendable {
     /// Analyses the audio of `path` for a video at `fps` frames per second.
     public static func analyze(_ path: String, fps: Double) throws -> AudioEnvelopes {
         guard fps.isFinite, fps > 0, fps <= 1000 else { throw DreamVideoError.invalidArgument("\(path): frame rate \(fps) is not usable") }
+        // A regular file: a pipe or a device could keep the decoder waiting for ever.
+        var st = stat()
+        if stat(path, &st) == 0 {
+            guard (st.st_mode & S_IFMT) == S_IFREG else {
+                throw DreamVideoError.invalidArgument("\(path): \((st.st_mode & S_IFMT) == S_IFDIR ? "is a folder" : "is not a regular file"), not a sound file")
+            }
+        }
         let a = Analyzer()
         let info: AudioDecoder.Info
         do {
             info = try AudioDecoder.decodeMono(path, sampleRate: sampleRate, maxSeconds: maxSeconds + 1) { a.feed($0) }
+        } catch MediaError.notMedia(let p, let reason) {
+            throw DreamVideoError.invalidArgument("\(p): not a sound file this build can read (\(reason))")
         } catch let e as MediaError {
             throw DreamVideoError.invalidArgument("\(e)")
         }

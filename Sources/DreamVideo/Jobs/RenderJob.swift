@@ -169,6 +169,9 @@ extension RenderJob {
 
     /// Checks the input is not the output (a render must never overwrite what it reads).
     func checkOutputIsNotInput() throws {
+        if case .file(let song) = settings.audio, samePath(song, output) {
+            throw DreamVideoError.invalidArgument("\(output): the output is the soundtrack (--audio); choose another output name")
+        }
         guard !StartImage.isSynthetic(input) else { return }
         if samePath(input, output) { throw DreamVideoError.invalidArgument("\(output): the output is the input; choose another output name") }
     }

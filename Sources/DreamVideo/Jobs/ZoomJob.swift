@@ -53,7 +53,10 @@ public struct ZoomJob: RenderJob, Equatable {
         let size = try frameSize()
         var seedRNG = SeededGenerator(seed: settings.seed &+ 0x5EED)
         let seedImage = try StartImage.load(input, size: size, maxSide: nil, rng: &seedRNG)
-        let render = VideoRender(size: size, frameRate: settings.fps, identity: ["frames": "\(settings.frameCount)"])
+        var identity = ["frames": "\(settings.frameCount)"]
+        // The song's content, not only its name: a resume with another song would not continue these frames.
+        if case .file(let song) = settings.audio { identity["audio content"] = try SHA256.hex(ofFile: song) }
+        let render = VideoRender(size: size, frameRate: settings.fps, identity: identity)
         return try render.run(self, store: store, policy: policy, progress: progress, shouldStop: shouldStop) { network, control in
             ZoomFrameMaker(settings: settings, control: control, network: network, seed: seedImage, progress: progress)
         }
