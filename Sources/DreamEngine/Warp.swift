@@ -25,17 +25,29 @@ extension ImageOps {
         return (far(1 + t), near(t), near(1 - t), far(2 - t))
     }
 
-    /// Applies `transform` with bicubic resampling; samples outside the image repeat the edge.
+    /// Applies `transform` with bicubic resampling; samples outside the image follow `border`.
     /// A source point s lands at d = C + zoom · R(θ) · (s − C) + (dx, dy), C the image centre.
-    public static func warp(_ x: Tensor, _ transform: FrameTransform) -> Tensor {
+    public static func warp(_ x: Tensor, _ transform: FrameTransform, border: BorderMode = .replicate) -> Tensor {
         if transform.isIdentity { return x }
-        return warp(x, sampling: Affine2D(sampling: transform, width: x.shape.w, height: x.shape.h))
+        return warp(x, sampling: Affine2D(sampling: transform, width: x.shape.w, height: x.shape.h), border: border)
     }
 
     /// out(d) = x(m(d)) with bicubic resampling: `m` maps each output pixel to where it is read in `x`;
-    /// samples outside the image repeat the edge.
-    public static func warp(_ x: Tensor, sampling m: Affine2D) -> Tensor {
+    /// samples outside the image follow `border` (repeat the edge, mirror the picture, or tile it).
+    public static func warp(_ x: Tensor, sampling m: Affine2D, border: BorderMode = .replicate) -> Tensor {
         let s = x.shape
+        // Far outside the picture only mirroring and tiling need the true position; bound it (NaN-safe) either way.
+        let reach = Float(border == .replicate ? 4 : 8 * Swift.max(s.w, s.h) + 8)
+        @inline(__always) func index(_ i: Int, _ n: Int) -> Int {
+            switch border {
+            case .replicate: return Swift.min(Swift.max(i, 0), n - 1)
+            case .reflect:
+                if n == 1 { return 0 }
+                let m = ((i % (2 * n)) + 2 * n) % (2 * n)
+                return m < n ? m : 2 * n - 1 - m
+            case .wrap: return ((i % n) + n) % n
+            }
+        }
         var out = Tensor(zeros: s)
         let (a, b, c, d) = (Float(m.a), Float(m.b), Float(m.c), Float(m.d))
         let (tx, ty) = (Float(m.tx), Float(m.ty))
@@ -49,10 +61,10 @@ extension ImageOps {
                         let sx = a * fx0 + b * fy0 + tx
                         let sy = c * fx0 + d * fy0 + ty
                         let fx = sx.rounded(.down), fy = sy.rounded(.down)
-                        let ix = Int(Swift.max(-4, Swift.min(fx, Float(s.w + 4)))), iy = Int(Swift.max(-4, Swift.min(fy, Float(s.h + 4))))
+                        let ix = Int(Swift.max(-reach, Swift.min(fx, Float(s.w) + reach))), iy = Int(Swift.max(-reach, Swift.min(fy, Float(s.h) + reach)))
                         let wx = cubicWeights(sx - fx), wy = cubicWeights(sy - fy)
-                        let xs = (min(max(ix - 1, 0), s.w - 1), min(max(ix, 0), s.w - 1), min(max(ix + 1, 0), s.w - 1), min(max(ix + 2, 0), s.w - 1))
-                        let ys = (min(max(iy - 1, 0), s.h - 1), min(max(iy, 0), s.h - 1), min(max(iy + 1, 0), s.h - 1), min(max(iy + 2, 0), s.h - 1))
+                        let xs = (index(ix - 1, s.w), index(ix, s.w), index(ix + 1, s.w), index(ix + 2, s.w))
+                        let ys = (index(iy - 1, s.h), index(iy, s.h), index(iy + 1, s.h), index(iy + 2, s.h))
                         for ch in 0..<s.c {
                             let p = xb + ch * s.plane
                             @inline(__always) func row(_ y: Int) -> Float {
@@ -66,6 +78,16 @@ extension ImageOps {
             }
         }
         return out
+    }
+
+    /// What a warp reads outside the picture.
+    public enum BorderMode: String, Sendable, Codable, CaseIterable {
+        /// The edge pixel, repeated (smears outward).
+        case replicate
+        /// The picture mirrored at its edge.
+        case reflect
+        /// The picture tiled.
+        case wrap
     }
 
     /// 1×H×W: how far inside a `width`×`height` picture each output pixel of `m` reads, as a weight — 1 well

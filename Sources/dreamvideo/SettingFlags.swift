@@ -50,6 +50,7 @@ struct ZoomFlags: ParsableArguments {
     @Option(parsing: .unconditional, help: help("grid-turn")) var gridTurn: String?
     @Option(parsing: .unconditional, help: help("cadence")) var cadence: String?
     @Flag(inversion: .prefixedNo, help: help("preview")) var preview: Bool?
+    @Option(parsing: .unconditional, help: help("border")) var border: String?
     @Option(parsing: .unconditional, help: help("audio")) var audio: String?
 }
 

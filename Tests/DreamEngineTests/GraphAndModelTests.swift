@@ -141,6 +141,31 @@ struct ImageOpsTests {
     }
 }
 
+@Suite("Warp borders")
+struct WarpBorderTests {
+    /// A 1-row ramp 0…7 read 3 px left of the picture (a shift right by 3): what fills the new columns.
+    @Test func eachModeFillsTheNewAreaItsWay() throws {
+        var x = Tensor(zeros: Shape(1, 1, 8))
+        for i in 0..<8 { x.data[i] = Float(i * 10) }
+        let shift = Affine2D(tx: -3)  // output pixel d reads the input at d − 3
+        func row(_ m: ImageOps.BorderMode) -> [Float] { ImageOps.warp(x, sampling: shift, border: m).data.map { ($0 * 100).rounded() / 100 } }
+        #expect(row(.replicate) == [0, 0, 0, 0, 10, 20, 30, 40])
+        #expect(row(.reflect) == [20, 10, 0, 0, 10, 20, 30, 40], "mirrored at the edge (the edge pixel twice)")
+        #expect(row(.wrap) == [50, 60, 70, 0, 10, 20, 30, 40], "tiled")
+        // Far outside (a zoom out to a quarter): mirrored and tiled pictures are still read, never out of bounds.
+        let far = Affine2D(a: 4, d: 4, tx: -12, ty: 0)
+        for m in ImageOps.BorderMode.allCases {
+            let out = ImageOps.warp(x, sampling: far, border: m)
+            #expect(out.data.allSatisfy { $0.isFinite && $0 >= -10 && $0 <= 80 }, "\(m): \(out.data)")
+        }
+        // NaN or huge positions (a broken transform) stay in bounds too.
+        for m in ImageOps.BorderMode.allCases {
+            #expect(ImageOps.warp(x, sampling: Affine2D(tx: .nan), border: m).data.count == 8)
+            #expect(ImageOps.warp(x, sampling: Affine2D(a: 1e30, tx: -1e30), border: m).data.count == 8)
+        }
+    }
+}
+
 @Suite("Frame warp geometry")
 struct WarpTests {
     /// A Gaussian blob centred at (x0, y0) on a dark background.

@@ -349,3 +349,49 @@ struct CadenceTests {
 
     }
 }
+
+/// What a zoom's move reveals: zooming out for five frames (preview: the moves alone, no dream to hide them)
+/// leaves a band the old frame never covered. Mirrored and tiled bands vary across the band as along it; repeated
+/// edge pixels (replicate) are streaks, constant along each line out of the picture. None is black.
+@Suite("Zoom borders")
+struct ZoomBorderTests {
+    @Test func revealedAreasAreFilledNotSmeared() throws {
+        let dir = try tempDir("border")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var streak: [ZoomBorder: Double] = [:]
+        for mode in ZoomBorder.allCases {
+            let values: [String: SettingValue] = [
+                "model": .text("googlenet"), "layer": .list([.text("inception3a")]), "preview": .bool(true), "zoom": .number(0.9),
+                "frames": .number(5), "size": .text("128x96"), "encoder-preset": .text("ultrafast"), "border": .text(mode.rawValue),
+                "frames-dir": .text(dir + "/" + mode.rawValue), "renormalize": .number(0), "detail-damping": .number(0), "seed-blend": .number(0),
+            ]
+            let job = try ZoomJob.resolve(input: "samples/chelsea.png".absolute, output: dir + "/\(mode).mp4", sources: [.api(values)])
+            _ = try job.run(store: syntheticStore, shouldStop: { false })
+            let img = try ImageIO.read(dir + "/\(mode.rawValue)/frame_000001.png")
+            // Luminance; the left band (zooming out 0.9 reveals 6.4 px each side) against the middle.
+            func lum(_ x: Int, _ y: Int) -> Double {
+                let i = (y * img.width + x) * 3
+                return 0.299 * Double(img.pixels[i]) + 0.587 * Double(img.pixels[i + 1]) + 0.114 * Double(img.pixels[i + 2])
+            }
+            // In the band, change along each row (out of the picture) against change along each column: streaks of
+            // repeated edge pixels change only along the columns; a mirrored, tiled or blurred picture both ways.
+            var across = 0.0, along = 0.0
+            for y in 10..<(img.height - 10) {
+                for x in 0..<3 {
+                    across += abs(lum(x + 1, y) - lum(x, y))
+                    along += abs(lum(x, y + 1) - lum(x, y))
+                }
+            }
+            streak[mode] = across / max(1e-9, along)
+            let mean = (0..<img.height).map { y in (0..<6).map { lum($0, y) }.reduce(0, +) / 6 }.reduce(0, +) / Double(img.height)
+            #expect(mean > 20, "\(mode): the revealed band is not black (mean \(mean))")
+        }
+        print("zoom border modes, change across the revealed band over change along it: \(streak.map { "\($0.key) \(String(format: "%.2f", $0.value))" }.sorted())")
+        #expect(streak[.replicate]! < 0.2, "replicate repeats the edge: streaks \(streak)")
+        for mode in [ZoomBorder.reflect, .wrap] {
+            #expect(streak[mode]! > 0.25, "\(mode) varies across the band as along it: \(streak)")
+        }
+        // dream: the mirrored picture blurred (the dream then paints it): smooth, so it is not measured by its
+        // texture here; what users see is measured on dreamed renders in docs/zoom.md.
+    }
+}

@@ -62,8 +62,25 @@ public final class ZoomFrameMaker: FrameMaker {
         start(settings.frameSettings(at: index), previous: previous)
     }
 
+    /// `picture` moved by `m` (where each output pixel reads), what lies outside filled as `--border` says: the
+    /// edge repeated, the picture mirrored or tiled; `dream` mirrors and blurs the new area (σ 6 px, feathered into
+    /// the rest), so the dream paints its own patterns there instead of a mirror image.
+    func moved(_ picture: Tensor, sampling m: Affine2D) -> Tensor {
+        switch settings.border {
+        case .replicate: return ImageOps.warp(picture, sampling: m, border: .replicate)
+        case .reflect: return ImageOps.warp(picture, sampling: m, border: .reflect)
+        case .wrap: return ImageOps.warp(picture, sampling: m, border: .wrap)
+        case .dream:
+            let mirrored = ImageOps.warp(picture, sampling: m, border: .reflect)
+            let inside = ImageOps.coverage(m, width: picture.shape.w, height: picture.shape.h, feather: 8)
+            guard inside.data.contains(where: { $0 < 1 }) else { return mirrored }
+            return ImageOps.blend(ImageOps.gaussianBlur(mirrored, sigma: 6), toward: mirrored, mask: inside, amount: 1)
+        }
+    }
+
     private func start(_ fs: FrameSettings, previous: Tensor) -> Tensor {
-        var start = ImageOps.warp(previous, fs.transform)
+        var start = fs.transform.isIdentity ? previous
+            : moved(previous, sampling: Affine2D(sampling: fs.transform, width: previous.shape.w, height: previous.shape.h))
         ImageOps.clip(&start, 0, 255)
         if fs.detailDamping > 0 || fs.seedBlend > 0 || fs.renormalize > 0 {
             start = feedback.apply(start, damping: fs.detailDamping, seedBlend: fs.seedBlend, renormalize: fs.renormalize)
@@ -151,7 +168,7 @@ public final class ZoomFrameMaker: FrameMaker {
         let w = keyImage.width, h = keyImage.height
         // Forward from the last dreamed frame, backward from the next; where the backward move reads outside the
         // next frame (a zoom in reveals nothing new going back), the forward picture alone.
-        let forward = ImageOps.warp(Tensor(keyImage), sampling: motion(from: k, to: index, width: w, height: h))
+        let forward = moved(Tensor(keyImage), sampling: motion(from: k, to: index, width: w, height: h))
         let back = motion(from: index, to: next, width: w, height: h).inverse ?? .identity
         let backward = ImageOps.warp(Tensor(nextImage), sampling: back)
         var weight = ImageOps.coverage(back, width: w, height: h)
@@ -197,7 +214,7 @@ public final class ZoomFrameMaker: FrameMaker {
         let fs = settings.frameSettings(at: index)
         let steps = index - keyIndex
         let tw = Date()
-        var start = ImageOps.warp(Tensor(key), sampling: motion(from: keyIndex, to: index, width: key.width, height: key.height))
+        var start = moved(Tensor(key), sampling: motion(from: keyIndex, to: index, width: key.width, height: key.height))
         ImageOps.clip(&start, 0, 255)
         // The feedback of `steps` frames at once: what remains after each is (1 − amount)^steps.
         func over(_ a: Float) -> Float { steps == 1 ? a : 1 - pow(1 - a, Float(steps)) }

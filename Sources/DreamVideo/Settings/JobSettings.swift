@@ -93,6 +93,8 @@ public struct JobSettings: Sendable, Equatable, Codable {
     public var duration: Double? = nil
     public var fps = FrameRate(0)
     public var zoom = Schedule(0)
+    /// What a zoom's camera move reveals outside the previous frame is filled with.
+    public var border = ZoomBorder.dream
     public var rotate = Schedule(0)
     public var translate = Schedule(pair: 0, 0)
     public var crf = 0
@@ -216,6 +218,18 @@ public struct JobSettings: Sendable, Equatable, Codable {
                              detailDamping: float(detailDamping), seedBlend: float(seedBlend), renormalize: float(renormalize),
                              gridTurn: Float(gridTurn), cadence: int(cadence))
     }
+}
+
+/// What fills the area a zoom's camera move reveals (zooming out, rotating, shifting).
+public enum ZoomBorder: String, Sendable, Codable, CaseIterable {
+    /// The picture mirrored at its edge.
+    case reflect
+    /// The edge pixels repeated outward (streaks).
+    case replicate
+    /// The picture tiled.
+    case wrap
+    /// Mirrored and blurred: the dream paints new patterns there.
+    case dream
 }
 
 /// A video's soundtrack.

@@ -314,6 +314,8 @@ public enum SettingsTable {
               parse: { v throws(SettingProblem) in try parseDouble(v, 0...10_000_000) },
               check: { d throws(SettingProblem) in guard d.isFinite, (0...10_000_000).contains(d) else { throw .notAllowed } },
               format: { .number($0) }),
+        choice("border", \.border, ZoomBorder.allCases, jobs: [.zoom], default: "dream",
+               help: "What fills the area a zoom's move reveals (zooming out, rotating, shifting): reflect (the picture mirrored), replicate (the edge repeated, streaks), wrap (tiled), or dream (mirrored and blurred, so the dream paints it anew)."),
         choice("flow", \.flow, FlowMethod.allCases, jobs: [.redream], default: "dis",
                help: "Motion estimate between source frames: dis (OpenCV DIS), farneback, or none (each frame dreamed from its source alone)."),
         schedule("blend", \.blend, 0...1, jobs: [.redream], unit: "",
