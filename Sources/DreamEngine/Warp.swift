@@ -92,8 +92,9 @@ extension ImageOps {
 
     /// 1×H×W: how far inside a `width`×`height` picture each output pixel of `m` reads, as a weight — 1 well
     /// inside, falling to 0 over `feather` pixels toward the edge, 0 outside (what a warp invents by repeating
-    /// the edge).
-    public static func coverage(_ m: Affine2D, width: Int, height: Int, feather: Float = 2) -> Tensor {
+    /// the edge). `beyond`: 1 wherever the read is inside the picture, falling to 0 over `feather` pixels outside
+    /// it (what is new in a warped picture, with a soft edge).
+    public static func coverage(_ m: Affine2D, width: Int, height: Int, feather: Float = 2, beyond: Bool = false) -> Tensor {
         var out = Tensor(zeros: Shape(1, height, width))
         let (a, b, c, d) = (Float(m.a), Float(m.b), Float(m.c), Float(m.d))
         let (tx, ty) = (Float(m.tx), Float(m.ty))
@@ -103,7 +104,7 @@ extension ImageOps {
                 for ox in 0..<width {
                     let sx = a * Float(ox) + b * Float(oy) + tx, sy = c * Float(ox) + d * Float(oy) + ty
                     let inside = Swift.min(sx, w1 - sx, sy, h1 - sy)
-                    op[oy * width + ox] = Swift.max(0, Swift.min(1, (inside + 0.5) / feather))
+                    op[oy * width + ox] = Swift.max(0, Swift.min(1, beyond ? 1 + inside / feather : (inside + 0.5) / feather))
                 }
             }
         }

@@ -37,3 +37,11 @@ public struct RGBImage: Sendable, Equatable {
         return RGBImage(width: nw, height: nh, pixels: out)
     }
 }
+
+extension RGBImage {
+    /// (1 − w)·self + w·other, pixel by pixel (the same size), rounded: a cross-fade step.
+    public func mixed(with other: RGBImage, weight w: Double) -> RGBImage {
+        precondition(other.width == width && other.height == height, "RGBImage.mixed: sizes differ")
+        return RGBImage(width: width, height: height, pixels: zip(pixels, other.pixels).map { UInt8(((1 - w) * Double($0) + w * Double($1)).rounded()) })
+    }
+}

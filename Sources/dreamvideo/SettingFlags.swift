@@ -51,6 +51,7 @@ struct ZoomFlags: ParsableArguments {
     @Option(parsing: .unconditional, help: help("cadence")) var cadence: String?
     @Flag(inversion: .prefixedNo, help: help("preview")) var preview: Bool?
     @Option(parsing: .unconditional, help: help("border")) var border: String?
+    @Option(parsing: .unconditional, help: help("loop")) var loop: String?
     @Option(parsing: .unconditional, help: help("audio")) var audio: String?
 }
 

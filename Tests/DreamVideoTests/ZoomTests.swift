@@ -351,8 +351,9 @@ struct CadenceTests {
 }
 
 /// What a zoom's move reveals: zooming out for five frames (preview: the moves alone, no dream to hide them)
-/// leaves a band the old frame never covered. Mirrored and tiled bands vary across the band as along it; repeated
-/// edge pixels (replicate) are streaks, constant along each line out of the picture. None is black.
+/// leaves a band the old frame never covered. Mirrored, tiled and dream-filled (mirrored, blurred) bands vary
+/// across the band as along it; repeated edge pixels (replicate) are streaks, constant along each line out of the
+/// picture. None is black.
 @Suite("Zoom borders")
 struct ZoomBorderTests {
     @Test func revealedAreasAreFilledNotSmeared() throws {
@@ -388,10 +389,47 @@ struct ZoomBorderTests {
         }
         print("zoom border modes, change across the revealed band over change along it: \(streak.map { "\($0.key) \(String(format: "%.2f", $0.value))" }.sorted())")
         #expect(streak[.replicate]! < 0.2, "replicate repeats the edge: streaks \(streak)")
-        for mode in [ZoomBorder.reflect, .wrap] {
+        for mode in [ZoomBorder.reflect, .wrap, .dream] {
             #expect(streak[mode]! > 0.25, "\(mode) varies across the band as along it: \(streak)")
         }
-        // dream: the mirrored picture blurred (the dream then paints it): smooth, so it is not measured by its
-        // texture here; what users see is measured on dreamed renders in docs/zoom.md.
+    }
+}
+
+/// `--loop N`: the video's last frame leads into its first as one frame into the next. Measured on the frames
+/// as written (PNG): the change from the last frame to the first against the typical frame-to-frame change,
+/// with and without the loop.
+@Suite("Seamless loops")
+struct LoopTests {
+    @Test func theLastFrameFlowsIntoTheFirst() throws {
+        let f = try ZoomFixture("loop")
+        defer { f.remove() }
+        func change(_ a: RGBImage, _ b: RGBImage) -> Double {
+            Double(zip(a.pixels, b.pixels).map { abs(Int($0) - Int($1)) }.reduce(0, +)) / Double(a.pixels.count)
+        }
+        var jumps: [Int: Double] = [:]
+        for n in [0, 6] {
+            let name = "l\(n)"
+            _ = try f.job(name, frames: 24, every: 5, ["loop": .number(Double(n)), "zoom": .number(1.04), "rotate": .number(0)])
+                .run(store: syntheticStore, shouldStop: { false })
+            let frames = try (0..<24).map { try ImageIO.read(f.path(name) + String(format: "/frame_%06d.png", $0)) }
+            let steps = (1..<24).map { change(frames[$0 - 1], frames[$0]) }.sorted()
+            let typical = steps[steps.count / 2]
+            jumps[n] = change(frames[23], frames[0]) / typical
+            #expect(try VideoReader(path: f.path(name + ".mp4")).readAll().count == 24, "loop \(n): 24 frames")
+        }
+        print("loop: last→first change over the median frame-to-frame change: without \(jumps[0]!), with 6 frames \(jumps[6]!)")
+        #expect(jumps[6]! <= 1.5, "with the loop the wrap is an ordinary step: \(jumps)")
+        #expect(jumps[0]! > 3, "without it the wrap jumps: \(jumps)")
+        // A loop as long as the video is refused, naming the setting.
+        #expect(throws: SettingError.self) { try f.job("bad", frames: 10, ["loop": .number(10)]) }
+        // Interrupted in the fade and resumed: the same frames.
+        var count = 0
+        #expect(throws: DreamVideoError.self) {
+            try f.job("lr", frames: 24, every: 5, ["loop": .number(6), "zoom": .number(1.04), "rotate": .number(0)])
+                .run(store: syntheticStore, shouldStop: { count += 1; return count == 21 })
+        }
+        _ = try f.job("lr", frames: 24, every: 5, ["loop": .number(6), "zoom": .number(1.04), "rotate": .number(0)])
+            .run(store: syntheticStore, policy: OutputPolicy(resume: true), shouldStop: { false })
+        #expect(try f.frames("lr") == f.frames("l6"), "a resume in the cross-fade gives the same frames")
     }
 }

@@ -63,8 +63,9 @@ public final class ZoomFrameMaker: FrameMaker {
     }
 
     /// `picture` moved by `m` (where each output pixel reads), what lies outside filled as `--border` says: the
-    /// edge repeated, the picture mirrored or tiled; `dream` mirrors and blurs the new area (σ 6 px, feathered into
-    /// the rest), so the dream paints its own patterns there instead of a mirror image.
+    /// edge repeated, the picture mirrored or tiled; `dream` mirrors and blurs the new area (σ 6 px, feathered 8 px
+    /// outward from the old picture's edge, which stays untouched), so the dream paints its own patterns there
+    /// instead of a mirror image.
     func moved(_ picture: Tensor, sampling m: Affine2D) -> Tensor {
         switch settings.border {
         case .replicate: return ImageOps.warp(picture, sampling: m, border: .replicate)
@@ -72,7 +73,7 @@ public final class ZoomFrameMaker: FrameMaker {
         case .wrap: return ImageOps.warp(picture, sampling: m, border: .wrap)
         case .dream:
             let mirrored = ImageOps.warp(picture, sampling: m, border: .reflect)
-            let inside = ImageOps.coverage(m, width: picture.shape.w, height: picture.shape.h, feather: 8)
+            let inside = ImageOps.coverage(m, width: picture.shape.w, height: picture.shape.h, feather: 8, beyond: true)
             guard inside.data.contains(where: { $0 < 1 }) else { return mirrored }
             return ImageOps.blend(ImageOps.gaussianBlur(mirrored, sigma: 6), toward: mirrored, mask: inside, amount: 1)
         }
@@ -140,10 +141,43 @@ public final class ZoomFrameMaker: FrameMaker {
         return m
     }
 
-    /// Frame `index`: a dreamed frame every `cadence` frames (the first and the last always), the frames
+    /// Frames rendered: the video's, and with `--loop N` N more (the video starts N frames in).
+    var clipCount: Int { settings.frameCount + settings.loop }
+
+    /// Video frame `index`. Without a loop, rendered frame `index`. With `--loop N`: rendered frame `index + N`;
+    /// the first N rendered frames are kept (as "head-i" pictures) and the video's last N frames cross-fade into
+    /// them, the head's weight rising (i+1)/(N+1), so the last frame leads into the first as one frame into the next.
+    public func makeFrame(_ index: Int, state: FrameState<Payload>) throws -> (MadeFrame, FrameState<Payload>)? {
+        let n = settings.loop
+        guard n > 0 else { return try makeRendered(index, state: state) }
+        var st = state
+        var heads: [String: RGBImage] = st.images.filter { $0.key.hasPrefix("head-") }
+        if index == 0 {
+            // The frames before the video's first: rendered now, kept for the end.
+            note("loop: rendering the \(n) frames the video's end fades into")
+            for c in 0..<n {
+                guard let (f, after) = try makeRendered(c, state: st) else { return nil }
+                heads["head-\(c)"] = f.picture
+                st = after
+            }
+        }
+        let c = index + n
+        let inner = FrameState(payload: st.payload, images: st.images.filter { !$0.key.hasPrefix("head-") })
+        guard var (frame, after) = try makeRendered(c, state: inner) else { return nil }
+        let fade = c - settings.frameCount  // ≥ 0: one of the last n frames
+        if fade >= 0, let head = heads["head-\(fade)"] {
+            frame.picture = frame.picture.mixed(with: head, weight: Double(fade + 1) / Double(n + 1))
+            heads["head-\(fade)"] = nil  // used; later checkpoints need not carry it
+        }
+        frame.pts = Int64(index)
+        after.images.merge(heads) { a, _ in a }
+        return (frame, after)
+    }
+
+    /// Rendered frame `index`: a dreamed frame every `cadence` frames (the first and the last always), the frames
     /// between made from the dreamed frames on either side, each moved by the exact part of the camera move
     /// that lies between, cross-faded.
-    public func makeFrame(_ index: Int, state: FrameState<Payload>) throws -> (MadeFrame, FrameState<Payload>)? {
+    func makeRendered(_ index: Int, state: FrameState<Payload>) throws -> (MadeFrame, FrameState<Payload>)? {
         if index == 0 {
             let image = try dreamKey(0, from: nil, keyIndex: 0)
             return (MadeFrame(picture: shown(image, 0), pts: 0), FrameState(payload: Payload(key: 0), images: ["key": image]))
@@ -155,7 +189,7 @@ public final class ZoomFrameMaker: FrameMaker {
         if payload.next == nil || images["next"] == nil {
             // The next dreamed frame: `cadence` frames on (the last frame at the latest).
             let n = max(1, settings.frameSettings(at: k).cadence)
-            let next = min(k + n, settings.frameCount - 1)
+            let next = min(k + n, clipCount - 1)
             images["next"] = try dreamKey(next, from: keyImage, keyIndex: k)
             payload.next = next
         }

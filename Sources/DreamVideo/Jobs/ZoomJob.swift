@@ -33,6 +33,10 @@ public struct ZoomJob: RenderJob, Equatable {
     public func checkJob(resolved: ResolvedSettings?) throws {
         try checkPaths(extensions: ["mp4"])
         try settings.checkSoundtrack(kind: .zoom, origin: { resolved?.origin($0) ?? .api })
+        if settings.loop > 0 && settings.loop >= settings.frameCount {
+            let message = "\(settings.loop) frames cannot cross-fade into a \(settings.frameCount)-frame video; give fewer than its length"
+            throw resolved?.error("loop", message) ?? SettingError(key: "loop", value: "\(settings.loop)", problem: .invalid(message))
+        }
         let size = try frameSize()
         let minSide = try minimumSide()
         guard min(size.width, size.height) >= minSide else {

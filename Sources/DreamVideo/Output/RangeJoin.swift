@@ -168,8 +168,7 @@ public enum RangeJoin {
                         throw DreamVideoError.invalidArgument("\(prevPath): its overlapping frames cannot be read")
                     }
                     let w = Double(i + 1) / Double(fade + 1)
-                    picture = RGBImage(width: picture.width, height: picture.height,
-                                       pixels: zip(g.image.pixels, picture.pixels).map { UInt8(((1 - w) * Double($0) + w * Double($1)).rounded()) })
+                    picture = g.image.mixed(with: picture, weight: w)
                 }
                 try writer.write(picture, pts: Int64((f.time / m.timeBase.seconds).rounded()))
             }

@@ -93,6 +93,8 @@ public struct JobSettings: Sendable, Equatable, Codable {
     public var duration: Double? = nil
     public var fps = FrameRate(0)
     public var zoom = Schedule(0)
+    /// Frames over which a zoom's end cross-fades into its beginning (0: no loop).
+    public var loop = 0
     /// What a zoom's camera move reveals outside the previous frame is filled with.
     public var border = ZoomBorder.dream
     public var rotate = Schedule(0)

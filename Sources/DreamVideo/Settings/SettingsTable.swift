@@ -314,6 +314,8 @@ public enum SettingsTable {
               parse: { v throws(SettingProblem) in try parseDouble(v, 0...10_000_000) },
               check: { d throws(SettingProblem) in guard d.isFinite, (0...10_000_000).contains(d) else { throw .notAllowed } },
               format: { .number($0) }),
+        integer("loop", \.loop, 0...10_000, jobs: [.zoom], default: "0", unit: "frames",
+                help: "Make the video loop: the zoom is rendered this many frames longer, the video starts that many frames in, and its last frames cross-fade (in the zoom's own motion) into the frames that came before its first, so the last frame flows into the first (0: no loop)."),
         choice("border", \.border, ZoomBorder.allCases, jobs: [.zoom], default: "dream",
                help: "What fills the area a zoom's move reveals (zooming out, rotating, shifting): reflect (the picture mirrored), replicate (the edge repeated, streaks), wrap (tiled), or dream (mirrored and blurred, so the dream paints it anew)."),
         choice("flow", \.flow, FlowMethod.allCases, jobs: [.redream], default: "dis",
