@@ -12,13 +12,18 @@ public enum AudioDecoder {
         public var skippedPackets: Int
     }
 
-    /// Decodes `path`, calling `body` with each piece of samples, in order. Stops after `maxSeconds`.
+    /// Decodes `path`, calling `body` with each piece of samples, in order. Stops after `maxSeconds`; a file whose
+    /// container says it is longer than `refuseAfter` seconds is refused before decoding.
     @discardableResult
-    public static func decodeMono(_ path: String, sampleRate: Int, maxSeconds: Double = .infinity,
+    public static func decodeMono(_ path: String, sampleRate: Int, maxSeconds: Double = .infinity, refuseAfter: Double = .infinity,
                                   _ body: ([Float]) throws -> Void) throws -> Info {
         Media.configureLogging()
         let input = try FormatInput(path: path)
         let fmt = input.ctx!
+        if fmt.pointee.duration > 0, Double(fmt.pointee.duration) / Double(dv_av_time_base()) > refuseAfter {
+            let minutes = Double(fmt.pointee.duration) / Double(dv_av_time_base()) / 60
+            throw MediaError.unsupported(path: path, reason: String(format: "is %.0f minutes long; at most %.0f (cut it first)", minutes, refuseAfter / 60))
+        }
         let index = av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, -1, nil, 0)
         guard index >= 0, let stream = fmt.pointee.streams[Int(index)] else {
             throw MediaError.unsupported(path: path, reason: "has no audio stream")

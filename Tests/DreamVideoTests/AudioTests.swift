@@ -93,6 +93,11 @@ struct AudioEnvelopeTests {
                 #expect("\(error)".contains(file) && ("\(error)".contains(fragment) || file == dir), "\(error)")
             }
         }
+        // A silent song is usable and says so; formulas get 0.
+        try #require(ffmpegTool(["-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", "3", "-c:a", "pcm_s16le", dir + "/silent.wav"]))
+        let quiet = try AudioEnvelopes.analyze(dir + "/silent.wav", fps: 10)
+        #expect(quiet.frameCount == 30 && quiet.loudness.allSatisfy { $0 == 0 } && quiet.beats.isEmpty)
+        #expect(quiet.notes(for: "silent.wav") == ["note: silent.wav is silent: every envelope is 0"])
         for fps in [0.0, -1, .nan, .infinity, 1e40] {
             #expect(throws: DreamVideoError.self) { try AudioEnvelopes.analyze(dir + "/song.mp3", fps: fps) }
         }

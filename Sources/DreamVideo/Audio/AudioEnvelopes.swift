@@ -35,6 +35,16 @@ public final class AudioEnvelopes: Sendable {
     public let loudness: [Double], onset: [Double], beat: [Double], bass: [Double], mid: [Double], treble: [Double]
     /// Frames of video the audio lasts (at `fps`, rounded up).
     public var frameCount: Int { loudness.count }
+    /// Damaged audio packets skipped while decoding.
+    public let skippedPackets: Int
+    /// What a user should know about this soundtrack (silent, no beat, damaged), one line each.
+    public func notes(for path: String) -> [String] {
+        var out: [String] = []
+        if loudness.allSatisfy({ $0 == 0 }) { out.append("note: \(path) is silent: every envelope is 0") }
+        else if beats.isEmpty { out.append("note: \(path): no steady beat found; 'beat' stays 0") }
+        if skippedPackets > 0 { out.append("note: \(path): \(skippedPackets) damaged audio packets skipped") }
+        return out
+    }
 
     public static let sampleRate = 22_050
     static let window = 1024, hop = 256
@@ -42,8 +52,8 @@ public final class AudioEnvelopes: Sendable {
     public static let maxSeconds = 7200.0
 
     init(fps: Double, duration: Double, tempo: Double, beats: [Double], loudness: [Double], onset: [Double], beat: [Double],
-         bass: [Double], mid: [Double], treble: [Double]) {
-        self.fps = fps; self.duration = duration; self.tempo = tempo; self.beats = beats
+         bass: [Double], mid: [Double], treble: [Double], skippedPackets: Int = 0) {
+        self.fps = fps; self.duration = duration; self.tempo = tempo; self.beats = beats; self.skippedPackets = skippedPackets
         self.loudness = loudness; self.onset = onset; self.beat = beat; self.bass = bass; self.mid = mid; self.treble = treble
     }
 
@@ -69,7 +79,7 @@ public final class AudioEnvelopes: Sendable {
         let a = Analyzer()
         let info: AudioDecoder.Info
         do {
-            info = try AudioDecoder.decodeMono(path, sampleRate: sampleRate, maxSeconds: maxSeconds + 1) { a.feed($0) }
+            info = try AudioDecoder.decodeMono(path, sampleRate: sampleRate, maxSeconds: maxSeconds + 1, refuseAfter: maxSeconds + 1) { a.feed($0) }
         } catch MediaError.notMedia(let p, let reason) {
             throw DreamVideoError.invalidArgument("\(p): not a sound file this build can read (\(reason))")
         } catch let e as MediaError {
@@ -79,7 +89,7 @@ public final class AudioEnvelopes: Sendable {
             throw DreamVideoError.invalidArgument("\(path): the audio is longer than \(Int(maxSeconds / 60)) minutes; cut it first")
         }
         a.finish()
-        return a.envelopes(fps: fps, duration: info.duration)
+        return a.envelopes(fps: fps, duration: info.duration, skipped: info.skippedPackets)
     }
 
     /// The streaming part: windows, spectra, flux and band energies.
@@ -146,7 +156,7 @@ public final class AudioEnvelopes: Sendable {
             Double(k * AudioEnvelopes.hop + 3 * AudioEnvelopes.window / 4) / Double(AudioEnvelopes.sampleRate)
         }
 
-        func envelopes(fps: Double, duration: Double) -> AudioEnvelopes {
+        func envelopes(fps: Double, duration: Double, skipped: Int = 0) -> AudioEnvelopes {
             let rate = Double(AudioEnvelopes.sampleRate) / Double(AudioEnvelopes.hop)
             let frames = max(1, Int((duration * fps - 1e-9).rounded(.up)))
             // Frame values: means (flux: maxima) of the windows within each frame's time.
@@ -180,7 +190,8 @@ public final class AudioEnvelopes: Sendable {
             }
             return AudioEnvelopes(fps: fps, duration: duration, tempo: tempo, beats: beatTimes,
                                   loudness: perFrame(rms, peak: false), onset: perFrame(flux, peak: true), beat: beat,
-                                  bass: perFrame(bands[0], peak: false), mid: perFrame(bands[1], peak: false), treble: perFrame(bands[2], peak: false))
+                                  bass: perFrame(bands[0], peak: false), mid: perFrame(bands[1], peak: false), treble: perFrame(bands[2], peak: false),
+                                  skippedPackets: skipped)
         }
     }
 

@@ -59,7 +59,10 @@ public struct ZoomJob: RenderJob, Equatable {
         let seedImage = try StartImage.load(input, size: size, maxSide: nil, rng: &seedRNG)
         var identity = ["frames": "\(settings.frameCount)"]
         // The song's content, not only its name: a resume with another song would not continue these frames.
-        if case .file(let song) = settings.audio { identity["audio content"] = try SHA256.hex(ofFile: song) }
+        if case .file(let song) = settings.audio {
+            identity["audio content"] = try SHA256.hex(ofFile: song)
+            for line in settings.soundtrack?.notes(for: song) ?? [] { progress.note(line) }
+        }
         let render = VideoRender(size: size, frameRate: settings.fps, identity: identity)
         return try render.run(self, store: store, policy: policy, progress: progress, shouldStop: shouldStop) { network, control in
             ZoomFrameMaker(settings: settings, control: control, network: network, seed: seedImage, progress: progress)
