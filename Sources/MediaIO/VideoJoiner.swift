@@ -53,9 +53,11 @@ public enum VideoJoiner {
         _ = try join(segments, audio: nil, to: path)
     }
 
-    /// Writes `segments` at their offsets to `path`, with the audio of `audio` if given.
+    /// Writes `segments` at their offsets to `path`, with the audio of `audio` if given, and with `parameters` a
+    /// text track: the line for each video packet (its index in the output), shown while that frame is.
     @discardableResult
-    public static func join(_ segments: [JoinSegment], audio: AudioSource?, to path: String) throws(MediaError) -> JoinReport {
+    public static func join(_ segments: [JoinSegment], audio: AudioSource?, parameters: ((Int) -> String?)? = nil,
+                            to path: String) throws(MediaError) -> JoinReport {
         guard !segments.isEmpty else { throw .invalidArgument("\(path): nothing to join") }
         Media.configureLogging()
         let out = try FormatOutput(path: path)
@@ -81,8 +83,11 @@ public enum VideoJoiner {
             report.copiedAudio = reader.copiedCodecs
             report.transcodedAudio = reader.transcodedCodecs
         }
+        let track = try parameters.map { _ throws(MediaError) in try ParameterTrackWriter(output: out, timeBase: vst.pointee.time_base) }
         try out.start()
         let outVideoTB = vst.pointee.time_base
+        let subPacket = Packet()
+        var written = 0
 
         var pendingAudio: Packet? = try audioReader?.next()
         let packet = Packet()
@@ -123,8 +128,18 @@ public enum VideoJoiner {
                     report.audioPackets += 1
                     pendingAudio = try reader.next()
                 }
+                let (pts, duration) = (packet.ptr.pointee.pts, packet.ptr.pointee.duration)
                 try out.write(packet.ptr)
                 report.videoPackets += 1
+                if let track, let parameters, pts != dv_nopts_value(), let text = parameters(written) {
+                    let tb = track.stream.pointee.time_base
+                    // The end rescaled too (not the duration alone), so that cues meet without a gap the muxer would fill.
+                    let start = av_rescale_q(pts, outVideoTB, tb), end = av_rescale_q(pts + max(1, duration), outVideoTB, tb)
+                    try track.packet(text, pts: start, duration: max(1, end - start), into: subPacket.ptr)
+                    try out.write(subPacket.ptr)
+                    av_packet_unref(subPacket.ptr)
+                }
+                written += 1
             }
         }
         while let a = pendingAudio, let reader = audioReader {

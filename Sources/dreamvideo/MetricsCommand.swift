@@ -1,6 +1,7 @@
 import ArgumentParser
 import DreamVideo
 import Foundation
+import MediaIO
 
 struct MetricsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -39,6 +40,7 @@ struct MetricsCommand: ParsableCommand {
     @Option(help: "Layer that measures the strength S (default: the model's re-dream layer).") var layer: String?
     @Flag(help: "Do not measure the strength S (needs no model).") var noStrength = false
     @Option(help: ArgumentHelp("Health: also the distance of each window's colours from this picture's (a zoom's seed), in levels.", valueName: "picture")) var palette: String?
+    @Flag(help: "Print the video's parameter track instead: each frame's time and evaluated settings, as dreamvideo wrote them.") var parameters = false
 
     func validate() throws {
         // An option that does not apply is refused, never silently ignored.
@@ -51,6 +53,9 @@ struct MetricsCommand: ParsableCommand {
         } else if let m = modelOption, (try? ModelProfiles.profile(m)) == nil {
             throw ValidationError("--model must be one of \(ModelCatalog.modelNames.joined(separator: ", ")), got '\(m)'")
         }
+        if parameters && (dreamed != nil || palette != nil || window != nil) {
+            throw ValidationError("--parameters prints one video's parameter track; give only VIDEO")
+        }
         if dreamed != nil, palette != nil {
             throw ValidationError("--palette is for the health report of one video (a zoom against its seed); leave it out when comparing SOURCE and DREAMED")
         }
@@ -61,6 +66,12 @@ struct MetricsCommand: ParsableCommand {
     }
 
     func run() throws {
+        if parameters {
+            let cues = try ParameterTrack.read(source)
+            guard !cues.isEmpty else { throw DreamVideoError.invalidArgument("\(source): has no parameter track (dreamvideo writes one in the videos it finishes)") }
+            for c in cues { print(String(format: "%.3f\t", c.time) + c.text.replacingOccurrences(of: "\n", with: "  |  ")) }
+            return
+        }
         guard let dreamed else {
             print(healthTable(try HealthMetrics.measure(video: source, window: window ?? 100, paletteOf: palette)), terminator: "")
             return

@@ -433,3 +433,31 @@ struct LoopTests {
         #expect(try f.frames("lr") == f.frames("l6"), "a resume in the cross-fade gives the same frames")
     }
 }
+
+/// Every finished video carries its settings frame by frame in a text track (MP4 mov_text) that players show
+/// as subtitles and `dreamvideo metrics VIDEO --parameters` prints; a resumed render's track is whole.
+@Suite("Parameter track")
+struct ParameterTrackTests {
+    @Test func eachFrameSaysItsSettings() throws {
+        let f = try ZoomFixture("params")
+        defer { f.remove() }
+        let keyed: [String: SettingValue] = ["zoom": .text("0:(1), 8:(1.08)"), "rotate": .number(0)]
+        var count = 0
+        #expect(throws: DreamVideoError.self) { try f.job("p", frames: 12, keyed).run(store: syntheticStore, shouldStop: { count += 1; return count == 5 }) }
+        _ = try f.job("p", frames: 12, keyed).run(store: syntheticStore, policy: OutputPolicy(resume: true), shouldStop: { false })
+        let cues = try ParameterTrack.read(f.path("p.mp4"))
+        let times = try VideoReader(path: f.path("p.mp4")).readTimes()
+        #expect(cues.count == 12 && times.count == 12, "\(cues.count) lines for \(times.count) frames")
+        for (i, c) in cues.enumerated() {
+            #expect(c.text.hasPrefix("f \(i)  "), "\(c.text)")
+            #expect(abs(c.time - times[i]) < 0.002, "line \(i) at \(c.time) s, frame at \(times[i]) s")
+            let zoom = 1 + 0.01 * Double(min(i, 8))
+            #expect(c.text.contains(String(format: "zoom %.4f", zoom)), "frame \(i): \(c.text)")
+        }
+        #expect(cues[0].text.contains("inception3a 1.00"), "the layer's weight: \(cues[0].text)")
+        // The CLI prints it; a file without one says so.
+        let r = try CLI.run(["metrics", f.path("p.mp4"), "--parameters"])
+        #expect(r.status == 0 && r.stdout.split(separator: "\n").count == 12, "\(r.stdout) \(r.stderr)")
+        try CLI.expectFailure(["metrics", "samples/chelsea.png", "--parameters"], ["has no parameter track"], status: 1)
+    }
+}

@@ -214,17 +214,30 @@ public final class ZoomFrameMaker: FrameMaker {
 
     /// The picture as written: in a preview, with the frame's evaluated values in its top-left corner (the
     /// frame carried to the next stays clean).
-    func shown(_ image: RGBImage, _ index: Int) -> RGBImage {
-        guard settings.preview else { return image }
+    /// Rendered frame `index`'s evaluated settings: the motion, then the layers' weights, the step and the
+    /// soundtrack's envelopes (when there is one).
+    func settingsLines(_ index: Int) -> [String] {
         let fs = settings.frameSettings(at: index)
         let t = fs.transform
-        let lines = [
-            String(format: "F %d  T %.2fS  ZOOM %.4f  ROT %.2f  DX %.1f DY %.1f", index, Double(index) / settings.fps.value,
-                   Double(t.zoom), Double(t.rotate), Double(t.dx), Double(t.dy)),
-            settings.layers.map { l in
-                String(format: "%@ %.2f", l.name.uppercased() as NSString, l.weight.value(at: Double(index), fps: settings.fps.value, frames: settings.frameCount))
-            }.joined(separator: "  "),
-        ]
+        let song = settings.soundtrack
+        var second = settings.layers.map { l in
+            String(format: "%@ %.2f", l.name as NSString, l.weight.value(at: Double(index), fps: settings.fps.value, frames: settings.frameCount, audio: song))
+        }
+        second.append(String(format: "step %.2f", Double(fs.dream.step)))
+        if let v = song?.values(at: Double(index)) {
+            second.append(String(format: "beat %.2f bass %.2f loud %.2f", v.beat, v.bass, v.loudness))
+        }
+        return [String(format: "f %d  t %.2fs  zoom %.4f  rot %.2f  dx %.1f dy %.1f", index, Double(index) / settings.fps.value,
+                       Double(t.zoom), Double(t.rotate), Double(t.dx), Double(t.dy)),
+                second.joined(separator: "  ")]
+    }
+
+    /// The parameter track's line for video frame `index` (rendered frame `index + loop`).
+    public func parameters(at index: Int) -> String? { settingsLines(index + settings.loop).joined(separator: "\n") }
+
+    func shown(_ image: RGBImage, _ index: Int) -> RGBImage {
+        guard settings.preview else { return image }
+        let lines = settingsLines(index).map { $0.uppercased() }
         let scale = image.width >= 960 ? 2 : 1
         var pixels = image.pixels
         let lineHeight = (BitmapFont.glyphHeight + 3) * scale

@@ -58,6 +58,8 @@ public protocol FrameMaker: AnyObject {
     func makeFrame(_ index: Int, state: FrameState<Payload>) throws -> (MadeFrame, FrameState<Payload>)?
     /// Audio for a render of the whole job (asked once the first frame is made; nil: none).
     var audio: AudioSource? { get }
+    /// Frame `index`'s evaluated settings as one line, for the output's parameter track (nil: no track).
+    func parameters(at index: Int) -> String?
     /// Seconds spent so far, per stage.
     var timings: FrameTimings { get }
     /// Lines for the end of the summary (scene cuts, damaged packets skipped).
@@ -68,6 +70,7 @@ public protocol FrameMaker: AnyObject {
 
 extension FrameMaker {
     public var audio: AudioSource? { nil }
+    public func parameters(at index: Int) -> String? { nil }
     public var notes: [String] { [] }
     public func noFrames(in range: FrameRange) -> Error {
         DreamVideoError.invalidArgument("the job has no frames in the range \(range)")
@@ -156,6 +159,7 @@ public final class FrameLoop<Maker: FrameMaker> {
             guard let (frame, after) = made else { break }
             if next == range.first { output.ptsOrigin = frame.pts }
             if range.isWhole, output.audio == nil { output.audio = maker.audio }
+            if range.isWhole, output.parameters == nil { output.parameters = { maker.parameters(at: $0) } }
             let te = Date()
             try output.write(frame.picture, frame: next, pts: frame.pts - output.ptsOrigin, duration: frame.duration)
             var t = maker.timings - before

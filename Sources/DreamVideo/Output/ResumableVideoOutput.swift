@@ -53,6 +53,8 @@ public final class ResumableVideoOutput<Payload: Codable & Sendable> {
     /// The audio joined with the video (its `end` is set from the video's length); settable once the first
     /// frame's time is known.
     public var audio: AudioSource?
+    /// Each frame's evaluated settings (by frame index), for the finished video's parameter track (nil: none).
+    public var parameters: ((Int) -> String?)?
     /// The job-timeline time that the output's time zero stands for (the time of its first frame), kept in
     /// checkpoints so that ranges rendered apart can be put back on one timeline.
     public var ptsOrigin: Int64 = 0
@@ -452,7 +454,7 @@ public final class ResumableVideoOutput<Payload: Codable & Sendable> {
     public func finish(expectedFrames: Int) throws -> JoinReport {
         guard let folder else { throw DreamVideoError.invalidArgument("\(output): output not opened") }
         try closeSegment()
-        let report = try join(to: output)
+        let report = try join(to: output, parameters: parameters)
         let info = try SegmentInfo(path: output)
         guard info.packets == expectedFrames else {
             unlink(output)
@@ -466,12 +468,13 @@ public final class ResumableVideoOutput<Payload: Codable & Sendable> {
         return report
     }
 
-    private func join(to path: String) throws -> JoinReport {
+    private func join(to path: String, parameters: ((Int) -> String?)? = nil) throws -> JoinReport {
         let tb = options.timeBase
         let parts = segments.map { JoinSegment(path: folder!.file($0.file), offset: $0.offset, timeBase: tb) }
         var a = audio
         if a != nil { a!.end = a!.start + Double(videoEnd) * tb.seconds }
-        return try VideoJoiner.join(parts, audio: a, to: path)
+        let first = options.firstFrame
+        return try VideoJoiner.join(parts, audio: a, parameters: parameters.map { p in { p(first + $0) } }, to: path)
     }
 
     /// The index of the next frame to write (frames before it are in segments).

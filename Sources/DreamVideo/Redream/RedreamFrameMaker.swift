@@ -366,6 +366,14 @@ final class RedreamFrameMaker: FrameMaker {
         return out
     }
 
+    /// The parameter track's line for frame `index`: its settings as the schedules give them at the source's rate.
+    func parameters(at index: Int) -> String? {
+        let fs = settings.frameSettings(at: index, rate: rate, frames: formulaFrames)
+        let layers = fs.dream.layers.map { String(format: "%@ %.2f", $0.name as NSString, Double($0.weight)) }.joined(separator: "  ")
+        return String(format: "f %d  t %.2fs  blend %.2f  temporal %.2f  step %.2f  %d×%d", index, Double(index) / rate, Double(fs.blend),
+                      Double(fs.temporalWeight), Double(fs.dream.step), fs.dream.octaves, fs.dream.iterations) + "\n" + layers
+    }
+
     var notes: [String] {
         var n: [String] = []
         if cuts > 0 { n.append("\(cuts) scene cut\(cuts == 1 ? "" : "s"): started afresh there") }
