@@ -55,6 +55,9 @@ struct AudioEnvelopeTests {
         #expect(early.bass > 0.5 && early.mid < 0.1 && early.treble < 0.1, "\(early)")
         #expect(middle.mid > 0.5 && middle.bass < 0.1 && middle.treble < 0.1, "\(middle)")
         #expect(late.treble > 0.5 && late.bass < 0.1, "\(late)")
+        // No pulse in a sweep: no beats, and the render says so.
+        #expect(e.tempo == 0 && e.beats.isEmpty && e.beat.allSatisfy { $0 == 0 }, "tempo \(e.tempo), \(e.beats.count) beats")
+        #expect(e.notes(for: "s.wav") == ["note: s.wav: no steady beat found; 'beat' stays 0"])
         // A steady tone is steady loudness.
         #expect(e.loudness[10..<50].allSatisfy { $0 > 0.8 }, "\(e.loudness[10..<50])")
     }
