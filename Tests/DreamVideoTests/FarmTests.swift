@@ -273,6 +273,9 @@ struct CostModelTests {
         #expect(row[1] == "redream" && row[2] == "30", "\(row)")
         #expect((Double(row[3]) ?? 0) > 0, "a measured time per frame: \(row)")
         #expect(r.stdout.contains("deadline 60 min: 1 shard"), "\(r.stdout)")
+        // Nothing after --start: said of the clip, not of a scratch file.
+        let past = try CLI.run(["estimate", "--", "redream", "clip.mp4", "-o", "out.mp4", "--start", "1000"], directory: dir)
+        #expect(past.status == 1 && past.stderr.contains("clip.mp4: no video frames between 1000 s") && !past.stderr.contains("probe"), "\(past.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == ["clip.mp4"], "nothing written beside the job")
         let after = Set((try? FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory())) ?? []).filter { $0.hasPrefix("dreamvideo-estimate-") }
         #expect(after.subtracting(before).isEmpty, "the scratch folder is removed")

@@ -58,6 +58,9 @@ public enum CostModel {
             runnable = .zoom(ZoomJob(input: z.input, output: scratch + "/probe.mp4", settings: probe))
         case .redream(let r):
             frames = try r.clipFrameCount()
+            guard frames > 0 else {
+                throw DreamVideoError.invalidArgument("\(r.input): no video frames between \(formatNumber(s.start)) s and the end; nothing to estimate")
+            }
             probe.leadIn = 0
             let first = max(0, min(frames / 2, frames - timed - 1))
             runnable = .redream(RedreamJob(input: r.input, output: scratch + "/probe.mp4", settings: probe,
