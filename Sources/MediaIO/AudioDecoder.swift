@@ -77,11 +77,28 @@ public enum AudioDecoder {
             try body(Array(out[0..<take]))
         }
 
+        let streamTB = stream.pointee.time_base
         func receive() throws {
             while total < limit {
                 let r = avcodec_receive_frame(decoder.ctx, frame.ptr)
                 if r == dv_averror_eagain() || r == dv_averror_eof() { return }
                 if r < 0 { skipped += 1; return }
+                // Where this frame belongs on the file's timeline (a late start, a gap after damage): silence up to it,
+                // so that sample n is always at n / sampleRate seconds.
+                let ts = frame.ptr.pointee.best_effort_timestamp
+                if ts != dv_nopts_value(), streamTB.den > 0 {
+                    let at = Double(ts) * Double(streamTB.num) / Double(streamTB.den)
+                    let want = Int((at * Double(sampleRate)).rounded())
+                    let behind = min(want, limit) - total - Int(swr_get_delay(swr, Int64(sampleRate)))
+                    if behind > sampleRate / 100 {
+                        var left = behind
+                        while left > 0 {
+                            let n = min(left, 1 << 16)
+                            try body([Float](repeating: 0, count: n))
+                            total += n; left -= n
+                        }
+                    }
+                }
                 try convert(frame.ptr)
                 av_frame_unref(frame.ptr)
             }

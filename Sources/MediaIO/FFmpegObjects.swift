@@ -1,4 +1,5 @@
 import CFFmpeg
+import Foundation
 
 // One owning class per FFmpeg struct, freed in deinit. Raw pointers stay inside MediaIO.
 
@@ -7,6 +8,13 @@ final class FormatInput {
     let path: String
     init(path: String) throws(MediaError) {
         self.path = path
+        // A pipe, a device or a socket could keep FFmpeg waiting for ever (or feed it without end): files only.
+        var st = stat()
+        if stat(path, &st) == 0 {
+            let kind = st.st_mode & S_IFMT
+            if kind == S_IFDIR { throw .cannotOpen(path: path, reason: "is a directory") }
+            if kind != S_IFREG { throw .cannotOpen(path: path, reason: "is not a regular file") }
+        }
         var c: UnsafeMutablePointer<AVFormatContext>? = nil
         let r = avformat_open_input(&c, path, nil, nil)
         if r < 0 {

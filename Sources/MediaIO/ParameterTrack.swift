@@ -75,9 +75,10 @@ final class ParameterTrackWriter {
 /// The parameter track of a file dreamvideo wrote: each cue's start time (s) and text, in order (empty when the
 /// file has none).
 public enum ParameterTrack {
-    public struct Cue: Sendable, Equatable { public var time: Double; public var text: String }
+    public struct Cue: Sendable, Equatable { public var time: Double; public var duration: Double; public var text: String }
 
     public static func read(_ path: String) throws(MediaError) -> [Cue] {
+        Media.configureLogging()
         let input = try FormatInput(path: path)
         let fmt = input.ctx!
         var index: Int32 = -1
@@ -100,7 +101,8 @@ public enum ParameterTrack {
             let length = min(Int(d[0]) << 8 | Int(d[1]), Int(packet.ptr.pointee.size) - 2)
             let text = String(decoding: UnsafeBufferPointer(start: d + 2, count: max(0, length)), as: UTF8.self)
             if text.isEmpty { continue }  // a muxer's filler between cues
-            cues.append(Cue(time: Double(packet.ptr.pointee.pts) * Double(tb.num) / Double(tb.den), text: text))
+            let s = Double(tb.num) / Double(tb.den)
+            cues.append(Cue(time: Double(packet.ptr.pointee.pts) * s, duration: Double(packet.ptr.pointee.duration) * s, text: text))
         }
         return cues.sorted { $0.time < $1.time }
     }

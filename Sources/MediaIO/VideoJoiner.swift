@@ -88,6 +88,19 @@ public enum VideoJoiner {
         let outVideoTB = vst.pointee.time_base
         let subPacket = Packet()
         var written = 0
+        // Each frame's line waits for the next frame, whose time ends it (packet durations in segments may be 0).
+        var waiting: (text: String, pts: Int64, duration: Int64)? = nil
+        func emit(until end: Int64?) throws(MediaError) {
+            guard let track, let w = waiting else { return }
+            waiting = nil
+            let tb = track.stream.pointee.time_base
+            let start = av_rescale_q(w.pts, outVideoTB, tb)
+            let stop = av_rescale_q(end ?? (w.pts + max(1, w.duration)), outVideoTB, tb)
+            try track.packet(w.text, pts: start, duration: max(1, stop - start), into: subPacket.ptr)
+            try out.write(subPacket.ptr)
+            av_packet_unref(subPacket.ptr)
+        }
+        var lastStep: Int64 = 0
 
         var pendingAudio: Packet? = try audioReader?.next()
         let packet = Packet()
@@ -131,17 +144,15 @@ public enum VideoJoiner {
                 let (pts, duration) = (packet.ptr.pointee.pts, packet.ptr.pointee.duration)
                 try out.write(packet.ptr)
                 report.videoPackets += 1
-                if let track, let parameters, pts != dv_nopts_value(), let text = parameters(written) {
-                    let tb = track.stream.pointee.time_base
-                    // The end rescaled too (not the duration alone), so that cues meet without a gap the muxer would fill.
-                    let start = av_rescale_q(pts, outVideoTB, tb), end = av_rescale_q(pts + max(1, duration), outVideoTB, tb)
-                    try track.packet(text, pts: start, duration: max(1, end - start), into: subPacket.ptr)
-                    try out.write(subPacket.ptr)
-                    av_packet_unref(subPacket.ptr)
+                if track != nil, let parameters, pts != dv_nopts_value() {
+                    if let w = waiting { lastStep = pts - w.pts }
+                    try emit(until: pts)
+                    if let text = parameters(written) { waiting = (text, pts, duration > 0 ? duration : lastStep) }
                 }
                 written += 1
             }
         }
+        try emit(until: nil)
         while let a = pendingAudio, let reader = audioReader {
             try out.write(a.ptr)
             report.audioPackets += 1

@@ -15,7 +15,8 @@ struct AudioCommand: ParsableCommand {
     @Argument(help: "A sound file (anything FFmpeg reads, a video's soundtrack too).") var song: String
     @Option(help: "Frames per second of the video the envelopes are for.") var fps: String = "30"
     @Option(help: "Write a picture of the envelopes over the frames (PNG).") var plot: String?
-    @Flag(help: "Print every frame's values (CSV).") var csv = false
+    @Flag(help: "Print every frame's values (CSV, after the summary line).") var csv = false
+    @Flag(help: "Replace the --plot file if it exists.") var overwrite = false
 
     func run() throws {
         let rate: FrameRate
@@ -23,7 +24,11 @@ struct AudioCommand: ParsableCommand {
         guard rate.value.isFinite, rate.value > 0, rate.value <= 1000 else { throw ValidationError("--fps must be 0…1000, got \(fps)") }
         if let plot {
             guard plot.lowercased().hasSuffix(".png") else { throw ValidationError("--plot must name a .png file, got '\(plot)'") }
-            if FileManager.default.fileExists(atPath: plot) { throw DreamVideoError.outputExists(plot) }
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: plot, isDirectory: &isDir) {
+                if isDir.boolValue { throw DreamVideoError.invalidArgument("\(plot): is a folder; --plot names a .png file") }
+                if !overwrite { throw DreamVideoError.outputExists(plot) }
+            }
         }
         let e = try AudioEnvelopes.analyze(song, fps: rate.value)
         print(String(format: "%@: %.2f s, %d frames at %@ fps; tempo %.1f BPM, %d beats", song as NSString, e.duration, e.frameCount,

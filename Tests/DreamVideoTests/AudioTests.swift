@@ -101,6 +101,12 @@ struct AudioEnvelopeTests {
         let quiet = try AudioEnvelopes.analyze(dir + "/silent.wav", fps: 10)
         #expect(quiet.frameCount == 30 && quiet.loudness.allSatisfy { $0 == 0 } && quiet.beats.isEmpty)
         #expect(quiet.notes(for: "silent.wav") == ["note: silent.wav is silent: every envelope is 0"])
+        // NaN samples (a float WAV written by hand): refused before anything renders.
+        var wav = Data("RIFF".utf8) + le32(36 + 16) + Data("WAVEfmt ".utf8) + le32(16) + le16(3) + le16(1) + le32(8000) + le32(32000) + le16(4) + le16(32)
+        wav += Data("data".utf8) + le32(16)
+        for x: Float in [0.1, .nan, 0.2, .infinity] { wav += le32(x.bitPattern) }
+        try wav.write(to: URL(fileURLWithPath: dir + "/nan.wav"))
+        #expect(throws: DreamVideoError.self) { try AudioEnvelopes.analyze(dir + "/nan.wav", fps: 10) }
         for fps in [0.0, -1, .nan, .infinity, 1e40] {
             #expect(throws: DreamVideoError.self) { try AudioEnvelopes.analyze(dir + "/song.mp3", fps: fps) }
         }
@@ -133,6 +139,14 @@ struct AudioReactiveZoomTests {
             #expect(abs(Double(z) - (1 + 0.05 * e.beat[i])) < 1e-5, "frame \(i): zoom \(z), beat \(e.beat[i])")
         }
         #expect(e.beat.filter { $0 == 1 }.count >= 5, "the zoom pulses on the beats: \(e.beat)")
+        // With --loop the picture follows the sound the video plays: rendered frame c is shown at video frame c − 4,
+        // and the first four (faded into the end) at 30 − 4 + c.
+        let looped = try job(dir, "lp", ["zoom": .text("1 + 0.05*beat"), "loop": .number(4)])
+        for c in 0..<34 {
+            let shownAt = c >= 4 ? c - 4 : 26 + c
+            let z = looped.settings.frameSettings(at: c).transform.zoom
+            #expect(abs(Double(z) - (1 + 0.05 * e.beat[shownAt])) < 1e-5, "rendered frame \(c): zoom \(z), beat at video frame \(shownAt) \(e.beat[shownAt])")
+        }
         // --duration still wins over the song's length.
         #expect(try job(dir, "d", ["duration": .number(1.5)]).settings.frameCount == 15)
 
@@ -147,6 +161,24 @@ struct AudioReactiveZoomTests {
         #expect(abs((info.audio.first?.duration ?? 0) - 3) < 0.05 && abs((info.video?.duration ?? 0) - 3) < 0.001, "\(info.streams)")
         // One piece of audio, not one a segment: as many samples as 3 s holds (AAC frames of 1024).
         #expect(abs(Double(info.audio.first?.packets ?? 0) - 3 * 44100 / 1024) <= 2, "\(info.audio.first?.packets ?? 0) audio packets")
+
+        // Killed while joining, after every frame was made: the resume joins again, with the song and the track.
+        var n = 0
+        let song = dir + "/clicks.wav"
+        try FileManager.default.copyItem(atPath: song, toPath: dir + "/kept.wav")
+        #expect(throws: (any Error).self) {
+            try job(dir, "k", ["checkpoint-every": .number(10)]).run(store: syntheticStore, shouldStop: {
+                n += 1
+                if n == 30 { try? FileManager.default.removeItem(atPath: song) }  // the join cannot read it
+                return false
+            })
+        }
+        try FileManager.default.moveItem(atPath: dir + "/kept.wav", toPath: song)
+        let again = try job(dir, "k", ["checkpoint-every": .number(10)]).run(store: syntheticStore, policy: OutputPolicy(resume: true), shouldStop: { false })
+        #expect(again.framesRendered == 0, "nothing left to render")
+        let k = try MediaInfo(path: dir + "/k.mp4")
+        let track = try ParameterTrack.read(dir + "/k.mp4")
+        #expect(k.audio.count == 1 && track.count == 30, "\(k.streams), \(track.count) lines")
     }
 
     @Test func formulasThatListenNeedASoundtrack() throws {
@@ -154,7 +186,10 @@ struct AudioReactiveZoomTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try #require(Sounds.clicks(dir + "/clicks.wav", bpm: 120, seconds: 3))
         do {
-            _ = try job(dir, "n", ["audio": .bool(false), "frames": .number(5), "step": .text("1 + bass")])
+            var values: [String: SettingValue] = ["model": .text("googlenet"), "layer": .list([.text("inception3a")]), "size": .text("96x64"),
+                                                  "frames": .number(5), "step": .text("1 + bass")]
+            values["fps"] = .text("10")
+            _ = try ZoomJob.resolve(input: "noise", output: dir + "/n.mp4", sources: [.api(values)])
             Issue.record("a formula using bass was accepted without a soundtrack")
         } catch let e as SettingError {
             #expect("\(e)".contains("'bass'") && "\(e)".contains("--audio"), "\(e)")
@@ -174,3 +209,7 @@ struct AudioReactiveZoomTests {
         }
     }
 }
+
+func le32(_ v: UInt32) -> Data { withUnsafeBytes(of: v.littleEndian) { Data($0) } }
+func le32(_ v: Int) -> Data { le32(UInt32(v)) }
+func le16(_ v: Int) -> Data { withUnsafeBytes(of: UInt16(v).littleEndian) { Data($0) } }

@@ -420,6 +420,13 @@ struct LoopTests {
         print("loop: last→first change over the median frame-to-frame change: without \(jumps[0]!), with 6 frames \(jumps[6]!)")
         #expect(jumps[6]! <= 1.5, "with the loop the wrap is an ordinary step: \(jumps)")
         #expect(jumps[0]! > 3, "without it the wrap jumps: \(jumps)")
+        // The loop's extra frames are checked like the others: a zoom out of range there is refused before rendering.
+        do {
+            _ = try f.job("far", frames: 6, ["loop": .number(5), "zoom": .text("1.05+100*max(0,f-6)")])
+            Issue.record("a zoom of 101 in the loop's frames was accepted")
+        } catch let e as SettingError {
+            #expect("\(e)".contains("at frame 7"), "\(e)")
+        }
         // A loop as long as the video is refused, naming the setting.
         #expect(throws: SettingError.self) { try f.job("bad", frames: 10, ["loop": .number(10)]) }
         // Interrupted in the fade and resumed: the same frames.
@@ -455,6 +462,11 @@ struct ParameterTrackTests {
             #expect(c.text.contains(String(format: "zoom %.4f", zoom)), "frame \(i): \(c.text)")
         }
         #expect(cues[0].text.contains("inception3a 1.00"), "the layer's weight: \(cues[0].text)")
+        #expect(cues.allSatisfy { abs($0.duration - 1001.0 / 30000) < 0.002 }, "each line shows for one frame: \(cues.map(\.duration))")
+        // Pipes and devices are refused, never waited on.
+        let fifo = f.path("fifo.mp4")
+        #expect(mkfifo(fifo, 0o644) == 0)
+        try CLI.expectFailure(["metrics", fifo, "--parameters"], ["fifo.mp4", "is not a regular file"], status: 1)
         // The CLI prints it; a file without one says so.
         let r = try CLI.run(["metrics", f.path("p.mp4"), "--parameters"])
         #expect(r.status == 0 && r.stdout.split(separator: "\n").count == 12, "\(r.stdout) \(r.stderr)")

@@ -64,6 +64,21 @@ public final class AudioEnvelopes: Sendable {
         return AudioValues(loudness: loudness[i], onset: onset[i], beat: beat[i], bass: bass[i], mid: mid[i], treble: treble[i])
     }
 
+    /// The envelopes by *rendered* frame of a zoom with `--loop n` and `frames` video frames: rendered frame c is
+    /// shown at video frame c − n, and the first n (faded into the video's last n frames) at frames − n + c, so the
+    /// picture follows the sound the video plays.
+    public func looped(_ n: Int, videoFrames frames: Int) -> AudioEnvelopes {
+        guard n > 0 else { return self }
+        func map(_ v: [Double]) -> [Double] {
+            (0..<(frames + n)).map { c in
+                let i = c >= n ? c - n : frames - n + c
+                return i >= 0 && i < v.count ? v[i] : 0
+            }
+        }
+        return AudioEnvelopes(fps: fps, duration: duration, tempo: tempo, beats: beats, loudness: map(loudness), onset: map(onset),
+                              beat: map(beat), bass: map(bass), mid: map(mid), treble: map(treble), skippedPackets: skippedPackets)
+    }
+
     // MARK: analysis
 
     /// Analyses the audio of `path` for a video at `fps` frames per second.
@@ -85,6 +100,9 @@ public final class AudioEnvelopes: Sendable {
         } catch let e as MediaError {
             throw DreamVideoError.invalidArgument("\(e)")
         }
+        guard !a.nonFinite else {
+            throw DreamVideoError.invalidArgument("\(path): holds samples that are not finite numbers (NaN or infinity); not a usable sound file")
+        }
         guard info.duration <= maxSeconds else {
             throw DreamVideoError.invalidArgument("\(path): the audio is longer than \(Int(maxSeconds / 60)) minutes; cut it first")
         }
@@ -95,6 +113,8 @@ public final class AudioEnvelopes: Sendable {
     /// The streaming part: windows, spectra, flux and band energies.
     final class Analyzer {
         var buffer: [Float] = []
+        /// Whether a sample was NaN or infinite (such a file is refused).
+        var nonFinite = false
         var rms: [Double] = [], flux: [Double] = [], bands: [[Double]] = [[], [], []]
         private var lastLog: [Double]? = nil
         private let hann: [Double] = (0..<AudioEnvelopes.window).map { 0.5 - 0.5 * cos(2 * .pi * Double($0) / Double(AudioEnvelopes.window)) }
@@ -102,7 +122,8 @@ public final class AudioEnvelopes: Sendable {
         private var start = 0
 
         func feed(_ samples: [Float]) {
-            buffer.append(contentsOf: samples)
+            if !nonFinite && samples.contains(where: { !$0.isFinite }) { nonFinite = true }
+            buffer.append(contentsOf: samples.map { $0.isFinite ? $0 : 0 })
             let w = AudioEnvelopes.window, h = AudioEnvelopes.hop
             while buffer.count - start >= w {
                 analyseWindow(at: start)
@@ -280,12 +301,13 @@ enum AudioEnvelopeCache {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var entries: [String: Result<AudioEnvelopes, Error>] = [:]
 
-    static func envelopes(_ path: String, fps: Double) throws -> AudioEnvelopes {
-        let key = "\(URL(fileURLWithPath: path).standardizedFileURL.path)|\(fps)"
+    static func envelopes(_ path: String, fps: Double, loop: Int = 0, videoFrames: Int = 0) throws -> AudioEnvelopes {
+        let key = "\(URL(fileURLWithPath: path).standardizedFileURL.path)|\(fps)|\(loop)|\(videoFrames)"
         lock.lock()
         if let r = entries[key] { lock.unlock(); return try r.get() }
         lock.unlock()
-        let r = Result { try AudioEnvelopes.analyze(path, fps: fps) }
+        let r = loop > 0 ? Result { try envelopes(path, fps: fps).looped(loop, videoFrames: videoFrames) }
+                         : Result { try AudioEnvelopes.analyze(path, fps: fps) }
         lock.lock()
         entries[key] = r
         lock.unlock()

@@ -183,6 +183,9 @@ public final class FrameLoop<Maker: FrameMaker> {
             }
         }
         guard next > range.first else { throw maker.noFrames(in: range) }
+        // A resume with every frame already made (killed during the join) still joins with the audio and track.
+        if range.isWhole, output.audio == nil { output.audio = maker.audio }
+        if range.isWhole, output.parameters == nil { output.parameters = { maker.parameters(at: $0) } }
         if sinceCheckpoint > 0 {
             try output.checkpoint(Checkpoint(nextFrame: next, payload: state.payload, images: state.images), closing: true)
         }

@@ -173,6 +173,16 @@ public final class ResumableVideoOutput<Payload: Codable & Sendable> {
         let hadFolder = FileManager.default.fileExists(atPath: ResumableVideoOutput.workFolderPath(for: output))
         let folder = try WorkFolder(output: output)
         self.folder = folder
+        // A join of this output killed on the way left its temporary file (".OUT.mp4.PID.part"); the work folder's
+        // lock says no other render of it runs, so it is ours and dead.
+        let dir = URL(fileURLWithPath: output).deletingLastPathComponent().path
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        for target in [output, partialPath] {
+            let stem = "." + URL(fileURLWithPath: target).lastPathComponent + "."
+            for name in names where name.hasPrefix(stem) && name.hasSuffix(".part") && name.dropFirst(stem.count).dropLast(5).allSatisfy(\.isNumber) {
+                unlink(dir + "/" + name)
+            }
+        }
         framesDone = options.firstFrame
         if let dir = options.framesDir { try FramesFolder.take(dir, for: output, overwrite: options.policy.overwrite) }
         var resumed: Checkpoint<Payload>? = nil

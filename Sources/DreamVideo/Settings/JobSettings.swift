@@ -175,9 +175,10 @@ public struct JobSettings: Sendable, Equatable, Codable {
 
     /// The envelopes of a zoom's soundtrack file at the video's frame rate (analysed once; nil without one, or when
     /// it cannot be read — the settings check reports that).
+    /// With `--loop`, indexed by rendered frame (see `AudioEnvelopes.looped`).
     public var soundtrack: AudioEnvelopes? {
         guard case .file(let path) = audio else { return nil }
-        return try? AudioEnvelopeCache.envelopes(path, fps: fps.value)
+        return try? AudioEnvelopeCache.envelopes(path, fps: fps.value, loop: loop, videoFrames: loop > 0 ? frameCount : 0)
     }
 
     /// The encoder options.
@@ -187,7 +188,7 @@ public struct JobSettings: Sendable, Equatable, Codable {
     public var frameCount: Int {
         if let frames { return frames }
         // With a soundtrack and no length given: the soundtrack's length.
-        if duration == nil, let song = soundtrack { return song.frameCount }
+        if duration == nil, case .file(let path) = audio, let song = try? AudioEnvelopeCache.envelopes(path, fps: fps.value) { return song.frameCount }
         let seconds = duration ?? 4
         let n = seconds * fps.value
         return n.isFinite && n < 1e9 ? Swift.max(1, Int(n.rounded())) : Int(1e9)

@@ -152,6 +152,11 @@ extension ResolvedSettings {
             do { _ = try AudioEnvelopeCache.envelopes(path, fps: s.fps.value) } catch {
                 throw SettingError(key: "audio", value: path, problem: .invalid("cannot be used: \(error)"), origin: origin("audio"))
             }
+        case (.zoom, .keep), (.zoom, .none):
+            // Only a value someone gave (a flag, a preset, a batch file); code that builds a job leaves the default.
+            if let given = origins["audio"], given != .defaults {
+                throw error("audio", "'\(s.audio)': a zoom's --audio is a sound file (true or false is for a re-dream's own audio)")
+            }
         case (.redream, .file(let path)):
             throw error("audio", "'\(clipped(path))': a re-dream keeps its source's audio (true) or drops it (false); another soundtrack is for zoom videos")
         default: break
@@ -161,7 +166,8 @@ extension ResolvedSettings {
             guard n >= 1, n <= 1_000_000 else {
                 throw error(s.frames != nil ? "frames" : "duration", "gives \(n) frames at \(s.fps) fps; allowed 1…1000000")
             }
-            try s.checkKeyframes(kind: kind, fps: s.fps.value, frames: n, origin: origin)
+            // With --loop the render runs `loop` frames past the video's length: its formulas are checked there too.
+            try s.checkKeyframes(kind: kind, fps: s.fps.value, frames: n, rendered: n + s.loop, origin: origin)
         }
         if kind == .image { try s.checkKeyframes(kind: kind, fps: 1, frames: 1, origin: origin) }
         // Layers must exist in the model.
@@ -208,7 +214,8 @@ extension JobSettings {
     /// Checks every schedule of `kind`'s settings at a frame rate and against the video's length (when known):
     /// keyframes in order, none duplicated, none past the end. Zoom jobs check at resolve time; re-dreams once
     /// the source's frame rate and length are known.
-    func checkKeyframes(kind: JobKind, fps: Double, frames: Int?, origin: (String) -> SettingOrigin = { _ in .api }) throws(SettingError) {
+    func checkKeyframes(kind: JobKind, fps: Double, frames: Int?, rendered: Int? = nil,
+                        origin: (String) -> SettingOrigin = { _ in .api }) throws(SettingError) {
         for setting in SettingsTable.settings(for: kind) where setting.schedulable {
             for sch in setting.schedules(self) {
                 do { try sch.checkTimes(fps: fps, frames: frames) } catch {
@@ -226,7 +233,7 @@ extension JobSettings {
                         throw fail("a formula uses \(heard.map { "'\($0)'" }.joined(separator: ", ")), a soundtrack's envelopes: only a zoom has one (--audio SONG)")
                     }
                     // Every frame (at most 200000 evaluated, spread evenly, the last included): finite and allowed.
-                    let count = max(1, frames ?? 10_000)
+                    let count = max(1, rendered ?? frames ?? 10_000)
                     let step = max(1, count / 200_000)
                     for i in Array(stride(from: 0, to: count, by: step)) + [count - 1] {
                         for x in sch.values(at: Double(i), fps: fps, frames: frames, audio: song) {
