@@ -11,7 +11,7 @@ struct RedreamCommand: ParsableCommand {
         (optical flow between the source frames) where that motion can be trusted, and is pulled toward it \
         while it dreams; scene cuts start afresh. Output frames keep their source frames' times; audio is \
         copied (or re-encoded to AAC when MP4 cannot hold it). Ctrl-C leaves a playable OUT.partial.mp4; \
-        --resume continues to the identical result.
+        --resume continues with the identical frames (encoded anew from the resume point).
         """)
 
     @Argument(help: "Source video (MP4, MOV, MKV, WebM, AVI, GIF…).")

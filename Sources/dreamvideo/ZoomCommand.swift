@@ -10,7 +10,7 @@ struct ZoomCommand: ParsableCommand {
         Frame 0 is the dreamed seed image; every next frame starts from the previous one zoomed about \
         the centre (and optionally rotated and shifted). Frames go straight into an MP4 through FFmpeg's \
         libraries. Ctrl-C finishes the current frame, writes a checkpoint and a playable OUT.partial.mp4; \
-        run the same command with --resume to continue to the identical result. Numeric settings take \
+        run the same command with --resume to continue with the identical frames (encoded anew from the resume point). Numeric settings take \
         keyframes: --zoom '0:(1.05), 5s:(1.05) smooth, 7s:(1)'.
         """)
 
