@@ -116,6 +116,16 @@ extension ImageOps {
 /// *sampling* map: from an output pixel to where it is read in the input.
 public struct Affine2D: Sendable, Equatable {
     public var a = 1.0, b = 0.0, c = 0.0, d = 1.0, tx = 0.0, ty = 0.0
+    /// Whether every output pixel of a `width`×`height` picture reads inside it (the map is affine, so the four
+    /// corners decide): such a warp reveals nothing new.
+    public func readsInside(width: Int, height: Int) -> Bool {
+        let w1 = Double(width - 1), h1 = Double(height - 1)
+        return [(0.0, 0.0), (w1, 0), (0, h1), (w1, h1)].allSatisfy { p in
+            let (x, y) = apply(p.0, p.1)
+            return x >= 0 && x <= w1 && y >= 0 && y <= h1
+        }
+    }
+
     public init(a: Double = 1, b: Double = 0, c: Double = 0, d: Double = 1, tx: Double = 0, ty: Double = 0) {
         self.a = a; self.b = b; self.c = c; self.d = d; self.tx = tx; self.ty = ty
     }

@@ -120,8 +120,6 @@ extension RenderJob {
         for s in SettingsTable.settings(for: Self.kind) where s.affectsFrames {
             if let v = s.format(settings) { id[s.key] = v.description }
         }
-        // A soundtrack counts by its content ("audio content", added by the zoom), not by how its path is spelled.
-        if case .file = settings.audio { id["audio"] = "a sound file" }
         id.merge(extra) { _, new in new }
         return id
     }

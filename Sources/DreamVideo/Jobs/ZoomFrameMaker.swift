@@ -73,8 +73,9 @@ public final class ZoomFrameMaker: FrameMaker {
         case .wrap: return ImageOps.warp(picture, sampling: m, border: .wrap)
         case .dream:
             let mirrored = ImageOps.warp(picture, sampling: m, border: .reflect)
+            // A zoom in (the usual move) reveals nothing: no mask, no blur.
+            guard !m.readsInside(width: picture.shape.w, height: picture.shape.h) else { return mirrored }
             let inside = ImageOps.coverage(m, width: picture.shape.w, height: picture.shape.h, feather: 8, beyond: true)
-            guard inside.data.contains(where: { $0 < 1 }) else { return mirrored }
             return ImageOps.blend(ImageOps.gaussianBlur(mirrored, sigma: 6), toward: mirrored, mask: inside, amount: 1)
         }
     }

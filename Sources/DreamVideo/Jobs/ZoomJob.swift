@@ -60,6 +60,7 @@ public struct ZoomJob: RenderJob, Equatable {
         var identity = ["frames": "\(settings.frameCount)"]
         // The song's content, not only its name: a resume with another song would not continue these frames.
         if case .file(let song) = settings.audio {
+            identity["audio"] = "a sound file"  // by its content below, not by how its path is spelled
             identity["audio content"] = try SHA256.hex(ofFile: song)
             for line in settings.soundtrack?.notes(for: song) ?? [] { progress.note(line) }
         }

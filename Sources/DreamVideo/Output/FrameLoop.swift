@@ -158,8 +158,7 @@ public final class FrameLoop<Maker: FrameMaker> {
             }
             guard let (frame, after) = made else { break }
             if next == range.first { output.ptsOrigin = frame.pts }
-            if range.isWhole, output.audio == nil { output.audio = maker.audio }
-            if range.isWhole, output.parameters == nil { output.parameters = { maker.parameters(at: $0) } }
+            if range.isWhole, output.audio == nil { output.audio = maker.audio }  // the partial file plays it too
             let te = Date()
             try output.write(frame.picture, frame: next, pts: frame.pts - output.ptsOrigin, duration: frame.duration)
             var t = maker.timings - before
@@ -183,9 +182,10 @@ public final class FrameLoop<Maker: FrameMaker> {
             }
         }
         guard next > range.first else { throw maker.noFrames(in: range) }
-        // A resume with every frame already made (killed during the join) still joins with the audio and track.
+        // The track is joined at the end only; the audio again in case a resume found every frame made (killed
+        // during the join).
         if range.isWhole, output.audio == nil { output.audio = maker.audio }
-        if range.isWhole, output.parameters == nil { output.parameters = { maker.parameters(at: $0) } }
+        if range.isWhole { output.parameters = { maker.parameters(at: $0) } }
         if sinceCheckpoint > 0 {
             try output.checkpoint(Checkpoint(nextFrame: next, payload: state.payload, images: state.images), closing: true)
         }

@@ -304,9 +304,7 @@ public final class ResumableVideoOutput<Payload: Codable & Sendable> {
 
     /// Encodes frame `frame` (frames arrive in order) shown at `pts` (output time base) for `duration`.
     public func write(_ image: RGBImage, frame: Int, pts: Int64, duration: Int64? = nil) throws {
-        guard let folder else { throw DreamVideoError.invalidArgument("\(output): output not opened") }
         guard frame == framesDone else { throw DreamVideoError.invalidArgument("\(output): frame \(frame) out of order (expected \(framesDone))") }
-        _ = folder
         try encode(image, frame: frame, pts: pts, duration: duration, keep: nil)
         if let dir = options.framesDir { try ImageIO.write(image, to: String(format: "%@/frame_%06d.png", dir, frame)) }
         framesDone += 1

@@ -84,10 +84,7 @@ public enum PresetLibrary {
         lines.append("kind: \(k)")
         for setting in SettingsTable.settings(for: k) {
             let help = "  # \(setting.help)"
-            // A zoom without a song: its `audio` is unset (true and false are a re-dream's).
-            var silentZoom = false
-            if k == .zoom, setting.key == "audio", case .file = resolved.audio {} else if k == .zoom, setting.key == "audio" { silentZoom = true }
-            guard let value = setting.format(resolved), !silentZoom else {
+            guard let value = setting.format(resolved) else {
                 lines.append("# \(setting.key): (unset)\(help)")
                 continue
             }

@@ -341,7 +341,7 @@ public enum SettingsTable {
               },
               format: { t in
                   switch t {
-                  case .keep: return .bool(true)
+                  case .keep: return nil  // the default either way: a re-dream's own audio, a zoom without a song
                   case .none: return .bool(false)
                   case .file(let p): return .text(p)
                   }
