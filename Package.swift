@@ -52,7 +52,7 @@ let package = Package(
                                                    .product(name: "Yams", package: "Yams")],
                 resources: [.embedInCode("Resources/imagenet-labels.txt")]),
         .executableTarget(name: "dreamvideo", dependencies: [
-            "DreamVideo",
+            "DreamVideo", "DreamEngine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "dreamvideo-bench", dependencies: ["DreamVideo"]),

@@ -1,4 +1,5 @@
 import CBLAS
+import Foundation
 
 /// C[M×N] = op(A) · B + beta · C, row-major, split over the engine's threads along N.
 ///
@@ -42,4 +43,54 @@ func cblasGemm(m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, lda: Int, _ b:
                _ c: UnsafeMutablePointer<Float>, ldc: Int) {
     BLAS.configure()
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), 0, c, Int32(ldc))
+}
+
+/// Which of OpenBLAS's kernels run the engine's GEMMs.
+///
+/// A DYNAMIC_ARCH OpenBLAS picks its kernels by CPU model when it is loaded, and a CPU newer than the
+/// library is not recognised: Debian's 0.3.21 runs the SSE3 "Prescott" kernels on an Emerald Rapids Xeon,
+/// which makes VGG16 2.1× slower than the AVX-512 kernels the same library holds. The library reads
+/// `OPENBLAS_CORETYPE` only while it loads, so the tool sets it and starts itself again
+/// (`restartWithBetterKernelsIfNeeded`), once, before doing anything else.
+public enum BLASKernels {
+    /// The kernels in use, as OpenBLAS names them ("Haswell", "SkylakeX", "Prescott", …).
+    public static var current: String { String(cString: openblas_get_corename()) }
+
+    static let avx512Cores: Set<String> = ["skylakex", "cooperlake", "sapphirerapids"]
+    static let avx2Cores: Set<String> = avx512Cores.union(["haswell", "zen"])
+
+    /// The kernels to ask for instead of `current`, given the CPU's feature flags (as /proc/cpuinfo lists
+    /// them), or nil when `current` already uses what the CPU has.
+    public static func better(than current: String, cpuFlags: Set<String>) -> String? {
+        let name = current.lowercased()
+        if ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(cpuFlags.contains) {
+            return avx512Cores.contains(name) ? nil : "SkylakeX"
+        }
+        if cpuFlags.contains("avx2") && cpuFlags.contains("fma") {
+            return avx2Cores.contains(name) ? nil : "Haswell"
+        }
+        return nil
+    }
+
+    /// This CPU's feature flags from /proc/cpuinfo (empty where there is none).
+    public static func cpuFlags() -> Set<String> {
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
+              let colon = line.firstIndex(of: ":") else { return [] }
+        return Set(line[line.index(after: colon)...].split(separator: " ").map(String.init))
+    }
+
+    /// When OpenBLAS fell back to kernels older than this CPU and the user has not chosen any
+    /// (`OPENBLAS_CORETYPE` unset), sets `OPENBLAS_CORETYPE` and replaces the process by a fresh start of
+    /// the same executable with the same arguments. Call first thing in `main`, before any thread or
+    /// file is opened. Returns (doing nothing) where that is not needed or not possible.
+    public static func restartWithBetterKernelsIfNeeded() {
+        #if os(Linux)
+        guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil,
+              let core = better(than: current, cpuFlags: cpuFlags()) else { return }
+        setenv("OPENBLAS_CORETYPE", core, 1)
+        execv("/proc/self/exe", CommandLine.unsafeArgv)
+        unsetenv("OPENBLAS_CORETYPE")  // exec failed: carry on with the kernels we have
+        #endif
+    }
 }

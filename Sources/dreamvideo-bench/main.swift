@@ -8,6 +8,8 @@ import Foundation
 //
 //   swift run -c release dreamvideo-bench [--runs N] [--models a,b] [--sizes 512x512,1280x720] [--layer NAME] [--json]
 
+BLASKernels.restartWithBetterKernelsIfNeeded()
+
 struct Case { let model: String; let layer: String?; let size: FrameSize }
 
 var runs = 10, warmup = 2
@@ -151,7 +153,7 @@ func runBenchmarks() throws {
         let d = try JSONSerialization.data(withJSONObject: ["results": results, "peak_rss_kib": peakRSSKiB(), "threads": options.threads], options: [.sortedKeys])
         print(String(decoding: d, as: UTF8.self))
     } else {
-        print("peak RSS \(peakRSSKiB() / 1024) MiB, \(options.threads) threads")
+        print("peak RSS \(peakRSSKiB() / 1024) MiB, \(options.threads) threads, OpenBLAS kernels \(BLASKernels.current)")
     }
 }
 

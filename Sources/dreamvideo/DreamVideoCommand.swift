@@ -1,4 +1,5 @@
 import ArgumentParser
+import DreamEngine
 import DreamVideo
 import Foundation
 
@@ -17,6 +18,7 @@ struct DreamVideoCommand: ParsableCommand {
 
     /// Runs the command, turning every error into one line on stderr and a non-zero exit.
     static func main() {
+        BLASKernels.restartWithBetterKernelsIfNeeded()
         do {
             var command = try parseAsRoot()
             try command.run()

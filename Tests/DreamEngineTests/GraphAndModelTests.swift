@@ -262,3 +262,25 @@ struct TorchCheckpointTests {
         #expect(sd["half"]?.values == [1.5, 2.5])
     }
 }
+
+@Suite("OpenBLAS kernels")
+struct BLASKernelTests {
+    static let avx512: Set<String> = ["sse3", "avx", "avx2", "fma", "avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"]
+    static let avx2: Set<String> = ["sse3", "avx", "avx2", "fma"]
+
+    @Test func aFallbackToOldKernelsIsReplacedByWhatTheCPUHas() {
+        // Debian's OpenBLAS 0.3.21 on an Emerald Rapids Xeon (CPU model 207) reports "Prescott".
+        #expect(BLASKernels.better(than: "Prescott", cpuFlags: Self.avx512) == "SkylakeX")
+        #expect(BLASKernels.better(than: "Core2", cpuFlags: Self.avx2) == "Haswell")
+        #expect(BLASKernels.better(than: "Sandybridge", cpuFlags: Self.avx2) == "Haswell")
+        #expect(BLASKernels.better(than: "Haswell", cpuFlags: Self.avx512) == "SkylakeX")
+    }
+
+    @Test func rightKernelsAndOldCPUsAreLeftAlone() {
+        for core in ["SkylakeX", "Cooperlake", "SapphireRapids"] { #expect(BLASKernels.better(than: core, cpuFlags: Self.avx512) == nil) }
+        for core in ["Haswell", "Zen", "SkylakeX"] { #expect(BLASKernels.better(than: core, cpuFlags: Self.avx2) == nil) }
+        #expect(BLASKernels.better(than: "Prescott", cpuFlags: ["sse3", "avx"]) == nil)  // nothing better to ask for
+        #expect(BLASKernels.better(than: "Prescott", cpuFlags: []) == nil)               // no /proc/cpuinfo
+        #expect(BLASKernels.better(than: "Prescott", cpuFlags: ["avx512f", "avx2"]) == nil)  // AVX-512 without BW/DQ/VL, no FMA
+    }
+}

@@ -85,6 +85,32 @@ struct CLI {
 
 @Suite("Command line", .serialized)
 struct CLITests {
+    /// The CLI restarts itself with OPENBLAS_CORETYPE when OpenBLAS fell back to kernels older than the CPU
+    /// (an Emerald Rapids Xeon got SSE3 kernels: VGG16 2.1× slower). OpenBLAS names its kernels as it loads
+    /// when OPENBLAS_VERBOSE=2; the last name printed is the one the process ran with.
+    @Test func theCLIRunsTheOpenBLASKernelsItsCPUHas() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CLI.binary)
+        p.arguments = ["--version"]
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "OPENBLAS_CORETYPE")
+        env["OPENBLAS_VERBOSE"] = "2"
+        p.environment = env
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("blas-\(UUID().uuidString).txt")
+        FileManager.default.createFile(atPath: out.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: out) }
+        let handle = try FileHandle(forWritingTo: out)
+        p.standardOutput = handle; p.standardError = handle
+        try p.run(); p.waitUntilExit()
+        let text = try String(contentsOf: out, encoding: .utf8)
+        let cores = text.split(separator: "\n").filter { $0.hasPrefix("Core: ") }.map { String($0.dropFirst(6)) }
+        #expect(p.terminationStatus == 0, "\(text)")
+        #expect(text.contains(DreamVideoInfo.version))
+        let last = try #require(cores.last, "OpenBLAS printed no kernel name: \(text)")
+        #expect(BLASKernels.better(than: last, cpuFlags: BLASKernels.cpuFlags()) == nil, "ran with \(last) on a CPU with \(BLASKernels.cpuFlags().filter { $0.hasPrefix("avx") }.sorted())")
+        #expect(cores.count <= 2, "restarted more than once: \(cores)")
+    }
+
     let small = ["--iterations", "1", "--octaves", "1"]
 
     @Test func imageBadInputs() throws {
