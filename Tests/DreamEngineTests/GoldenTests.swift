@@ -51,8 +51,8 @@ struct GoldenTests {
         #expect(e.rel < tolerance, "\(model) gradient: max relative error \(e.rel)")
     }
 
-    @Test func efficientNetLite0() throws { try check("efficientnet-lite0", tolerance: 1e-3) }
-    @Test func vgg16HED() throws { try check("vgg16-hed", tolerance: 1e-3) }
+    @Test func efficientNetLite0() throws { try check("efficientnet-lite0", tolerance: 1e-5) }
+    @Test func vgg16HED() throws { try check("vgg16-hed", tolerance: 1e-5) }
 
     @Test func classifiesTheSamples() throws {
         let store = ModelStore()
