@@ -195,7 +195,7 @@ public enum CoherenceMetrics {
         return s / Double((w - 2) * (h - 2))
     }
 
-    static func meanAbsDifference(_ a: Tensor, _ b: Tensor) -> Double {
+    public static func meanAbsDifference(_ a: Tensor, _ b: Tensor) -> Double {
         var s = 0.0
         a.data.withUnsafeBufferPointer { ap in b.data.withUnsafeBufferPointer { bp in for i in 0..<ap.count { s += Double(abs(ap[i] - bp[i])) } } }
         return s / Double(max(1, a.count))
