@@ -269,3 +269,106 @@ struct RedreamQualityPromiseTests {
         for (k, v) in sizes.enumerated().dropFirst() { #expect(v <= sizes[0] + 0.15, "frame \(k): \(v) against the fresh dream's \(sizes[0])") }
     }
 }
+
+@Suite("Promises: batches", .serialized)
+struct BatchPromiseTests {
+    let base = BatchTests()
+    func run(_ dir: String, overwrite: Bool = false) throws -> [String] {
+        try BatchRunner(batch: try BatchFile.load(path: dir + "/night.yaml"), store: syntheticStore, overwrite: overwrite)
+            .run(observer: { _, _ in RenderObserver() }, shouldStop: { false }).map(\.status.word)
+    }
+
+    /// An output the batch did not make is left alone, unless `--overwrite`; then it is replaced.
+    @Test func overwriteReplacesAnOutputTheBatchDidNotMake() throws {
+        let dir = try base.setUp("pb-over")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Data("mine".utf8).write(to: URL(fileURLWithPath: dir + "/out/a.mp4"))
+        #expect(try run(dir) == ["FAILED", "FAILED", "done"])
+        #expect(FileManager.default.contents(atPath: dir + "/out/a.mp4") == Data("mine".utf8))
+        #expect(try run(dir, overwrite: true) == ["done", "FAILED", "skipped (done earlier)"])
+        #expect(try VideoReader(path: dir + "/out/a.mp4").readAll().count == 8)
+    }
+
+    /// A finished output the user replaced by other bytes of the same size is not the batch's any more: left
+    /// alone (the job fails, saying why); a deleted one is rendered again; an untouched one is skipped.
+    @Test func replacedAndDeletedOutputs() throws {
+        let dir = try base.setUp("pb-repl")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(try run(dir) == ["done", "FAILED", "done"])
+        let a = dir + "/out/a.mp4", c = dir + "/out/c.mp4"
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: a))
+        bytes[bytes.count / 2] ^= 0x01  // same size, other content (and the time moves on)
+        try bytes.write(to: URL(fileURLWithPath: a))
+        try FileManager.default.removeItem(atPath: c)
+        let second = try BatchRunner(batch: try BatchFile.load(path: dir + "/night.yaml"), store: syntheticStore)
+            .run(observer: { _, _ in RenderObserver() }, shouldStop: { false })
+        #expect(second.map(\.status.word) == ["FAILED", "FAILED", "done"], "\(second.map(\.status))")
+        if case .failed(let m) = second[0].status { #expect(m.contains("a.mp4"), "\(m)") }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: a)) == bytes, "the user's file is left alone")
+        #expect(try VideoReader(path: c).readAll().count == 10, "the deleted output was rendered again")
+        #expect(try run(dir) == ["FAILED", "FAILED", "skipped (done earlier)"])
+    }
+
+    /// A job names a preset; the job's own keys win over the preset's. Keyframes in a job are checked with the
+    /// file's line.
+    @Test func presetsAndKeyframesInsideJobs() throws {
+        let dir = try tempDir("pb-preset")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "model: googlenet\nlayer: inception3a\niterations: 1\noctaves: 1\nframes: 9\nzoom: 1.2\n".write(toFile: dir + "/p.yaml", atomically: true, encoding: .utf8)
+        let text = """
+        jobs:
+          - kind: zoom
+            input: noise
+            output: a.mp4
+            size: 96x64
+            preset: p.yaml
+            frames: 2
+        """
+        try text.write(toFile: dir + "/b.yaml", atomically: true, encoding: .utf8)
+        let batch = try BatchFile.load(path: dir + "/b.yaml")
+        let s = try #require(batch.items.first).job.job.settings
+        #expect(s.frames == 2, "the job's frames win: \(String(describing: s.frames))")
+        #expect(s.iterations.value(at: 0, fps: 30) == 1, "the preset's values hold")
+        #expect(s.zoom.value(at: 0, fps: 30) == 1.2, "the preset's zoom: \(s.zoom)")
+        for (bad, fragment) in [("    step: {0: 1, 5s: 2}\n", "past the end"), ("    step: {1: 1, 0: 2}\n", "out of order")] {
+            try (text + "\n" + bad).write(toFile: dir + "/b.yaml", atomically: true, encoding: .utf8)
+            do { _ = try BatchFile.load(path: dir + "/b.yaml"); Issue.record("accepted \(bad)") } catch {
+                print("refused: \(error)")
+                #expect("\(error)".contains("b.yaml:8") && "\(error)".contains(fragment), "\(error)")
+            }
+        }
+    }
+
+    /// Ctrl-C through the command line: the batch stops after checkpointing its job, exits 130 with one line
+    /// saying how to go on; the same command then finishes with the frames an uninterrupted run makes.
+    @Test(.enabled(if: CLI.installed("efficientnet-lite0"), "needs efficientnet-lite0 (scripts/test.sh installs it)"))
+    func ctrlCThroughTheCommandLine() throws {
+        let dir = try tempDir("pb-int")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        func batch(_ name: String) -> String {
+            """
+            jobs:
+              - kind: zoom
+                input: \(CLI.root)/samples/chelsea.png
+                output: \(name).mp4
+                size: 96x64
+                frames: 8
+                iterations: 1
+                octaves: 1
+                checkpoint-every: 2
+                frames-dir: \(name)-frames
+            """
+        }
+        try batch("ref").write(toFile: dir + "/ref.yaml", atomically: true, encoding: .utf8)
+        try batch("b").write(toFile: dir + "/b.yaml", atomically: true, encoding: .utf8)
+        #expect(try CLI.run(["batch", dir + "/ref.yaml", "-q"]).status == 0)
+        let r = try CLI.run(["batch", dir + "/b.yaml", "-q"], signal: (SIGINT, whenExists: dir + "/b-frames/frame_000002.png"))
+        #expect(r.status == 130, "\(r.status): \(r.stderr)")
+        #expect(r.stderr.split(separator: "\n").filter { !$0.isEmpty }.count == 1 && r.stderr.contains("again"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/b.mp4"))
+        let again = try CLI.run(["batch", dir + "/b.yaml", "-q"])
+        #expect(again.status == 0, "\(again.stderr)")
+        let a = try pngs(dir + "/ref-frames"), b = try pngs(dir + "/b-frames")
+        #expect(a.count == 8 && a == b)
+    }
+}
