@@ -372,3 +372,62 @@ struct BatchPromiseTests {
         #expect(a.count == 8 && a == b)
     }
 }
+
+@Suite("Promises: signals", .serialized)
+struct SignalPromiseTests {
+    /// The README: the first Ctrl-C finishes the frame and checkpoints; a second one quits at once (exit 130) —
+    /// and what the first checkpoint kept still resumes to the frames of an uninterrupted run.
+    @Test(.enabled(if: CLI.installed("efficientnet-lite0"), "needs efficientnet-lite0 (scripts/test.sh installs it)"))
+    func aSecondCtrlCQuitsAtOnceAndTheRenderStillResumes() throws {
+        let dir = try tempDir("ps-cc")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // About 2 s a frame here: long enough to tell "at once" from "after the frame".
+        let args = ["zoom", CLI.root + "/samples/chelsea.png", "--size", "160x120", "--iterations", "40", "--octaves", "1",
+                    "--frames", "3", "--checkpoint-every", "1", "-q"]
+        #expect(try CLI.run(args + ["-o", dir + "/ref.mp4", "--frames-dir", dir + "/ref"]).status == 0)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CLI.binary)
+        p.arguments = args + ["-o", dir + "/c.mp4", "--frames-dir", dir + "/c"]
+        p.standardOutput = FileHandle.nullDevice; p.standardError = FileHandle.nullDevice
+        let exited = DispatchSemaphore(value: 0)
+        p.terminationHandler = { _ in exited.signal() }
+        try p.run()
+        let deadline = Date().addingTimeInterval(120)
+        while !FileManager.default.fileExists(atPath: dir + "/c/frame_000000.png") && Date() < deadline { usleep(5_000) }
+        usleep(200_000)  // inside frame 1
+        kill(p.processIdentifier, SIGINT)
+        usleep(200_000)
+        let second = Date()
+        kill(p.processIdentifier, SIGINT)
+        #expect(exited.wait(timeout: .now() + 60) == .success)
+        let took = Date().timeIntervalSince(second)
+        #expect(p.terminationStatus == 130, "status \(p.terminationStatus)")
+        #expect(took < 1.0, "quit \(took) s after the second Ctrl-C")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/c/frame_000001.png"), "frame 1 was not finished")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/c.mp4"))
+        let r = try CLI.run(args + ["-o", dir + "/c.mp4", "--frames-dir", dir + "/c", "--resume"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let a = try pngs(dir + "/ref"), b = try pngs(dir + "/c")
+        #expect(a.count == 3 && a == b, "\(a.count) and \(b.count) frames")
+    }
+}
+
+@Suite("Promises: keyframes for images", .serialized)
+struct ImageKeyframePromiseTests {
+    /// An image job checks keyframes like a video's: out of order or anywhere but 0 is refused, with the key.
+    @Test func imageKeyframesAreChecked() throws {
+        let dir = try tempDir("pk-img")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        func refused(_ step: String, _ fragment: String) throws {
+            do {
+                _ = try ImageJob.resolve(input: "noise", output: dir + "/x.png", sources: [.api(["model": .text("googlenet"), "size": .text("64x64"), "step": .text(step)])])
+                Issue.record("accepted step \(step)")
+            } catch { #expect("\(error)".contains("step") && "\(error)".contains(fragment), "\(error)") }
+        }
+        try refused("0:(1), 5s:(2)", "only a keyframe at 0 is used")
+        try refused("0:(1), 0:(2)", "out of order")
+        #expect(throws: Never.self) { _ = try ImageJob.resolve(input: "noise", output: dir + "/x.png", sources: [.api(["model": .text("googlenet"), "size": .text("64x64"), "step": .text("0:(1.5)")])]) }
+        try CLI.expectFailure(["image", "noise", "--size", "64x64", "-o", dir + "/y.png", "--step", "0:(1), 5s:(2)"], ["--step", "only a keyframe at 0"], status: 64)
+        #expect(!FileManager.default.fileExists(atPath: dir + "/y.png"))
+    }
+}

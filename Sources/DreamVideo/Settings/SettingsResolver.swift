@@ -219,7 +219,10 @@ extension JobSettings {
         for setting in SettingsTable.settings(for: kind) where setting.schedulable {
             for sch in setting.schedules(self) {
                 do { try sch.checkTimes(fps: fps, frames: frames) } catch {
-                    throw SettingError(key: setting.key, value: setting.format(self)?.description ?? "", problem: .invalid(error.message), origin: origin(setting.key))
+                    // An image is one frame: only the value at time 0 is used.
+                    let why = kind == .image && error.message.contains("past the end")
+                        ? "an image is one picture, so only a keyframe at 0 is used; give one value" : error.message
+                    throw SettingError(key: setting.key, value: setting.format(self)?.description ?? "", problem: .invalid(why), origin: origin(setting.key))
                 }
                 if sch.hasFormulas {
                     let where_ = origin(setting.key), shown = setting.format(self)?.description ?? ""
