@@ -431,3 +431,67 @@ struct ImageKeyframePromiseTests {
         #expect(!FileManager.default.fileExists(atPath: dir + "/y.png"))
     }
 }
+
+@Suite("Promises: zoom feedback", .serialized)
+struct SeedBlendPromiseTests {
+    /// `--seed-blend` pulls each frame's low frequencies toward the seed's composition: the more of it, the
+    /// closer a long zoom's coarse picture stays to the seed's.
+    @Test func seedBlendKeepsTheSeedsComposition() throws {
+        let dir = try tempDir("pz-blend")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // A seed with a clear composition: a bright left half, a dark right half, texture over both.
+        var seed = texture(width: 96, height: 64)
+        for c in 0..<3 { for y in 0..<64 { for x in 0..<96 { seed[c, y, x] += x < 48 ? 50 : -50 } } }
+        seed.clamp(0, 255)
+        try ImageIO.write(seed.rgbImage(), to: dir + "/seed.png")
+        func distance(_ blend: Double) throws -> Double {
+            let name = "b\(blend)"
+            let values: [String: SettingValue] = [
+                "model": .text("googlenet"), "layer": .list([.text("inception3a")]), "iterations": .number(2), "octaves": .number(1),
+                "step": .number(3), "zoom": .number(1.1), "rotate": .number(4), "frames": .number(12), "seed": .text("7"),
+                "encoder-preset": .text("ultrafast"), "frames-dir": .text(dir + "/" + name), "seed-blend": .number(blend),
+            ]
+            _ = try ZoomJob.resolve(input: dir + "/seed.png", output: dir + "/" + name + ".mp4", sources: [.api(values)])
+                .run(store: syntheticStore, shouldStop: { false })
+            let last = Tensor(try ImageIO.read(dir + "/" + name + "/frame_000011.png"))
+            return CoherenceMetrics.meanAbsDifference(ImageOps.gaussianBlur(last, sigma: 6), ImageOps.gaussianBlur(seed, sigma: 6))
+        }
+        let none = try distance(0), half = try distance(0.5), full = try distance(1)
+        print("coarse distance to the seed after 12 frames: seed-blend 0 \(none), 0.5 \(half), 1 \(full)")
+        #expect(none > half && half > full, "\(none) > \(half) > \(full)")
+        #expect(full < 0.5 * none, "seed-blend 1 keeps the composition: \(full) against \(none)")
+    }
+}
+
+@Suite("Promises: a full disk", .serialized)
+struct FullDiskPromiseTests {
+    /// A render that fills its disk stops with an error naming the file, keeps what it had checkpointed, and —
+    /// once space is freed — resumes to the frames an uninterrupted run makes. The disk is a small tmpfs.
+    @Test(.enabled(if: getuid() == 0, "needs root to mount a small tmpfs (CI runs as root)"))
+    func aRenderResumesAfterTheDiskIsFreed() throws {
+        let f = try ZoomFixture("pd-full")
+        defer { f.remove() }
+        _ = try f.job("ref", frames: 24).run(store: syntheticStore, shouldStop: { false })
+        let disk = f.path("disk")
+        try FileManager.default.createDirectory(atPath: disk, withIntermediateDirectories: true)
+        try #require(runTool("/bin/mount", ["-t", "tmpfs", "-o", "size=96k", "tmpfs", disk]), "mount -t tmpfs failed (needs CAP_SYS_ADMIN)")
+        defer { _ = runTool("/bin/umount", [disk]) }
+        func job() throws -> ZoomJob { try f.job("full", frames: 24, output: disk + "/z.mp4") }
+        do {
+            _ = try job().run(store: syntheticStore, shouldStop: { false })
+            Issue.record("the render fitted into 96 KiB: make the disk smaller")
+        } catch {
+            #expect("\(error)".contains(disk) && "\(error)".lowercased().contains("space"), "\(error)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: disk + "/z.mp4"), "no output posing as complete")
+        try #require(runTool("/bin/mount", ["-o", "remount,size=64m", disk]))
+        var notes: [String] = []
+        var o = RenderObserver()
+        o.note = { notes.append($0) }
+        let s = try job().run(store: syntheticStore, policy: OutputPolicy(resume: true), progress: o, shouldStop: { false })
+        #expect(s.framesRendered < 24, "resumed from a checkpoint: \(s.framesRendered) frames rendered, \(notes)")
+        #expect(try VideoReader(path: disk + "/z.mp4").readAll().count == 24)
+        let a = try f.frames("ref"), b = try f.frames("full")
+        #expect(a.count == 24 && a == b)
+    }
+}

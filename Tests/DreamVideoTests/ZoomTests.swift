@@ -29,7 +29,7 @@ struct ZoomFixture {
     let dir: String
     init(_ tag: String) throws { dir = try tempDir(tag) }
 
-    func job(_ name: String, frames: Int = 9, every: Int = 3, _ extra: [String: SettingValue] = [:]) throws -> ZoomJob {
+    func job(_ name: String, frames: Int = 9, every: Int = 3, _ extra: [String: SettingValue] = [:], output: String? = nil) throws -> ZoomJob {
         var values: [String: SettingValue] = [
             "model": .text("googlenet"), "layer": .list([.text("inception3a")]), "iterations": .number(2), "octaves": .number(1),
             "step": .number(2), "zoom": .number(1.05), "rotate": .number(1), "translate": .text("0.5,0"), "frames": .number(Double(frames)),
@@ -37,7 +37,7 @@ struct ZoomFixture {
             "checkpoint-every": .number(Double(every)), "frames-dir": .text(dir + "/" + name),
         ]
         values.merge(extra) { _, new in new }
-        return try ZoomJob.resolve(input: "noise", output: dir + "/" + name + ".mp4", sources: [.api(values)])
+        return try ZoomJob.resolve(input: "noise", output: output ?? dir + "/" + name + ".mp4", sources: [.api(values)])
     }
 
     func frames(_ name: String) throws -> [String: Data] { try pngs(dir + "/" + name) }
