@@ -41,8 +41,12 @@ struct FuzzRegressionTests {
     @Test func checkpointWithOverflowingFrameCounts() throws {
         let files = try fixtures(".json")
         #expect(files.count == 1)
+        // The libFuzzer find itself (an older checkpoint version): replayed, it is refused, not a trap. The guard
+        // itself is tested below on the same overflow sealed in the current format.
         for f in files {
-            #expect(throws: (any Error).self) { try ZoomJob.validateCheckpointFile(f.path) }
+            do { try ZoomJob.validateCheckpointFile(f.path); Issue.record("\(f.lastPathComponent) was accepted") } catch {
+                #expect("\(error)".contains(f.lastPathComponent) || "\(error)".contains("checkpoint"), "\(error)")
+            }
         }
         func sealed(_ segments: [[String: Any]], next: Int) throws -> String {
             let checkpoint: [String: Any] = [

@@ -91,7 +91,7 @@ struct AudioEnvelopeTests {
                                  (dir, "song")] {
             do {
                 _ = try AudioEnvelopes.analyze(file, fps: 30)
-                if file != dir { Issue.record("\(file) was accepted") }
+                Issue.record("\(file) was accepted")
             } catch {
                 #expect("\(error)".contains(file) && ("\(error)".contains(fragment) || file == dir), "\(error)")
             }

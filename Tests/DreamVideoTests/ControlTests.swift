@@ -145,9 +145,8 @@ struct ControlTests {
         try "text".write(toFile: dir + "/g.png", atomically: true, encoding: .utf8)
         try CLI.expectFailure(base + ["--guide", dir + "/g.png"], ["g.png"], status: 1)
         try ImageIO.write(RGBImage(width: 12, height: 12, fill: (200, 100, 50)), to: dir + "/tiny.png")
-        if CLI.installed("efficientnet-lite0") {
-            try CLI.expectFailure(base + ["--guide", dir + "/tiny.png", "--max-side", "128"], ["tiny.png", "at least"], status: 1)
-        }
+        try #require(CLI.installed("efficientnet-lite0"), "needs efficientnet-lite0 (scripts/test.sh installs it)")
+        try CLI.expectFailure(base + ["--guide", dir + "/tiny.png", "--max-side", "128"], ["tiny.png", "at least"], status: 1)
         try CLI.expectFailure(base + ["--keep-colors", "sepia"], ["--keep-colors must be none, luminance or histogram"], status: 64)
         #expect(!FileManager.default.fileExists(atPath: out))
     }

@@ -48,7 +48,7 @@ struct FrameLoopTests {
                                                options: options(dir, "cut", policy: OutputPolicy(resume: true)))
             .run(RampMaker(count: 10), observer: RenderObserver(), shouldStop: { false })
         #expect(resumed.framesRendered == 6)
-        #expect(try pngs(dir + "/whole-frames") == pngs(dir + "/cut-frames"))
+        #expect(try samePNGs(pngs(dir + "/whole-frames"), pngs(dir + "/cut-frames")))
 
         // Two ranges rendered apart, joined: the whole render's frames and times.
         for (name, range) in [("a", FrameRange(first: 0, end: 6)), ("b", FrameRange(first: 6))] {
@@ -152,6 +152,16 @@ struct FrameLoopTests {
             merged.merge(try pngs(dir + "/s\(i)")) { a, _ in a }
         }
         #expect(merged == (try pngs(dir + "/whole-frames")) && merged.count == 24, "shards with a full lead-in make the whole render's frames")
+        // A finished shard run again with --resume (a scheduler's retry) does nothing and leaves its file alone.
+        let again = try job("whole", ["lead-in": .number(1000), "frames-dir": .text(dir + "/s0")]).sharded(try Shard(index: 0, count: 3))
+        let before = try Data(contentsOf: URL(fileURLWithPath: again.output))
+        do {
+            _ = try again.run(store: syntheticStore, policy: OutputPolicy(resume: true), shouldStop: { Issue.record("a finished shard rendered a frame again"); return true })
+            Issue.record("a finished shard was rendered again")
+        } catch DreamVideoError.alreadyDone(let path) {
+            #expect(path == again.output)
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: again.output)) == before)
         #expect(try FarmStatus.report(output: dir + "/joined.mp4", count: 3).allSatisfy { $0.state == .missing })
         // Joined: the frame count, the source's times, the audio once, cut to the video.
         for i in 0..<3 {

@@ -114,7 +114,9 @@ struct PresetTests {
     }
 
     @Test func showPrintsAPresetThatReadsBackTheSame() throws {
-        for entry in try PresetLibrary.list() where !entry.isUser {
+        let shipped = try PresetLibrary.list().filter { !$0.isUser }
+        #expect(shipped.count >= 8, "the shipped presets were found: \(shipped.count)")
+        for entry in shipped {
             let preset = try PresetLibrary.find(entry.path)
             let kind = preset.kind ?? .zoom
             let shown = try PresetLibrary.show(preset)
@@ -138,14 +140,17 @@ struct PresetTests {
             return try JobSettings.resolve(kind: p.kind ?? .zoom, sources: [p.source] + soundtrack(p, dir + "/song.wav")).settings
         }
         // A preset that follows a song says so: without one, it is refused with the reason.
+        var listening = 0
         for e in list {
             let p = try PresetLibrary.find(e.path)
             guard !soundtrack(p, "x").isEmpty else { continue }
+            listening += 1
             #expect(p.description.contains("--audio"), "\(e.name): the description says it needs --audio")
             var refusal = ""
             do { _ = try ZoomJob.resolve(input: "noise", output: dir + "/x.mp4", sources: [p.source]) } catch { refusal = "\(error)" }
             #expect(refusal.contains("--audio"), "\(e.name) without a song: \(refusal)")
         }
+        #expect(listening >= 2, "beat-zoom and bass-dream follow a song: \(listening) found")
         #expect(Set(settings.map { "\($0)" }).count == settings.count, "every preset sets something different")
     }
 
@@ -155,7 +160,10 @@ struct PresetTests {
         let dir = try tempDir("preset-render")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try writePan(dir + "/clip.mp4", frames: 2, width: 64, height: 64)
+        var rendered: [JobKind: Int] = [:]
+        defer { #expect(rendered[.image, default: 0] >= 1 && rendered[.zoom, default: 0] >= 4 && rendered[.redream, default: 0] >= 2, "presets rendered by kind: \(rendered)") }
         for entry in try PresetLibrary.list() where !entry.isUser {
+            rendered[(try PresetLibrary.find(entry.path)).kind ?? .zoom, default: 0] += 1
             let p = try PresetLibrary.find(entry.path)
             // Keep keyframed presets whole in time (1 fps), everything else 2 frames, all 64×64.
             let keyed = try JobSettings.resolve(kind: p.kind ?? .zoom, sources: [p.source]).settings.isKeyframed

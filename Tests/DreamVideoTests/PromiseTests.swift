@@ -495,3 +495,22 @@ struct FullDiskPromiseTests {
         #expect(a.count == 24 && a == b)
     }
 }
+
+@Suite("Promises: hostile numbers", .serialized)
+struct DivergencePromiseTests {
+    /// A layer weight near Float's limit (the CLI refuses it; the library takes any finite weight): a layer's
+    /// weight scales its step, so the picture is blown out — but it is a picture, 0…255, without NaN.
+    @Test func aHugeLayerWeightGivesAPictureNotNaN() throws {
+        let network = try syntheticStore.load("googlenet", autoInstall: false)
+        let dreamer = try Dreamer(network: network, settings: DreamSettings(
+            layers: [LayerWeight("inception3a", weight: 3e38)], iterations: 2, octaves: 1, octaveScale: 1.4, step: 2))
+        var rng = SeededGenerator(seed: 1)
+        let out = try dreamer.dream(texture(width: 96, height: 64), rng: &rng)
+        let inRange = out.data.allSatisfy { $0 >= 0 && $0 <= 255 }
+        #expect(inRange, "every value finite and within 0…255")
+        #expect(throws: EngineError.self) {
+            _ = try Dreamer(network: network, settings: DreamSettings(layers: [LayerWeight("inception3a", weight: .infinity)], iterations: 1, octaves: 1, octaveScale: 1.4, step: 2))
+        }
+        try CLI.expectFailure(["image", "noise", "--size", "64x64", "-o", FileManager.default.temporaryDirectory.path + "/never.png", "--layer", "blocks.10:3e38"], ["--layer"], status: 64)
+    }
+}

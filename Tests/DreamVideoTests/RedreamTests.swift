@@ -234,7 +234,7 @@ struct RedreamTests {
         let r = try redreamJob(input, dir + "/r.mp4", ["frames-dir": .text(dir + "/r")]).run(store: syntheticStore, policy: OutputPolicy(resume: true), shouldStop: { false })
         #expect(r.framesRendered == 8)
         #expect(try pngs(dir + "/full").count == 14)
-        #expect(try pngs(dir + "/full") == pngs(dir + "/r"), "resumed frames are identical")
+        #expect(try samePNGs(pngs(dir + "/full"), pngs(dir + "/r")), "resumed frames are identical")
         #expect(try VideoReader(path: dir + "/r.mp4").readAll().count == 14)
     }
 
@@ -309,7 +309,7 @@ struct RedreamCadenceTests {
         _ = try redreamJob(input, dir + "/r.mp4", c3.merging(["frames-dir": .text(dir + "/r")]) { _, b in b })
             .run(store: syntheticStore, policy: OutputPolicy(resume: true), shouldStop: { false })
         #expect(try pngs(dir + "/full").count == 14)
-        #expect(try pngs(dir + "/full") == pngs(dir + "/r"), "resumed frames are identical")
+        #expect(try samePNGs(pngs(dir + "/full"), pngs(dir + "/r")), "resumed frames are identical")
         // Only every third frame is dreamed; the frames keep the source's times.
 
         let a = try VideoReader(path: dir + "/full.mp4").readTimes(), b = try VideoReader(path: input).readTimes()

@@ -53,12 +53,12 @@ struct VideoTests {
         let expected = Double(frames) * Double(den) / Double(num)
         #expect(abs((r.duration ?? 0) - expected) < 0.5 / fps.value + 1e-3, "duration \(r.duration ?? -1) vs \(expected)")
         for (a, b) in zip(decoded, written) { #expect(meanAbsDiff(a, b) < 6, "codec error \(meanAbsDiff(a, b))") }
-        if let out = ffprobe(["-count_frames", "-select_streams", "v:0", "-show_entries", "stream=codec_name,nb_read_frames,width,height,pix_fmt",
-                              "-of", "default=noprint_wrappers=1", path]) {
-            #expect(out.contains("nb_read_frames=\(frames)"))
-            #expect(out.contains("pix_fmt=yuv420p"))
-            #expect(out.contains("codec_name=\(Media.hasH264Encoder ? "h264" : "mpeg4")"))
-        }
+        // The ffprobe program (scripts/test.sh installs it) reads our file as we meant it.
+        let out = try #require(ffprobe(["-count_frames", "-select_streams", "v:0", "-show_entries", "stream=codec_name,nb_read_frames,width,height,pix_fmt",
+                                        "-of", "default=noprint_wrappers=1", path]), "ffprobe is missing or refused \(path)")
+        #expect(out.contains("nb_read_frames=\(frames)"))
+        #expect(out.contains("pix_fmt=yuv420p"))
+        #expect(out.contains("codec_name=\(Media.hasH264Encoder ? "h264" : "mpeg4")"))
         // faststart: the index (moov) comes before the media data (mdat).
         let head = try Data(contentsOf: URL(fileURLWithPath: path))
         let moov = head.range(of: Data("moov".utf8))!.lowerBound, mdat = head.range(of: Data("mdat".utf8))!.lowerBound
