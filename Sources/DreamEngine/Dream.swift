@@ -245,6 +245,17 @@ public struct Dreamer: Sendable {
             return (v, ImageOps.roll(g, dy: -shift.dy, dx: -shift.dx))
         }
         let ry = rng.int(in: 0...tiles[0].height) + shift.dy, rx = rng.int(in: 0...tiles[0].width) + shift.dx
+        return try tiledGradient(x, roll: (ry, rx))
+    }
+
+    /// The objective and its gradient as a dream step computes them on a picture larger than a tile: the picture
+    /// rolled by `roll`, split evenly into tiles no larger than the tile size (`tiles`), each tile's own objective
+    /// and gradient (the value weighted by the tile's share of the picture), the gradient rolled back. Public so
+    /// the golden test can check it against an independent reference.
+    public func tiledGradient(_ x: Tensor, roll: (dy: Int, dx: Int)) throws(EngineError) -> (Double, Tensor) {
+        let s = x.shape
+        let tiles = self.tiles(height: s.h, width: s.w)
+        let ry = roll.dy, rx = roll.dx
         let rolled = ImageOps.roll(x, dy: ry, dx: rx)
         var grad = Tensor(zeros: s)
         var total = 0.0

@@ -59,9 +59,40 @@ def run(name, forward, h, w, layers, objective_layer):
                        "reference": f"torch {torch.__version__}", "objective_value": repr(obj.item())})
 
 
+def run_tiled(name, forward, h, w, tile, roll, objective_layer):
+    """The input gradient as a dream step computes it on a picture larger than a tile: the picture rolled by
+    `roll` (numpy's convention), split evenly into ceil(h/tile) × ceil(w/tile) tiles (tile ty spans
+    h*ty//ny … h*(ty+1)//ny), each tile's own 0.5·mean(act²) differentiated alone and pasted, the gradient
+    rolled back; the value is the tiles' objectives weighted by their share of the pixels."""
+    img_np = test_input(h, w)
+    rolled = np.roll(img_np, roll, axis=(1, 2))
+    ny, nx = -(-h // tile), -(-w // tile)
+    grad = np.zeros_like(img_np)
+    total = 0.0
+    for ty in range(ny):
+        y0, y1 = h * ty // ny, h * (ty + 1) // ny
+        for tx in range(nx):
+            x0, x1 = w * tx // nx, w * (tx + 1) // nx
+            part = torch.from_numpy(np.ascontiguousarray(rolled[:, y0:y1, x0:x1]))[None].requires_grad_(True)
+            a = forward(part, [objective_layer])[objective_layer]
+            obj = 0.5 * (a.double() ** 2).mean()
+            obj.backward()
+            grad[:, y0:y1, x0:x1] = part.grad[0].numpy()
+            total += obj.item() * (y1 - y0) * (x1 - x0) / (h * w)
+    grad = np.roll(grad, (-roll[0], -roll[1]), axis=(1, 2))
+    write_safetensors(OUT / f"golden-tiled-{name}.safetensors",
+                      {"input": img_np, "objective": np.array([total], dtype=np.float32), "grad": grad},
+                      {"objective_layer": objective_layer, "tile": str(tile), "roll": f"{roll[0]},{roll[1]}",
+                       "tiles": f"{ny}x{nx}", "reference": f"torch {torch.__version__}", "objective_value": repr(total)})
+
+
 def main():
     effnet_pth, hed_h5 = Path(sys.argv[1]), Path(sys.argv[2])
     sd = load_effnet_state(effnet_pth)
+    # Through the engine's tiling: 3 × 3 tiles of a 150×170 picture rolled by (37, 101).
+    run_tiled("efficientnet-lite0", lambda img, wanted: effnet(sd, img, wanted), 150, 170, 64, (37, 101), "blocks.10")
+    if len(sys.argv) > 3 and sys.argv[3] == "--tiled-only":
+        return
     vw = vgg_weights(hed_h5)
     run("efficientnet-lite0", lambda img, wanted: effnet(sd, img, wanted), 75, 97,
         ["stem", "blocks.0", "blocks.4", "blocks.10", "blocks.15", "fc"], "blocks.10")

