@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark: dreamvideo against PyTorch (CPU, eager, channels-last, same weights, layers,
 # sizes and thread count). One process per case and side, so peak RSS is per case.
-#   Benchmarks/compare.sh [--runs N] [--quick]
+#   Benchmarks/compare.sh [--runs N] [--quick] [--case N]   (--case: only the Nth row, from 1)
 # Creates Benchmarks/.venv with torch, numpy and h5py from PyPI on first use. Not part of CI (slow).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 runs=10
 quick=0
+only=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --runs) runs="$2"; shift 2 ;;
         --quick) quick=1; runs=3; shift ;;
-        *) echo "usage: $0 [--runs N] [--quick]" >&2; exit 2 ;;
+        --case) only="$2"; shift 2 ;;
+        *) echo "usage: $0 [--runs N] [--quick] [--case N]" >&2; exit 2 ;;
     esac
 done
 threads="${THREADS:-$(nproc)}"
@@ -44,6 +46,10 @@ cases=(
   "Zoom frame (blocks.9, 3 octaves × 5 steps, no grid turn or feedback extras: what the peer does)|efficientnet-lite0|blocks.9|zoomframe|1280x720|zoom"
 )
 [ "$quick" = 1 ] && cases=("${cases[2]}" "${cases[0]}")
+if [ -n "$only" ]; then
+    [[ "$only" =~ ^[0-9]+$ ]] && [ "$only" -ge 1 ] && [ "$only" -le "${#cases[@]}" ] || { echo "--case must be 1…${#cases[@]}" >&2; exit 2; }
+    cases=("${cases[$((only - 1))]}")
+fi
 
 printf "threads %s, runs %s (medians)\n\n" "$threads" "$runs"
 printf "| case | size | ours ms | PyTorch ms | ours / PyTorch | ours peak RSS MiB | PyTorch peak RSS MiB |\n|---|---|---|---|---|---|---|\n"

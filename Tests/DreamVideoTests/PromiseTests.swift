@@ -514,3 +514,74 @@ struct DivergencePromiseTests {
         try CLI.expectFailure(["image", "noise", "--size", "64x64", "-o", FileManager.default.temporaryDirectory.path + "/never.png", "--layer", "blocks.10:3e38"], ["--layer"], status: 64)
     }
 }
+
+/// Any JSON, decoded and encoded again the way JSONEncoder writes it (integers stay integers), so a test can
+/// edit a sealed checkpoint and seal it again exactly as the code does (JSONEncoder, sorted keys).
+enum JSONValue: Codable, Equatable {
+    case object([String: JSONValue]), array([JSONValue]), string(String), int(Int), double(Double), bool(Bool), null
+    init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { self = .null }
+        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+        else if let i = try? c.decode(Int.self) { self = .int(i) }
+        else if let d = try? c.decode(Double.self) { self = .double(d) }
+        else if let s = try? c.decode(String.self) { self = .string(s) }
+        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
+        else { self = .object(try c.decode([String: JSONValue].self)) }
+    }
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .object(let o): try c.encode(o)
+        case .array(let a): try c.encode(a)
+        case .string(let s): try c.encode(s)
+        case .int(let i): try c.encode(i)
+        case .double(let d): try c.encode(d)
+        case .bool(let b): try c.encode(b)
+        case .null: try c.encodeNil()
+        }
+    }
+}
+
+@Suite("Promises: a checkpoint's frame counts", .serialized)
+struct FrameCountPromiseTests {
+    /// A checkpoint that claims one frame more for its segment than the segment holds (edited, and sealed again
+    /// the way the code seals, so only the frame-count check can catch it): the resume names the segment and
+    /// the count, does not trust it, and the finished frames equal an uninterrupted run's.
+    @Test func aSegmentWithFewerFramesThanItsCheckpointSaysIsCaught() throws {
+        let f = try ZoomFixture("pf-count")
+        defer { f.remove() }
+        _ = try f.job("ref").run(store: syntheticStore, shouldStop: { false })
+        var count = 0
+        #expect(throws: DreamVideoError.self) { try f.job("c").run(store: syntheticStore, shouldStop: { count += 1; return count == 7 }) }
+        let path = f.path("c.mp4.dreamvideo/checkpoint.json")
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        guard case .object(var file) = try JSONDecoder().decode(JSONValue.self, from: data),
+              case .object(var checkpoint)? = file["checkpoint"], case .array(var segments)? = checkpoint["segments"],
+              case .object(var first)? = segments.first, case .int(let frames)? = first["frames"] else {
+            Issue.record("unexpected checkpoint layout: \(String(decoding: data, as: UTF8.self).prefix(400))"); return
+        }
+        // Sealed again unedited, the file is accepted as it was: the re-sealing matches the code's.
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        let original = SHA256.hex(of: try e.encode(JSONValue.object(checkpoint)))
+        #expect(file["sha256"] == .string(original), "the test's canonical form is the code's")
+        // One more frame for the segment, and for the checkpoint as a whole (so its own sums still agree).
+        first["frames"] = .int(frames + 1)
+        segments[0] = .object(first)
+        checkpoint["segments"] = .array(segments)
+        guard case .int(let next)? = checkpoint["nextFrame"] else { Issue.record("no nextFrame"); return }
+        checkpoint["nextFrame"] = .int(next + 1)
+        file["checkpoint"] = .object(checkpoint)
+        file["sha256"] = .string(SHA256.hex(of: try e.encode(JSONValue.object(checkpoint))))
+        try e.encode(JSONValue.object(file)).write(to: URL(fileURLWithPath: path))
+        var notes: [String] = []
+        var o = RenderObserver()
+        o.note = { notes.append($0) }
+        let s = try f.job("c").run(store: syntheticStore, policy: OutputPolicy(resume: true), progress: o, shouldStop: { false })
+        #expect(notes.contains { $0.contains("segment-000000.mp4") && $0.contains("frames") && $0.contains("expected \(frames + 1)") }, "\(notes)")
+        #expect(s.framesRendered > 0)
+        #expect(try VideoReader(path: f.path("c.mp4")).readAll().count == 9)
+        #expect(try samePNGs(f.frames("ref"), f.frames("c")))
+    }
+}
