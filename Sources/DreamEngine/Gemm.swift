@@ -86,7 +86,8 @@ public enum BLASKernels {
     /// file is opened. Returns (doing nothing) where that is not needed or not possible.
     public static func restartWithBetterKernelsIfNeeded() {
         #if os(Linux)
-        guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil,
+        // An empty OPENBLAS_CORETYPE is no choice (OpenBLAS ignores it); after the restart it is set, so this runs once.
+        guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map({ $0.isEmpty }) ?? true,
               let core = better(than: current, cpuFlags: cpuFlags()) else { return }
         setenv("OPENBLAS_CORETYPE", core, 1)
         execv("/proc/self/exe", CommandLine.unsafeArgv)
