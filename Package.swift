@@ -12,6 +12,12 @@ if ProcessInfo.processInfo.environment["DREAMVIDEO_PORTABLE"] == nil {
     engineSettings.append(.unsafeFlags(["-target-cpu", "haswell"]))
 }
 #endif
+var avx512Settings: [SwiftSetting] = []
+#if arch(x86_64)
+if ProcessInfo.processInfo.environment["DREAMVIDEO_PORTABLE"] == nil {
+    avx512Settings.append(.unsafeFlags(["-target-cpu", "skylake-avx512"]))
+}
+#endif
 
 let package = Package(
     name: "dreamvideo",
@@ -42,7 +48,9 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("opencv_video"), .linkedLibrary("opencv_imgproc"), .linkedLibrary("opencv_core")]),
 
         // Networks, layers, the dream algorithm. Knows nothing of media or file formats but safetensors.
-        .target(name: "DreamEngine", dependencies: ["CBLAS"], swiftSettings: engineSettings),
+        .target(name: "DreamEngine", dependencies: ["CBLAS", "DreamKernels512"], swiftSettings: engineSettings),
+        // Kernels compiled for AVX-512, entered only after DreamEngine has checked that the CPU has it.
+        .target(name: "DreamKernels512", swiftSettings: avx512Settings),
         // Reads the foreign weight formats (torch pickle, Keras HDF5) and writes safetensors.
         .target(name: "ModelImport", dependencies: ["DreamEngine", "CHDF5", "ZIPFoundation"]),
         // The only Swift code that touches FFmpeg.

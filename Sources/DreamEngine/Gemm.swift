@@ -95,3 +95,18 @@ public enum BLASKernels {
         #endif
     }
 }
+
+/// What the CPU can do, read once.
+public enum CPUFeatures {
+    /// AVX-512 F, CD, BW, DQ and VL (the set the AVX-512 kernels are compiled for; Linux lists the flags only
+    /// when the OS saves the registers). False off x86-64 Linux, and with DREAMVIDEO_NO_AVX512 set.
+    public static let avx512: Bool = {
+        #if arch(x86_64) && os(Linux)
+        let flags = BLASKernels.cpuFlags()
+        return ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(flags.contains)
+            && ProcessInfo.processInfo.environment["DREAMVIDEO_NO_AVX512"] == nil
+        #else
+        return false
+        #endif
+    }()
+}

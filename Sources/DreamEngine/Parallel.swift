@@ -10,6 +10,8 @@ public struct EngineOptions: Sendable {
     public var winograd = true
     /// The fused kernel for 1×1 convolutions.
     public var pointwiseKernel = true
+    /// Its AVX-512 micro-kernel, where the CPU has AVX-512 (`CPUFeatures.avx512`); off: the AVX2 one everywhere.
+    public var avx512 = true
     /// Upper bound of an im2col band, in floats (bounds memory for big convolutions).
     public var maxColumnFloats = 1 << 22
     /// Upper bound of the Winograd scratch buffers, in floats.

@@ -284,3 +284,26 @@ struct BLASKernelTests {
         #expect(BLASKernels.better(than: "Prescott", cpuFlags: ["avx512f", "avx2"]) == nil)  // AVX-512 without BW/DQ/VL, no FMA
     }
 }
+
+@Suite("AVX-512 kernels")
+struct AVX512KernelTests {
+    /// The AVX-512 1×1 kernel sums in the same order with the same fused multiply-adds as the AVX2 one: the
+    /// dream's objective and input gradient are bit-identical either way (so renders do not depend on it).
+    @Test(.enabled(if: CPUFeatures.avx512, "this CPU has no AVX-512: only the AVX2 kernel runs here"))
+    func theAVX512PointwiseKernelGivesTheAVX2KernelsResults() throws {
+        var network = try Network(definition: EfficientNetLite0.definition, weights: .synthetic())
+        var rng = SeededGenerator(seed: 4)
+        var x = Tensor(repeating: 0, shape: Shape(3, 77, 101))   // odd sizes: partial panels on every layer
+        for i in 0..<x.data.count { x.data[i] = Float.random(in: 0...255, using: &rng) }
+        func run(_ wide: Bool) throws -> (Double, [Float]) {
+            network.options.avx512 = wide
+            let d = try Dreamer(network: network, settings: DreamSettings(layers: [LayerWeight("blocks.10")], iterations: 1, octaves: 1, octaveScale: 1.4, step: 1))
+            let (v, g) = try d.objectiveAndGradient(x)
+            return (v, g.data)
+        }
+        let (v1, g1) = try run(true), (v0, g0) = try run(false)
+        #expect(v1 == v0, "objective \(v1) against \(v0)")
+        #expect(g1 == g0, "input gradients differ")
+        #expect(g0.contains { $0 != 0 })
+    }
+}

@@ -139,7 +139,7 @@ public struct Conv2D: Layer {
                     weight.withUnsafeBufferPointer { wp in
                         bias.withUnsafeBufferPointer { bp in
                             PointwiseKernel.forward(wp.baseAddress!, m: outChannels, k: inChannels, xp.baseAddress!, n: os.plane,
-                                                    bias: bp.baseAddress!, activation: activation, op.baseAddress!, threads: o.threads)
+                                                    bias: bp.baseAddress!, activation: activation, op.baseAddress!, threads: o.threads, avx512: o.avx512)
                         }
                     }
                     return  // bias and activation are fused
@@ -308,7 +308,7 @@ public struct Conv2D: Layer {
                         output.data.withUnsafeBufferPointer { yp in
                             PointwiseKernel.forward(wp.baseAddress!, m: inChannels, k: outChannels, gp.baseAddress!, n: os.plane,
                                                     bias: nil, activation: .none, ip.baseAddress!,
-                                                    mask: activation == .none ? nil : (activation, yp.baseAddress!), threads: o.threads)
+                                                    mask: activation == .none ? nil : (activation, yp.baseAddress!), threads: o.threads, avx512: o.avx512)
                         }
                     }
                 } else if paddedDepthwiseBackward {

@@ -1,3 +1,5 @@
+import DreamKernels512
+
 // The forward pass of 1×1 convolutions: C[M×N] = act(W[M×K] · X[K×N] + bias).
 //
 // EfficientNet's expand and project convolutions have small K or small M, so they are limited by
@@ -14,7 +16,11 @@ enum PointwiseKernel {
     /// read off `mask.output` (same shape as X): the backward pass uses this to fuse the gradient mask.
     static func forward(_ w: UnsafePointer<Float>, m: Int, k: Int, _ x: UnsafePointer<Float>, n: Int,
                         bias: UnsafePointer<Float>?, activation: Activation, _ c: UnsafeMutablePointer<Float>,
-                        mask: (activation: Activation, output: UnsafePointer<Float>)? = nil, threads: Int) {
+                        mask: (activation: Activation, output: UnsafePointer<Float>)? = nil, threads: Int, avx512: Bool = true) {
+        if avx512 && CPUFeatures.avx512 {
+            forward512(w, m: m, k: k, x, n: n, bias: bias, activation: activation, c, mask: mask, threads: threads)
+            return
+        }
         let blocks = (n + block - 1) / block
         parallelChunks(blocks, minChunk: 4, threads: threads) { range in
             let packed = UnsafeMutablePointer<Float>.allocate(capacity: k * block)
@@ -52,6 +58,36 @@ enum PointwiseKernel {
                     if two { write(a10, a11, to: c + (mi + 1) * n + n0, width: width) }
                     mi += 2
                 }
+            }
+        }
+    }
+
+    /// The same product with AVX-512: panels of 64 columns packed here (masked in the backward pass) and
+    /// computed by `PointwisePanel512` (a module compiled for AVX-512, entered only when the CPU has it).
+    static func forward512(_ w: UnsafePointer<Float>, m: Int, k: Int, _ x: UnsafePointer<Float>, n: Int,
+                           bias: UnsafePointer<Float>?, activation: Activation, _ c: UnsafeMutablePointer<Float>,
+                           mask: (activation: Activation, output: UnsafePointer<Float>)?, threads: Int) {
+        let wide = PointwisePanel512.columns
+        let blocks = (n + wide - 1) / wide
+        let act = activation == .relu ? 1 : activation == .relu6 ? 2 : 0
+        parallelChunks(blocks, minChunk: 2, threads: threads) { range in
+            let packed = UnsafeMutablePointer<Float>.allocate(capacity: k * wide)
+            defer { packed.deallocate() }
+            for nb in range {
+                let n0 = nb * wide, width = Swift.min(wide, n - n0)
+                for kk in 0..<k {
+                    let dst = packed + kk * wide
+                    let src = x + kk * n + n0
+                    if width == wide {
+                        store16(load16(src), dst); store16(load16(src + 16), dst + 16)
+                        store16(load16(src + 32), dst + 32); store16(load16(src + 48), dst + 48)
+                    } else {
+                        for j in 0..<width { dst[j] = src[j] }
+                        for j in width..<wide { dst[j] = 0 }
+                    }
+                    if let mask { mask.activation.maskGradientFast(dst, output: mask.output + kk * n + n0, width) }
+                }
+                PointwisePanel512.compute(w, m: m, k: k, panel: packed, bias: bias, activation: act, c + n0, ldc: n, width: width)
             }
         }
     }
