@@ -13,7 +13,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --runs) runs="$2"; shift 2 ;;
         --quick) quick=1; runs=3; shift ;;
-        --case) only="$2"; shift 2 ;;
+        --case) only="${2:-}"; [ -n "$only" ] || { echo "--case needs a row number" >&2; exit 2; }; shift 2 ;;
         *) echo "usage: $0 [--runs N] [--quick] [--case N]" >&2; exit 2 ;;
     esac
 done
