@@ -307,3 +307,20 @@ struct AVX512KernelTests {
         #expect(g0.contains { $0 != 0 })
     }
 }
+
+@Suite("Elementwise helpers")
+struct ClampTests {
+    /// The picture's clamp after every step: NaN and anything below go to the lower bound, above to the upper,
+    /// on the vectorised body and the tail alike (37 values: two 16-wide blocks and 5 more).
+    @Test func clampMapsNaNAndInfinitiesIntoRange() {
+        let specials: [Float] = [.nan, -.infinity, .infinity, -1, 0, 255, 256, 12.5, -0.0, 1e30, -1e30]
+        var t = Tensor(repeating: 0, shape: Shape(1, 1, 37))
+        for i in 0..<37 { t.data[i] = specials[i % specials.count] }
+        t.clamp(0, 255)
+        for i in 0..<37 {
+            let v = specials[i % specials.count]
+            let want: Float = v.isNaN ? 0 : Swift.min(Swift.max(v, 0), 255)
+            #expect(t.data[i] == want, "index \(i): \(v) → \(t.data[i]), want \(want)")
+        }
+    }
+}
