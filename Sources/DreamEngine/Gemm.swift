@@ -57,13 +57,15 @@ public enum BLASKernels {
     public static var current: String { String(cString: openblas_get_corename()) }
 
     static let avx512Cores: Set<String> = ["skylakex", "cooperlake", "sapphirerapids"]
+    /// The AVX-512 subsets OpenBLAS's SkylakeX kernels and our AVX-512 kernels are compiled for.
+    static let avx512Flags = ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"]
     static let avx2Cores: Set<String> = avx512Cores.union(["haswell", "zen"])
 
     /// The kernels to ask for instead of `current`, given the CPU's feature flags (as /proc/cpuinfo lists
     /// them), or nil when `current` already uses what the CPU has.
     public static func better(than current: String, cpuFlags: Set<String>) -> String? {
         let name = current.lowercased()
-        if ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(cpuFlags.contains) {
+        if avx512Flags.allSatisfy(cpuFlags.contains) {
             return avx512Cores.contains(name) ? nil : "SkylakeX"
         }
         if cpuFlags.contains("avx2") && cpuFlags.contains("fma") {
@@ -72,13 +74,14 @@ public enum BLASKernels {
         return nil
     }
 
-    /// This CPU's feature flags from /proc/cpuinfo (empty where there is none).
-    public static func cpuFlags() -> Set<String> {
+    /// This CPU's feature flags from /proc/cpuinfo (empty where there is none), read once.
+    public static func cpuFlags() -> Set<String> { flags }
+    private static let flags: Set<String> = {
         guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
               let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
               let colon = line.firstIndex(of: ":") else { return [] }
         return Set(line[line.index(after: colon)...].split(separator: " ").map(String.init))
-    }
+    }()
 
     /// When OpenBLAS fell back to kernels older than this CPU and the user has not chosen any
     /// (`OPENBLAS_CORETYPE` unset), sets `OPENBLAS_CORETYPE` and replaces the process by a fresh start of
@@ -103,7 +106,7 @@ public enum CPUFeatures {
     public static let avx512: Bool = {
         #if arch(x86_64) && os(Linux)
         let flags = BLASKernels.cpuFlags()
-        return ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(flags.contains)
+        return BLASKernels.avx512Flags.allSatisfy(flags.contains)
             && ProcessInfo.processInfo.environment["DREAMVIDEO_NO_AVX512"] == nil
         #else
         return false

@@ -166,11 +166,9 @@ struct SegmentPromiseTests {
         let f = try ZoomFixture("pr-seg")
         defer { f.remove() }
         _ = try f.job("ref").run(store: syntheticStore, shouldStop: { false })
+        let work = WorkFolderTests()
         for (name, damage) in [("gone", 0), ("flip", 1)] {
-            var count = 0
-            #expect(throws: DreamVideoError.self) {
-                try f.job(name).run(store: syntheticStore, shouldStop: { count += 1; return count == 7 })
-            }
+            try work.interrupted(f, name, after: 7)
             let seg = f.path(name + ".mp4.dreamvideo/segment-000000.mp4")
             if damage == 0 {
                 try FileManager.default.removeItem(atPath: seg)
@@ -179,10 +177,7 @@ struct SegmentPromiseTests {
                 data[data.count / 2] ^= 0xFF
                 try data.write(to: URL(fileURLWithPath: seg))
             }
-            var notes: [String] = []
-            var o = RenderObserver()
-            o.note = { notes.append($0) }
-            let s = try f.job(name).run(store: syntheticStore, policy: OutputPolicy(resume: true), progress: o, shouldStop: { false })
+            let (s, notes) = try work.resume(f, name)
             #expect(notes.contains { $0.contains("segment-000000.mp4") }, "\(name): \(notes)")
             if damage == 1 { #expect(notes.contains { $0.contains("SHA-256") || $0.contains("digest") || $0.contains("checksum") }, "\(notes)") }
             #expect(s.framesRendered == 9, "\(name): nothing trusted, all 9 frames rendered again: \(s.framesRendered)")
@@ -552,9 +547,9 @@ struct FrameCountPromiseTests {
         let f = try ZoomFixture("pf-count")
         defer { f.remove() }
         _ = try f.job("ref").run(store: syntheticStore, shouldStop: { false })
-        var count = 0
-        #expect(throws: DreamVideoError.self) { try f.job("c").run(store: syntheticStore, shouldStop: { count += 1; return count == 7 }) }
-        let path = f.path("c.mp4.dreamvideo/checkpoint.json")
+        let work = WorkFolderTests()
+        try work.interrupted(f, "c", after: 7)
+        let path = work.checkpointPath(f, "c")
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         guard case .object(var file) = try JSONDecoder().decode(JSONValue.self, from: data),
               case .object(var checkpoint)? = file["checkpoint"], case .array(var segments)? = checkpoint["segments"],
@@ -575,10 +570,7 @@ struct FrameCountPromiseTests {
         file["checkpoint"] = .object(checkpoint)
         file["sha256"] = .string(SHA256.hex(of: try e.encode(JSONValue.object(checkpoint))))
         try e.encode(JSONValue.object(file)).write(to: URL(fileURLWithPath: path))
-        var notes: [String] = []
-        var o = RenderObserver()
-        o.note = { notes.append($0) }
-        let s = try f.job("c").run(store: syntheticStore, policy: OutputPolicy(resume: true), progress: o, shouldStop: { false })
+        let (s, notes) = try work.resume(f, "c")
         #expect(notes.contains { $0.contains("segment-000000.mp4") && $0.contains("frames") && $0.contains("expected \(frames + 1)") }, "\(notes)")
         #expect(s.framesRendered > 0)
         #expect(try VideoReader(path: f.path("c.mp4")).readAll().count == 9)

@@ -16,79 +16,70 @@ enum PointwiseKernel {
     /// read off `mask.output` (same shape as X): the backward pass uses this to fuse the gradient mask.
     static func forward(_ w: UnsafePointer<Float>, m: Int, k: Int, _ x: UnsafePointer<Float>, n: Int,
                         bias: UnsafePointer<Float>?, activation: Activation, _ c: UnsafeMutablePointer<Float>,
-                        mask: (activation: Activation, output: UnsafePointer<Float>)? = nil, threads: Int, avx512: Bool = true) {
-        if avx512 && CPUFeatures.avx512 {
-            forward512(w, m: m, k: k, x, n: n, bias: bias, activation: activation, c, mask: mask, threads: threads)
-            return
-        }
-        let blocks = (n + block - 1) / block
-        parallelChunks(blocks, minChunk: 4, threads: threads) { range in
-            let packed = UnsafeMutablePointer<Float>.allocate(capacity: k * block)
+                        mask: (activation: Activation, output: UnsafePointer<Float>)? = nil, threads: Int, avx512: Bool) {
+        // With AVX-512: panels of 64 columns computed by `PointwisePanel512` (a module compiled for AVX-512,
+        // entered only when the CPU has it); otherwise panels of 32 with the AVX2 micro-kernel below.
+        let wide = avx512 && CPUFeatures.avx512
+        let cols = wide ? PointwisePanel512.columns : block
+        let act = activation == .relu ? 1 : activation == .relu6 ? 2 : 0
+        let blocks = (n + cols - 1) / cols
+        parallelChunks(blocks, minChunk: wide ? 2 : 4, threads: threads) { range in
+            let packed = UnsafeMutablePointer<Float>.allocate(capacity: k * cols)
             defer { packed.deallocate() }
             for nb in range {
-                let n0 = nb * block, width = Swift.min(block, n - n0)
-                // Pack X[:, n0..<n0+width] as K rows of 32 (zero-padded at the right edge).
-                for kk in 0..<k {
-                    let dst = packed + kk * block
-                    let src = x + kk * n + n0
-                    if width == block {
-                        store16(load16(src), dst); store16(load16(src + 16), dst + 16)
-                    } else {
-                        for j in 0..<width { dst[j] = src[j] }
-                        for j in width..<block { dst[j] = 0 }
-                    }
-                    if let mask { mask.activation.maskGradientFast(dst, output: mask.output + kk * n + n0, width) }
-                }
-                var mi = 0
-                while mi < m {
-                    let two = mi + 1 < m
-                    let w0 = w + mi * k, w1 = two ? w0 + k : w0
-                    var a00 = F16(repeating: bias?[mi] ?? 0), a01 = a00
-                    var a10 = F16(repeating: two ? bias?[mi + 1] ?? 0 : 0), a11 = a10
-                    var p = UnsafePointer(packed)
-                    for kk in 0..<k {
-                        let b0 = load16(p), b1 = load16(p + 16)
-                        let x0 = F16(repeating: w0[kk]), x1 = F16(repeating: w1[kk])
-                        a00 = a00.addingProduct(x0, b0); a01 = a01.addingProduct(x0, b1)
-                        a10 = a10.addingProduct(x1, b0); a11 = a11.addingProduct(x1, b1)
-                        p += block
-                    }
-                    activation.clamp(&a00); activation.clamp(&a01); activation.clamp(&a10); activation.clamp(&a11)
-                    write(a00, a01, to: c + mi * n + n0, width: width)
-                    if two { write(a10, a11, to: c + (mi + 1) * n + n0, width: width) }
-                    mi += 2
+                let n0 = nb * cols, width = Swift.min(cols, n - n0)
+                pack(x, n: n, k: k, from: n0, width: width, into: packed, columns: cols, mask: mask)
+                if wide {
+                    PointwisePanel512.compute(w, m: m, k: k, panel: packed, bias: bias, activation: act, c + n0, ldc: n, width: width)
+                } else {
+                    panel(w, m: m, k: k, packed, bias: bias, activation: activation, c + n0, ldc: n, width: width)
                 }
             }
         }
     }
 
-    /// The same product with AVX-512: panels of 64 columns packed here (masked in the backward pass) and
-    /// computed by `PointwisePanel512` (a module compiled for AVX-512, entered only when the CPU has it).
-    static func forward512(_ w: UnsafePointer<Float>, m: Int, k: Int, _ x: UnsafePointer<Float>, n: Int,
-                           bias: UnsafePointer<Float>?, activation: Activation, _ c: UnsafeMutablePointer<Float>,
-                           mask: (activation: Activation, output: UnsafePointer<Float>)?, threads: Int) {
-        let wide = PointwisePanel512.columns
-        let blocks = (n + wide - 1) / wide
-        let act = activation == .relu ? 1 : activation == .relu6 ? 2 : 0
-        parallelChunks(blocks, minChunk: 2, threads: threads) { range in
-            let packed = UnsafeMutablePointer<Float>.allocate(capacity: k * wide)
-            defer { packed.deallocate() }
-            for nb in range {
-                let n0 = nb * wide, width = Swift.min(wide, n - n0)
-                for kk in 0..<k {
-                    let dst = packed + kk * wide
-                    let src = x + kk * n + n0
-                    if width == wide {
-                        store16(load16(src), dst); store16(load16(src + 16), dst + 16)
-                        store16(load16(src + 32), dst + 32); store16(load16(src + 48), dst + 48)
-                    } else {
-                        for j in 0..<width { dst[j] = src[j] }
-                        for j in width..<wide { dst[j] = 0 }
-                    }
-                    if let mask { mask.activation.maskGradientFast(dst, output: mask.output + kk * n + n0, width) }
-                }
-                PointwisePanel512.compute(w, m: m, k: k, panel: packed, bias: bias, activation: act, c + n0, ldc: n, width: width)
+    /// Packs X[:, n0 ..< n0+width] as K rows of `columns` (zero-padded at the right edge), multiplied by the
+    /// gradient mask when there is one.
+    @inline(__always)
+    private static func pack(_ x: UnsafePointer<Float>, n: Int, k: Int, from n0: Int, width: Int, into packed: UnsafeMutablePointer<Float>,
+                             columns: Int, mask: (activation: Activation, output: UnsafePointer<Float>)?) {
+        for kk in 0..<k {
+            let dst = packed + kk * columns
+            let src = x + kk * n + n0
+            if width == columns {
+                var j = 0
+                while j < columns { store16(load16(src + j), dst + j); j += 16 }
+            } else {
+                for j in 0..<width { dst[j] = src[j] }
+                for j in width..<columns { dst[j] = 0 }
             }
+            if let mask { mask.activation.maskGradientFast(dst, output: mask.output + kk * n + n0, width) }
+        }
+    }
+
+    /// The AVX2 micro-kernel: one packed panel of 32 columns for all M rows, two output rows at a time accumulated
+    /// in four SIMD16 registers over all of K.
+    @inline(__always)
+    private static func panel(_ w: UnsafePointer<Float>, m: Int, k: Int, _ packed: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                              activation: Activation, _ c: UnsafeMutablePointer<Float>, ldc: Int, width: Int) {
+        var mi = 0
+        while mi < m {
+            let two = mi + 1 < m
+            let w0 = w + mi * k, w1 = two ? w0 + k : w0
+            var a00 = F16(repeating: bias?[mi] ?? 0), a01 = a00
+            var a10 = F16(repeating: two ? bias?[mi + 1] ?? 0 : 0), a11 = a10
+            var p = packed
+            for kk in 0..<k {
+                let b0 = load16(p), b1 = load16(p + 16)
+                let x0 = F16(repeating: w0[kk]), x1 = F16(repeating: w1[kk])
+                a00 = a00.addingProduct(x0, b0); a01 = a01.addingProduct(x0, b1)
+                a10 = a10.addingProduct(x1, b0); a11 = a11.addingProduct(x1, b1)
+                p += block
+            }
+            activation.clamp(&a00); activation.clamp(&a01); activation.clamp(&a10); activation.clamp(&a11)
+            write(a00, a01, to: c + mi * ldc, width: width)
+            if two { write(a10, a11, to: c + (mi + 1) * ldc, width: width) }
+            mi += 2
         }
     }
 

@@ -260,12 +260,14 @@ public struct Schedule: Sendable, Equatable, CustomStringConvertible {
     /// Checks keyframe order at a frame rate and, when known, against the video's length in frames: every
     /// keyframe after the one before it, none past the end (a keyframe may sit at the very end, frame
     /// `frames`, the end of the last frame's time).
-    public func checkTimes(fps: Double, frames: Int?) throws(ScheduleError) {
+    /// `picture`: the schedule is a single picture's (an image job, one frame), so the end is said that way.
+    public func checkTimes(fps: Double, frames: Int?, picture: Bool = false) throws(ScheduleError) {
         var previous = -1.0
         for k in keyframes {
             let f = k.time.frame(fps: fps)
             guard f > previous else { throw ScheduleError.outOfOrder(k.time) }
             if let frames, f > Double(frames) + 1e-9 {
+                if picture { throw ScheduleError("an image is one picture, so only a keyframe at 0 is used; give one value") }
                 throw ScheduleError("keyframe \(k.time) is past the end of the video (\(frames) frames, \(formatNumber(Double(frames) / fps))s)")
             }
             previous = f

@@ -218,11 +218,8 @@ extension JobSettings {
                         origin: (String) -> SettingOrigin = { _ in .api }) throws(SettingError) {
         for setting in SettingsTable.settings(for: kind) where setting.schedulable {
             for sch in setting.schedules(self) {
-                do { try sch.checkTimes(fps: fps, frames: frames) } catch {
-                    // An image is one frame: only the value at time 0 is used.
-                    let why = kind == .image && error.message.contains("past the end")
-                        ? "an image is one picture, so only a keyframe at 0 is used; give one value" : error.message
-                    throw SettingError(key: setting.key, value: setting.format(self)?.description ?? "", problem: .invalid(why), origin: origin(setting.key))
+                do { try sch.checkTimes(fps: fps, frames: frames, picture: kind == .image) } catch {
+                    throw SettingError(key: setting.key, value: setting.format(self)?.description ?? "", problem: .invalid(error.message), origin: origin(setting.key))
                 }
                 if sch.hasFormulas {
                     let where_ = origin(setting.key), shown = setting.format(self)?.description ?? ""
