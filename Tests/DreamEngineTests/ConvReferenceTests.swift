@@ -37,6 +37,45 @@ func referenceConv(_ x: Tensor, _ c: Conv2D) -> Tensor {
     return out
 }
 
+/// The input gradient of `c` at `x` for the output gradient `g`, by nested loops over the forward's taps
+/// (the activation's derivative read off the forward output `y`).
+func referenceConvInputGradient(_ x: Tensor, _ c: Conv2D, output y: Tensor, gradOutput g: Tensor) -> Tensor {
+    let s = x.shape, os = y.shape
+    let p = c.pads(h: s.h, w: s.w)
+    let cig = c.inChannels / c.groups, cog = c.outChannels / c.groups
+    var acc = [Double](repeating: 0, count: x.count)
+    for o in 0..<c.outChannels {
+        let grp = o / cog
+        for oy in 0..<os.h {
+            for ox in 0..<os.w {
+                let v = y[o, oy, ox]
+                let pass: Bool
+                switch c.activation {
+                case .none: pass = true
+                case .relu: pass = v > 0
+                case .relu6: pass = v > 0 && v < 6
+                }
+                guard pass else { continue }
+                let go = Double(g[o, oy, ox])
+                for i in 0..<cig {
+                    for ky in 0..<c.kernel.h {
+                        for kx in 0..<c.kernel.w {
+                            let iy = oy * c.stride.h - p.top + ky * c.dilation.h
+                            let ix = ox * c.stride.w - p.left + kx * c.dilation.w
+                            guard iy >= 0, iy < s.h, ix >= 0, ix < s.w else { continue }
+                            let wv = c.weight[((o * cig + i) * c.kernel.h + ky) * c.kernel.w + kx]
+                            acc[((grp * cig + i) * s.h + iy) * s.w + ix] += Double(wv) * go
+                        }
+                    }
+                }
+            }
+        }
+    }
+    var out = Tensor(zeros: s)
+    for i in 0..<acc.count { out.data[i] = Float(acc[i]) }
+    return out
+}
+
 @Suite("Fast convolution vs nested-loop reference")
 struct ConvReferenceTests {
     @Test(arguments: [
@@ -61,6 +100,38 @@ struct ConvReferenceTests {
             let err = zip(fast.data, ref.data).map { abs($0 - $1) }.max() ?? 0
             let scale = max(1, ref.data.map(abs).max() ?? 1)
             #expect(err / scale < 1e-4, "max error \(err) at scale \(scale)")
+        }
+    }
+
+    /// The depthwise kernels (3×3 and 5×5, strides 1 and 2, even and odd sizes, SAME padding that is uneven for stride 2,
+    /// symmetric padding, fused ReLU6) forward and backward against nested loops, at widths that use the 32-wide body,
+    /// the 16-wide step and the scalar tail, and both parities of the left padding.
+    @Test(arguments: [
+        // k, stride, pad (-1 = SAME), h, w
+        (3, 1, -1, 19, 70), (3, 2, -1, 20, 75), (3, 2, -1, 21, 70), (5, 1, -1, 13, 53), (5, 2, -1, 18, 81),
+        (5, 2, -1, 17, 66), (3, 2, 1, 16, 67), (5, 2, 1, 15, 40), (3, 1, 1, 9, 33), (5, 2, 2, 12, 97),
+    ])
+    func depthwiseMatchesReference(_ a: (Int, Int, Int, Int, Int)) throws {
+        let (k, s, pad, h, w) = a
+        let channels = 5
+        var rng = SeededGenerator(seed: UInt64(k * 1000 + s * 100 + h * 7 + w))
+        let weights = (0..<(channels * k * k)).map { _ in rng.gaussian() * 0.4 }
+        let bias = (0..<channels).map { _ in rng.gaussian() + 1 }
+        for act in [Activation.none, .relu6] {
+            let c = try Conv2D(inChannels: channels, outChannels: channels, kernel: k, stride: s,
+                               padding: pad < 0 ? .same : .symmetric(pad), groups: channels,
+                               activation: act, weight: weights, bias: bias)
+            let x = GradientChecker.random(Shape(channels, h, w), &rng)
+            let y = c.forward([x]), ref = referenceConv(x, c)
+            #expect(y.shape == ref.shape)
+            let err = zip(y.data, ref.data).map { abs($0 - $1) }.max() ?? 1
+            #expect(err < 1e-4 * max(1, ref.data.map(abs).max() ?? 1), "forward, k \(k) s \(s) pad \(pad) \(h)×\(w): \(err)")
+            let g = GradientChecker.random(y.shape, &rng)
+            let gin = c.backward([x], output: y, gradOutput: g)[0]
+            let gref = referenceConvInputGradient(x, c, output: y, gradOutput: g)
+            #expect(gin.shape == x.shape)
+            let gerr = zip(gin.data, gref.data).map { abs($0 - $1) }.max() ?? 1
+            #expect(gerr < 1e-4 * max(1, gref.data.map(abs).max() ?? 1), "backward, k \(k) s \(s) pad \(pad) \(h)×\(w): \(gerr)")
         }
     }
 

@@ -287,10 +287,10 @@ struct BLASKernelTests {
 
 @Suite("AVX-512 kernels")
 struct AVX512KernelTests {
-    /// The AVX-512 1×1 kernel sums in the same order with the same fused multiply-adds as the AVX2 one: the
-    /// dream's objective and input gradient are bit-identical either way (so renders do not depend on it).
-    @Test(.enabled(if: CPUFeatures.avx512, "this CPU has no AVX-512: only the AVX2 kernel runs here"))
-    func theAVX512PointwiseKernelGivesTheAVX2KernelsResults() throws {
+    /// The AVX-512 1×1 and depthwise kernels sum in the same order with the same fused multiply-adds as the AVX2
+    /// ones: the dream's objective and input gradient are bit-identical either way (so renders do not depend on it).
+    @Test(.enabled(if: CPUFeatures.avx512, "this CPU has no AVX-512: only the AVX2 kernels run here"))
+    func theAVX512KernelsGiveTheAVX2KernelsResults() throws {
         var network = try Network(definition: EfficientNetLite0.definition, weights: .synthetic())
         var rng = SeededGenerator(seed: 4)
         var x = Tensor(repeating: 0, shape: Shape(3, 77, 101))   // odd sizes: partial panels on every layer

@@ -282,7 +282,7 @@ public struct Conv2D: Layer {
         let xs = inputs[0].shape, os = output.shape
         var g = gradOutput
         // The padded depthwise path applies the activation's mask while it copies the gradient.
-        let paddedDepthwiseBackward = isDepthwise && dilation == (1, 1) && stride == (1, 1)
+        let paddedDepthwiseBackward = isDepthwise && dilation == (1, 1) && (stride == (1, 1) || stride == (2, 2))
         let fusedPointwise = isPointwise && o.pointwiseKernel && weightTransposed != nil
         if activation != .none && !paddedDepthwiseBackward && !fusedPointwise {
             g.data.withUnsafeMutableBufferPointer { gp in
@@ -313,7 +313,11 @@ public struct Conv2D: Layer {
                     }
                 } else if paddedDepthwiseBackward {
                     output.data.withUnsafeBufferPointer { yp in
-                        depthwiseBackwardPadded(gp.baseAddress!, os, ip.baseAddress!, xs, maskingWith: yp.baseAddress!, o)
+                        if stride.h == 1 {
+                            depthwiseBackwardPadded(gp.baseAddress!, os, ip.baseAddress!, xs, maskingWith: yp.baseAddress!, o)
+                        } else {
+                            depthwiseBackwardStride2(gp.baseAddress!, os, ip.baseAddress!, xs, maskingWith: yp.baseAddress!, o)
+                        }
                     }
                 } else if isDepthwise {
                     depthwiseBackward(gp.baseAddress!, os, ip.baseAddress!, xs, o)
