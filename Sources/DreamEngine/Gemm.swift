@@ -28,7 +28,7 @@ func gemm(transA: Bool, m: Int, n: Int, k: Int,
 
 enum BLAS {
     /// OpenBLAS single-threaded (the engine parallelises GEMMs itself), and a heap that keeps freed
-    /// feature maps; done once per process.
+    /// feature maps; done once per process, before the first GEMM and the first forward pass.
     static let configured: Bool = {
         openblas_set_num_threads(1)
         dv_retain_freed_memory()

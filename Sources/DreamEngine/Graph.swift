@@ -86,6 +86,9 @@ public struct Graph: Sendable {
     /// Runs the nodes 0…`last` on `input`.
     public func forward(_ input: Tensor, upTo last: Int, options: EngineOptions = EngineOptions()) throws(EngineError) -> Activations {
         _ = try shapes(height: input.shape.h, width: input.shape.w)  // validate once, before any kernel runs
+        // The heap must keep freed feature maps before the first pass, whether or not a layer calls OpenBLAS
+        // (efficientnet-lite0 no longer does: returned to the kernel, every map was page-faulted back, 1.6× slower).
+        BLAS.configure()
         var acts = Activations(input: input, outputs: Array(repeating: nil, count: nodes.count), last: last)
         for i in 0...last {
             let node = nodes[i]

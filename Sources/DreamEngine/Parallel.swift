@@ -8,9 +8,11 @@ public struct EngineOptions: Sendable {
     public var threads = EngineOptions.defaultThreads
     /// Winograd F(4×4, 3×3) for eligible 3×3 convolutions.
     public var winograd = true
-    /// The fused kernel for 1×1 convolutions.
+    /// The fused kernel for 1×1 convolutions, and the same micro-kernel for convolutions with few inputs per output
+    /// (`Conv2D.usesPanels`); off: OpenBLAS's GEMM (after im2col) for both.
     public var pointwiseKernel = true
-    /// Its AVX-512 micro-kernel, where the CPU has AVX-512 (`CPUFeatures.avx512`); off: the AVX2 one everywhere.
+    /// The AVX-512 micro-kernels (1×1 and depthwise), where the CPU has AVX-512 (`CPUFeatures.avx512`); off: the AVX2
+    /// ones everywhere.
     public var avx512 = true
     /// Upper bound of an im2col band, in floats (bounds memory for big convolutions).
     public var maxColumnFloats = 1 << 22

@@ -135,14 +135,50 @@ struct ConvReferenceTests {
         }
     }
 
+    /// Convolutions with few inputs per output (a first layer on the RGB picture) run on the panel path: forward and
+    /// backward against nested loops, at sizes whose panels cross output rows; strides 1 and 2, dilation, fused ReLU6.
+    /// The input gradient is bit-identical on one thread and two (the bands and the order of the sums do not
+    /// depend on the thread count).
+    @Test(arguments: [
+        // cin, cout, k, stride, pad (-1 = SAME), dilation, h, w
+        (3, 32, 3, 2, -1, 1, 33, 150), (3, 8, 3, 1, 1, 1, 20, 70), (2, 5, 5, 2, 2, 1, 17, 81), (3, 6, 7, 2, 3, 1, 21, 90),
+        (2, 4, 3, 1, 2, 2, 15, 40), (3, 16, 3, 2, -1, 1, 64, 64), (4, 3, 3, 3, 1, 1, 19, 37),
+    ])
+    func smallConvolutionsMatchReference(_ a: (Int, Int, Int, Int, Int, Int, Int, Int)) throws {
+        let (cin, cout, k, s, pad, d, h, w) = a
+        var rng = SeededGenerator(seed: UInt64(cin * 977 + cout * 31 + k * 7 + h + w))
+        let weights = (0..<(cout * cin * k * k)).map { _ in rng.gaussian() * 0.3 }
+        let bias = (0..<cout).map { _ in rng.gaussian() + 1 }
+        for act in [Activation.none, .relu6] {
+            let c = try Conv2D(inChannels: cin, outChannels: cout, kernel: k, stride: s,
+                               padding: pad < 0 ? .same : .symmetric(pad), dilation: d, activation: act, weight: weights, bias: bias)
+            #expect(c.usesPanels)
+            let x = GradientChecker.random(Shape(cin, h, w), &rng)
+            let y = c.forward([x]), ref = referenceConv(x, c)
+            #expect(y.shape == ref.shape)
+            let err = zip(y.data, ref.data).map { abs($0 - $1) }.max() ?? 1
+            #expect(err < 1e-4 * max(1, ref.data.map(abs).max() ?? 1), "forward \(a): \(err)")
+            let g = GradientChecker.random(y.shape, &rng)
+            let gin = c.backward([x], output: y, gradOutput: g)[0]
+            let gref = referenceConvInputGradient(x, c, output: y, gradOutput: g)
+            let gerr = zip(gin.data, gref.data).map { abs($0 - $1) }.max() ?? 1
+            #expect(gerr < 1e-4 * max(1, gref.data.map(abs).max() ?? 1), "backward \(a): \(gerr)")
+            var one = EngineOptions()
+            one.threads = 1
+            #expect(c.backward([x], output: y, gradOutput: g, options: one)[0].data == gin.data, "one thread against two \(a)")
+        }
+    }
+
     @Test func bandedIm2colMatchesUnbanded() throws {
         var rng = SeededGenerator(seed: 5)
         let c = try Conv2D(inChannels: 4, outChannels: 5, kernel: 3, stride: 1, padding: .symmetric(1),
                            weight: (0..<180).map { _ in rng.gaussian() })
         let x = GradientChecker.random(Shape(4, 23, 19), &rng)
-        let whole = c.forward([x])
-        let gWhole = c.backward([x], output: whole, gradOutput: whole)[0]
-        var small = EngineOptions()
+        var plain = EngineOptions()
+        plain.pointwiseKernel = false  // im2col, not the panel path
+        let whole = c.forward([x], options: plain)
+        let gWhole = c.backward([x], output: whole, gradOutput: whole, options: plain)[0]
+        var small = plain
         small.maxColumnFloats = 36 * 19 * 2  // two output rows per band
         let banded = c.forward([x], options: small)
         let gBanded = c.backward([x], output: banded, gradOutput: banded, options: small)[0]

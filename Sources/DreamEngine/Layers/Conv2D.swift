@@ -148,6 +148,9 @@ public struct Conv2D: Layer {
                         gemm(transA: false, m: outChannels, n: os.plane, k: inChannels,
                              wp.baseAddress!, lda: inChannels, xp.baseAddress!, ldb: os.plane, op.baseAddress!, ldc: os.plane, threads: o.threads)
                     }
+                } else if usesPanels && o.pointwiseKernel {
+                    panelForward(xp.baseAddress!, x.shape, op.baseAddress!, os, o)
+                    return  // bias and activation are fused
                 } else {
                     im2colForward(xp.baseAddress!, x.shape, op.baseAddress!, os, o)
                 }
@@ -284,7 +287,8 @@ public struct Conv2D: Layer {
         // The padded depthwise path applies the activation's mask while it copies the gradient.
         let paddedDepthwiseBackward = isDepthwise && dilation == (1, 1) && (stride == (1, 1) || stride == (2, 2))
         let fusedPointwise = isPointwise && o.pointwiseKernel && weightTransposed != nil
-        if activation != .none && !paddedDepthwiseBackward && !fusedPointwise {
+        let panels = usesPanels && o.pointwiseKernel && activeWinograd(o) == nil
+        if activation != .none && !paddedDepthwiseBackward && !fusedPointwise && !panels {
             g.data.withUnsafeMutableBufferPointer { gp in
                 output.data.withUnsafeBufferPointer { yp in
                     let gb = gp.baseAddress!, yb = yp.baseAddress!
@@ -294,7 +298,7 @@ public struct Conv2D: Layer {
                 }
             }
         }
-        var gin = activeWinograd(o) != nil || isPointwise || paddedDepthwiseBackward ? Tensor(uninitialized: xs) : Tensor(zeros: xs)
+        var gin = activeWinograd(o) != nil || isPointwise || paddedDepthwiseBackward || panels ? Tensor(uninitialized: xs) : Tensor(zeros: xs)
         g.data.withUnsafeBufferPointer { gp in
             gin.data.withUnsafeMutableBufferPointer { ip in
                 if let wg = activeWinograd(o) {
@@ -325,6 +329,10 @@ public struct Conv2D: Layer {
                     weight.withUnsafeBufferPointer { wp in
                         gemm(transA: true, m: inChannels, n: os.plane, k: outChannels,
                              wp.baseAddress!, lda: inChannels, gp.baseAddress!, ldb: os.plane, ip.baseAddress!, ldc: os.plane, threads: o.threads)
+                    }
+                } else if panels {
+                    output.data.withUnsafeBufferPointer { yp in
+                        panelBackward(gp.baseAddress!, os, ip.baseAddress!, xs, maskingWith: yp.baseAddress!, o)
                     }
                 } else {
                     im2colBackward(gp.baseAddress!, os, ip.baseAddress!, xs, o)

@@ -40,12 +40,26 @@ enum PointwiseKernel {
         }
     }
 
+    /// The panel width the micro-kernel uses with `avx512` on this CPU (64 with AVX-512, else 32).
+    static func columns(avx512: Bool) -> Int { avx512 && CPUFeatures.avx512 ? PointwisePanel512.columns : block }
+
+    /// C[:, 0 ..< width] (rows `ldc` apart) = act(W · P + bias) for one packed panel P of K rows of `columns(avx512:)`.
+    static func compute(_ w: UnsafePointer<Float>, m: Int, k: Int, panel packed: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                        activation: Activation, _ c: UnsafeMutablePointer<Float>, ldc: Int, width: Int, avx512: Bool) {
+        if avx512 && CPUFeatures.avx512 {
+            let act = activation == .relu ? 1 : activation == .relu6 ? 2 : 0
+            PointwisePanel512.compute(w, m: m, k: k, panel: packed, bias: bias, activation: act, c, ldc: ldc, width: width)
+        } else {
+            panel(w, m: m, k: k, packed, bias: bias, activation: activation, c, ldc: ldc, width: width)
+        }
+    }
+
     /// Packs X[:, n0 ..< n0+width] as K rows of `columns` (zero-padded at the right edge), multiplied by the
     /// gradient mask when there is one. With `prefetchNext`, each row also asks for the next panel's columns of X and
     /// of the mask, so they arrive from memory while this panel is computed (the backward's pack spent half its time
     /// waiting for the mask: 14 → 11 % of a 720p step's samples, 3–5 % faster).
     @inline(__always)
-    private static func pack(_ x: UnsafePointer<Float>, n: Int, k: Int, from n0: Int, width: Int, into packed: UnsafeMutablePointer<Float>,
+    static func pack(_ x: UnsafePointer<Float>, n: Int, k: Int, from n0: Int, width: Int, into packed: UnsafeMutablePointer<Float>,
                              columns: Int, mask: (activation: Activation, output: UnsafePointer<Float>)?, prefetchNext: Bool) {
         for kk in 0..<k {
             let dst = packed + kk * columns
