@@ -33,16 +33,30 @@ public enum ImageOps {
                     let taps = 2 * radius + 1
                     parallelFor(s.c * s.h, minPerThread: 16) { row in
                         let src = xb + row * s.w, dst = tb + row * s.w
-                        for ox in 0..<s.w {
+                        // Away from the borders (ox in lo ..< hi) no reflection, 16 outputs at a time.
+                        let lo = Swift.min(radius, s.w), hi = Swift.max(lo, s.w - radius)
+                        func reflected(_ ox: Int) {
                             var acc: Float = 0
-                            if ox >= radius && ox + radius < s.w {
-                                let p = src + (ox - radius)  // away from the borders: no reflection
-                                for j in 0..<taps { acc += kb[j] * p[j] }
-                            } else {
-                                for j in -radius...radius { acc += kb[j + radius] * src[reflect(ox + j, s.w)] }
-                            }
+                            for j in -radius...radius { acc += kb[j + radius] * src[reflect(ox + j, s.w)] }
                             dst[ox] = acc
                         }
+                        for ox in 0..<lo { reflected(ox) }
+                        var ox = lo
+                        while ox + 16 <= hi {
+                            let p = src + (ox - radius)
+                            var acc = F16(repeating: 0)
+                            for j in 0..<taps { acc = acc.addingProduct(F16(repeating: kb[j]), load16(p + j)) }
+                            store16(acc, dst + ox)
+                            ox += 16
+                        }
+                        while ox < hi {
+                            let p = src + (ox - radius)
+                            var acc: Float = 0
+                            for j in 0..<taps { acc = acc.addingProduct(kb[j], p[j]) }
+                            dst[ox] = acc
+                            ox += 1
+                        }
+                        for ox in hi..<s.w { reflected(ox) }
                     }
                 }
             }
@@ -53,11 +67,10 @@ public enum ImageOps {
                 parallelFor(s.c * s.h, minPerThread: 16) { row in
                     let c = row / s.h, oy = row % s.h
                     let dst = ob + row * s.w
-                    for ox in 0..<s.w { dst[ox] = 0 }
                     for j in -radius...radius {
                         let src = tb + c * s.plane + reflect(oy + j, s.h) * s.w
                         let kv = k[j + radius]
-                        for ox in 0..<s.w { dst[ox] += kv * src[ox] }
+                        axpy(dst, src, kv, s.w)
                     }
                 }
             }

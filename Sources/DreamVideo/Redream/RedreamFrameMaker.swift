@@ -218,12 +218,14 @@ final class RedreamFrameMaker: FrameMaker {
     struct Carry { var dream: Tensor; var mask: Tensor }
 
     /// The move from one source frame to the next: the flow along which a picture of `from` is carried into
-    /// `to` (nil without a motion estimate: in place), where it can be trusted; nil at a scene cut.
-    private func motion(from: Tensor, to: Tensor) throws -> (flow: FlowField?, mask: Tensor, back: (flow: FlowField, mask: Tensor)?)? {
+    /// `to` (nil without a motion estimate: in place), where it can be trusted; nil at a scene cut. With `back`,
+    /// also the move the other way (only in-between frames carry a dream backwards: the mask costs two blurs and a
+    /// warp, a third of a 720p frame's motion work).
+    private func motion(from: Tensor, to: Tensor, back: Bool = false) throws -> (flow: FlowField?, mask: Tensor, back: (flow: FlowField, mask: Tensor)?)? {
         if let flow {
             let m = try TrustedMotion(previous: from, current: to, flow: flow)
             if m.isCut { cuts += 1; return nil }  // a new shot: start from the source alone
-            return (m.backward, m.mask, (m.forward, m.reverseMask(previous: from, current: to)))
+            return (m.backward, m.mask, back ? (m.forward, m.reverseMask(previous: from, current: to)) : nil)
         }
         let ones = Tensor(repeating: 1, shape: Shape(1, size.height, size.width))
         return (nil, ones, nil)
@@ -285,7 +287,7 @@ final class RedreamFrameMaker: FrameMaker {
         var backSteps: [(flow: FlowField, mask: Tensor)?] = []
         var previous = keySource
         for s in sources {
-            if let step = try motion(from: previous, to: s.picture) {
+            if let step = try motion(from: previous, to: s.picture, back: true) {
                 if let fl = step.flow {
                     carried = ImageOps.warp(carried, along: fl, cubic: true)
                     if let m0 = mask { mask = ImageOps.warp(m0, along: fl); mask!.multiply(step.mask) }
