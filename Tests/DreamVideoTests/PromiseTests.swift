@@ -540,6 +540,36 @@ enum JSONValue: Codable, Equatable {
 
 @Suite("Promises: a checkpoint's frame counts", .serialized)
 struct FrameCountPromiseTests {
+    /// Exact resume holds for one build with one set of OpenBLAS kernels. A checkpoint records them; a resume
+    /// under another says so in one note (and still finishes the render), and a resume under the same says
+    /// nothing of it.
+    @Test func aResumeUnderAnotherBuildSaysSo() throws {
+        let f = try ZoomFixture("pf-build")
+        defer { f.remove() }
+        let work = WorkFolderTests()
+        try work.interrupted(f, "same", after: 5)
+        let (_, quiet) = try work.resume(f, "same")
+        #expect(!quiet.contains { $0.contains("another build") || $0.contains("earlier build") }, "\(quiet)")
+        try work.interrupted(f, "c", after: 5)
+        let path = work.checkpointPath(f, "c")
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        guard case .object(var file) = try JSONDecoder().decode(JSONValue.self, from: data),
+              case .object(var checkpoint)? = file["checkpoint"] else {
+            Issue.record("unexpected checkpoint layout: \(String(decoding: data, as: UTF8.self).prefix(400))"); return
+        }
+        #expect(checkpoint["engine"] == .string(DreamVideoInfo.engineBuild), "the checkpoint records the build")
+        checkpoint["engine"] = .string("dreamvideo 0.0.9, build 000000000000, OpenBLAS kernels Prescott")
+        file["checkpoint"] = .object(checkpoint)
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        file["sha256"] = .string(SHA256.hex(of: try e.encode(JSONValue.object(checkpoint))))
+        try e.encode(JSONValue.object(file)).write(to: URL(fileURLWithPath: path))
+        let (s, notes) = try work.resume(f, "c")
+        #expect(notes.contains { $0.contains("another build") && $0.contains("Prescott") && $0.contains("not be identical") }, "\(notes)")
+        #expect(s.framesRendered > 0)
+        #expect(try VideoReader(path: f.path("c.mp4")).readAll().count == 9)
+    }
+
     /// A checkpoint that claims one frame more for its segment than the segment holds (edited, and sealed again
     /// the way the code seals, so only the frame-count check can catch it): the resume names the segment and
     /// the count, does not trust it, and the finished frames equal an uninterrupted run's.

@@ -71,6 +71,9 @@ struct CheckpointFile<Payload: Codable & Sendable>: Codable {
     var pending: [PendingFrame]? = nil
     var images: [String: StoredFile]
     var payload: Payload
+    /// The build and kernels that made the frames so far (`DreamVideoInfo.engineBuild`; nil: a build before it was
+    /// recorded).
+    var engine: String? = nil
 }
 
 struct SealedCheckpoint<Payload: Codable & Sendable>: Codable {

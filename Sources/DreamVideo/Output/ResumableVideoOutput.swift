@@ -202,6 +202,11 @@ public final class ResumableVideoOutput<Payload: Codable & Sendable> {
                 guard (file.firstFrame ?? 0) == options.firstFrame else {
                     throw DreamVideoError.resumeMismatch(output: output, differences: [("first frame", "\(file.firstFrame ?? 0)", "\(options.firstFrame)")])
                 }
+                if file.engine != DreamVideoInfo.engineBuild {
+                    // Not an error: the frames continue from the saved pictures without a seam. But another build or
+                    // OpenBLAS's other kernels round differently, and a zoom's feedback grows that into other details.
+                    log("note: \(output) was begun by \(file.engine.map { "another build or with other kernels (\($0))" } ?? "an earlier build of dreamvideo"); it continues with \(DreamVideoInfo.engineBuild), so the frames from here on are dreamed alike but will not be identical to an uninterrupted render's")
+                }
                 segments = file.segments.map { var s = $0; s.open = nil; return s }
                 ptsOrigin = file.ptsOrigin ?? 0
                 lastImages = file.images
@@ -390,7 +395,7 @@ public final class ResumableVideoOutput<Payload: Codable & Sendable> {
         }
         let file = CheckpointFile(pipeline: pipeline, settings: identity, firstFrame: options.firstFrame, ptsOrigin: ptsOrigin,
                                   nextFrame: cp.nextFrame, timeBase: options.timeBase, segments: listed, pending: waiting.isEmpty ? nil : waiting,
-                                  images: stored, payload: cp.payload)
+                                  images: stored, payload: cp.payload, engine: DreamVideoInfo.engineBuild)
         let data = try SealedCheckpoint(file).encoded()
         let current = folder.file("checkpoint.json"), previous = folder.file("checkpoint-prev.json")
         if FileManager.default.fileExists(atPath: current) {
