@@ -558,14 +558,18 @@ struct FrameCountPromiseTests {
             Issue.record("unexpected checkpoint layout: \(String(decoding: data, as: UTF8.self).prefix(400))"); return
         }
         #expect(checkpoint["engine"] == .string(DreamVideoInfo.engineBuild), "the checkpoint records the build")
-        checkpoint["engine"] = .string("dreamvideo 0.0.9, build 000000000000, OpenBLAS kernels Prescott")
+        // Whatever the file holds is shown on one line, printable and short.
+        checkpoint["engine"] = .string("dreamvideo 0.0.9, OpenBLAS kernels Prescott\u{1B}[31m\nred" + String(repeating: "x", count: 500))
         file["checkpoint"] = .object(checkpoint)
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys]
         file["sha256"] = .string(SHA256.hex(of: try e.encode(JSONValue.object(checkpoint))))
         try e.encode(JSONValue.object(file)).write(to: URL(fileURLWithPath: path))
         let (s, notes) = try work.resume(f, "c")
-        #expect(notes.contains { $0.contains("another build") && $0.contains("Prescott") && $0.contains("not be identical") }, "\(notes)")
+        let note = notes.first { $0.contains("another build") }
+        #expect(note.map { $0.contains("Prescott") && $0.contains("not be identical") } == true, "\(notes)")
+        #expect(note.map { !$0.unicodeScalars.contains { $0.properties.generalCategory == .control } } == true, "\(notes)")
+        #expect(note.map { $0.contains("xxxx") && !$0.contains(String(repeating: "x", count: 121)) } == true, "\(notes)")
         #expect(s.framesRendered > 0)
         #expect(try VideoReader(path: f.path("c.mp4")).readAll().count == 9)
     }

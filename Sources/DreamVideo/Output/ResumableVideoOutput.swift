@@ -205,7 +205,9 @@ public final class ResumableVideoOutput<Payload: Codable & Sendable> {
                 if file.engine != DreamVideoInfo.engineBuild {
                     // Not an error: the frames continue from the saved pictures without a seam. But another build or
                     // OpenBLAS's other kernels round differently, and a zoom's feedback grows that into other details.
-                    log("note: \(output) was begun by \(file.engine.map { "another build or with other kernels (\($0))" } ?? "an earlier build of dreamvideo"); it continues with \(DreamVideoInfo.engineBuild), so the frames from here on are dreamed alike but will not be identical to an uninterrupted render's")
+                    // The recorded text is shown printable and short, whatever the file holds.
+                    let was = file.engine.map { String(String.UnicodeScalarView($0.unicodeScalars.filter { $0.properties.generalCategory != .control }).prefix(120)) }
+                    log("note: \(output) was begun by \(was.map { "another build or with other kernels (\($0))" } ?? "an earlier build of dreamvideo"); it continues with \(DreamVideoInfo.engineBuild), so the frames from here on are dreamed alike but will not be identical to an uninterrupted render's")
                 }
                 segments = file.segments.map { var s = $0; s.open = nil; return s }
                 ptsOrigin = file.ptsOrigin ?? 0
