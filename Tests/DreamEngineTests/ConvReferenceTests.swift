@@ -103,6 +103,24 @@ struct ConvReferenceTests {
         }
     }
 
+    /// `c` on a random input of `shape`, forward and input gradient (for a random output gradient) against the nested
+    /// loops, each to 1e-4 of the reference's scale; returns the input, output, output gradient and input gradient.
+    func expectForwardAndBackwardMatchReference(_ c: Conv2D, _ shape: Shape, _ rng: inout SeededGenerator, _ what: String)
+        -> (x: Tensor, y: Tensor, g: Tensor, gin: Tensor) {
+        let x = GradientChecker.random(shape, &rng)
+        let y = c.forward([x]), ref = referenceConv(x, c)
+        #expect(y.shape == ref.shape)
+        let err = zip(y.data, ref.data).map { abs($0 - $1) }.max() ?? 1
+        #expect(err < 1e-4 * max(1, ref.data.map(abs).max() ?? 1), "forward, \(what): \(err)")
+        let g = GradientChecker.random(y.shape, &rng)
+        let gin = c.backward([x], output: y, gradOutput: g)[0]
+        let gref = referenceConvInputGradient(x, c, output: y, gradOutput: g)
+        #expect(gin.shape == x.shape)
+        let gerr = zip(gin.data, gref.data).map { abs($0 - $1) }.max() ?? 1
+        #expect(gerr < 1e-4 * max(1, gref.data.map(abs).max() ?? 1), "backward, \(what): \(gerr)")
+        return (x, y, g, gin)
+    }
+
     /// The depthwise kernels (3×3 and 5×5, strides 1 and 2, even and odd sizes, SAME padding that is uneven for stride 2,
     /// symmetric padding, fused ReLU6) forward and backward against nested loops, at widths that use the 32-wide body,
     /// the 16-wide step and the scalar tail, and both parities of the left padding.
@@ -121,17 +139,7 @@ struct ConvReferenceTests {
             let c = try Conv2D(inChannels: channels, outChannels: channels, kernel: k, stride: s,
                                padding: pad < 0 ? .same : .symmetric(pad), groups: channels,
                                activation: act, weight: weights, bias: bias)
-            let x = GradientChecker.random(Shape(channels, h, w), &rng)
-            let y = c.forward([x]), ref = referenceConv(x, c)
-            #expect(y.shape == ref.shape)
-            let err = zip(y.data, ref.data).map { abs($0 - $1) }.max() ?? 1
-            #expect(err < 1e-4 * max(1, ref.data.map(abs).max() ?? 1), "forward, k \(k) s \(s) pad \(pad) \(h)×\(w): \(err)")
-            let g = GradientChecker.random(y.shape, &rng)
-            let gin = c.backward([x], output: y, gradOutput: g)[0]
-            let gref = referenceConvInputGradient(x, c, output: y, gradOutput: g)
-            #expect(gin.shape == x.shape)
-            let gerr = zip(gin.data, gref.data).map { abs($0 - $1) }.max() ?? 1
-            #expect(gerr < 1e-4 * max(1, gref.data.map(abs).max() ?? 1), "backward, k \(k) s \(s) pad \(pad) \(h)×\(w): \(gerr)")
+            _ = expectForwardAndBackwardMatchReference(c, Shape(channels, h, w), &rng, "k \(k) s \(s) pad \(pad) \(h)×\(w)")
         }
     }
 
@@ -153,16 +161,7 @@ struct ConvReferenceTests {
             let c = try Conv2D(inChannels: cin, outChannels: cout, kernel: k, stride: s,
                                padding: pad < 0 ? .same : .symmetric(pad), dilation: d, activation: act, weight: weights, bias: bias)
             #expect(c.usesPanels)
-            let x = GradientChecker.random(Shape(cin, h, w), &rng)
-            let y = c.forward([x]), ref = referenceConv(x, c)
-            #expect(y.shape == ref.shape)
-            let err = zip(y.data, ref.data).map { abs($0 - $1) }.max() ?? 1
-            #expect(err < 1e-4 * max(1, ref.data.map(abs).max() ?? 1), "forward \(a): \(err)")
-            let g = GradientChecker.random(y.shape, &rng)
-            let gin = c.backward([x], output: y, gradOutput: g)[0]
-            let gref = referenceConvInputGradient(x, c, output: y, gradOutput: g)
-            let gerr = zip(gin.data, gref.data).map { abs($0 - $1) }.max() ?? 1
-            #expect(gerr < 1e-4 * max(1, gref.data.map(abs).max() ?? 1), "backward \(a): \(gerr)")
+            let (x, y, g, gin) = expectForwardAndBackwardMatchReference(c, Shape(cin, h, w), &rng, "\(a)")
             var one = EngineOptions()
             one.threads = 1
             #expect(c.backward([x], output: y, gradOutput: g, options: one)[0].data == gin.data, "one thread against two \(a)")

@@ -26,7 +26,7 @@ public struct Conv2D: Layer {
     public let weight: [Float]
     /// Cout
     public let bias: [Float]
-    /// Wᵀ (Cin × Cout) for the backward pass of 1×1 convolutions.
+    /// Wᵀ (Cin·KH·KW × Cout) for the backward pass of 1×1 convolutions and of the panel path (`usesPanels`).
     let weightTransposed: [Float]?
     /// Transformed kernels when the Winograd F(4×4, 3×3) path applies (3×3, stride 1, pad 1, no groups).
     let winograd: Winograd3x3?
@@ -61,18 +61,22 @@ public struct Conv2D: Layer {
         self.kernel = (kernel.0, kernel.1); self.stride = (stride.0, stride.1); self.dilation = (dilation.0, dilation.1)
         self.groups = groups; self.padding = padding; self.activation = activation
         self.weight = weight; self.bias = bias ?? [Float](repeating: 0, count: outChannels)
-        if prepareFastPaths && kernel == (1, 1) && stride == (1, 1) && groups == 1 && padding == .symmetric(0) {
-            var t = [Float](repeating: 0, count: weight.count)
-            for o in 0..<outChannels { for i in 0..<inChannels { t[i * outChannels + o] = weight[o * inChannels + i] } }
-            weightTransposed = t
-        } else {
-            weightTransposed = nil
-        }
         let padOne = padding == .symmetric(1) || (padding == .same && stride == (1, 1))
         if prepareFastPaths && kernel == (3, 3) && stride == (1, 1) && dilation == (1, 1) && groups == 1 && padOne && inChannels >= 8 && outChannels >= 8 {
             winograd = Winograd3x3(weight: weight, inChannels: inChannels, outChannels: outChannels)
         } else {
             winograd = nil
+        }
+        // Wᵀ (K × M) for the backward of the 1×1 kernel and of the panel path (`usesPanels`).
+        let k = inChannels * kernel.0 * kernel.1
+        let pointwise = kernel == (1, 1) && stride == (1, 1) && groups == 1 && padding == .symmetric(0)
+        let panels = groups == 1 && winograd == nil && k <= Conv2D.panelMaxInputs
+        if prepareFastPaths && (pointwise || panels) {
+            var t = [Float](repeating: 0, count: weight.count)
+            for o in 0..<outChannels { for i in 0..<k { t[i * outChannels + o] = weight[o * k + i] } }
+            weightTransposed = t
+        } else {
+            weightTransposed = nil
         }
     }
 

@@ -12,8 +12,13 @@
 // gathered stride-2 columns one float at a time.)
 
 extension Conv2D {
-    /// Whether the panel path runs this convolution (when `EngineOptions.pointwiseKernel` allows our kernels).
-    public var usesPanels: Bool { groups == 1 && !isPointwise && winograd == nil && inChannels * kernel.h * kernel.w <= 512 }
+    /// The most inputs per output (Cin·KH·KW) the panel path takes: a panel of 512 × 64 floats stays in L2.
+    static let panelMaxInputs = 512
+
+    /// Whether the panel path runs this convolution (when `EngineOptions.pointwiseKernel` allows our kernels): no
+    /// groups, no Winograd, at most `panelMaxInputs` inputs per output, and not a 1×1 (its own kernel) — the
+    /// convolutions whose Wᵀ the initialiser prepares.
+    public var usesPanels: Bool { !isPointwise && weightTransposed != nil }
 
     /// The zero-padded planes: row width `pw` (with 32 floats of slack, so 16-wide stride-2 accesses stay in
     /// their row), `ph` rows, and each tap's offset from an output position's top-left corner.
@@ -73,8 +78,6 @@ extension Conv2D {
                        maskingWith y: UnsafePointer<Float>, _ o: EngineOptions) {
         let (p, pw, ph, taps) = panelGeometry(xs, os)
         let k = taps.count, m = outChannels, n = os.plane, sh = stride.h, sw = stride.w, ow = os.w
-        var wt = [Float](repeating: 0, count: k * m)  // Wᵀ, K × M
-        for co in 0..<m { for t in 0..<k { wt[t * m + co] = weight[co * k + t] } }
         let padded = UnsafeMutablePointer<Float>.allocate(capacity: inChannels * ph * pw + 64)
         defer { padded.deallocate() }
         padded.update(repeating: 0, count: inChannels * ph * pw + 64)
@@ -84,7 +87,7 @@ extension Conv2D {
         let minRows = (kernel.h - 1) * dilation.h / sh + 1
         let bandCount = Swift.max(1, Swift.min(8, os.h / minRows))
         let mask = activation == .none ? nil : (activation: activation, output: y)
-        wt.withUnsafeBufferPointer { wp in
+        weightTransposed!.withUnsafeBufferPointer { wp in  // Wᵀ, K × M
             taps.withUnsafeBufferPointer { tp in
                 for phase in 0..<Swift.min(2, bandCount) {
                     let mine = (bandCount - phase + 1) / 2  // bands phase, phase + 2, …

@@ -20,22 +20,16 @@ enum PointwiseKernel {
                         mask: (activation: Activation, output: UnsafePointer<Float>)? = nil, threads: Int, avx512: Bool) {
         // With AVX-512: panels of 64 columns computed by `PointwisePanel512` (a module compiled for AVX-512,
         // entered only when the CPU has it); otherwise panels of 32 with the AVX2 micro-kernel below.
-        let wide = avx512 && CPUFeatures.avx512
-        let cols = wide ? PointwisePanel512.columns : block
-        let act = activation == .relu ? 1 : activation == .relu6 ? 2 : 0
+        let cols = columns(avx512: avx512)
         let blocks = (n + cols - 1) / cols
-        parallelChunks(blocks, minChunk: wide ? 2 : 4, threads: threads) { range in
+        parallelChunks(blocks, minChunk: cols == block ? 4 : 2, threads: threads) { range in
             let packed = UnsafeMutablePointer<Float>.allocate(capacity: k * cols)
             defer { packed.deallocate() }
             for nb in range {
                 let n0 = nb * cols, width = Swift.min(cols, n - n0)
                 pack(x, n: n, k: k, from: n0, width: width, into: packed, columns: cols, mask: mask,
                      prefetchNext: nb + 1 < range.upperBound && n0 + 2 * cols <= n)
-                if wide {
-                    PointwisePanel512.compute(w, m: m, k: k, panel: packed, bias: bias, activation: act, c + n0, ldc: n, width: width)
-                } else {
-                    panel(w, m: m, k: k, packed, bias: bias, activation: activation, c + n0, ldc: n, width: width)
-                }
+                compute(w, m: m, k: k, panel: packed, bias: bias, activation: activation, c + n0, ldc: n, width: width, avx512: avx512)
             }
         }
     }
@@ -44,6 +38,7 @@ enum PointwiseKernel {
     static func columns(avx512: Bool) -> Int { avx512 && CPUFeatures.avx512 ? PointwisePanel512.columns : block }
 
     /// C[:, 0 ..< width] (rows `ldc` apart) = act(W · P + bias) for one packed panel P of K rows of `columns(avx512:)`.
+    @inline(__always)
     static func compute(_ w: UnsafePointer<Float>, m: Int, k: Int, panel packed: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                         activation: Activation, _ c: UnsafeMutablePointer<Float>, ldc: Int, width: Int, avx512: Bool) {
         if avx512 && CPUFeatures.avx512 {
@@ -60,7 +55,7 @@ enum PointwiseKernel {
     /// waiting for the mask: 14 → 11 % of a 720p step's samples, 3–5 % faster).
     @inline(__always)
     static func pack(_ x: UnsafePointer<Float>, n: Int, k: Int, from n0: Int, width: Int, into packed: UnsafeMutablePointer<Float>,
-                             columns: Int, mask: (activation: Activation, output: UnsafePointer<Float>)?, prefetchNext: Bool) {
+                     columns: Int, mask: (activation: Activation, output: UnsafePointer<Float>)?, prefetchNext: Bool) {
         for kk in 0..<k {
             let dst = packed + kk * columns
             let src = x + kk * n + n0
