@@ -22,16 +22,43 @@ enum PointwiseKernel {
         // entered only when the CPU has it); otherwise panels of 32 with the AVX2 micro-kernel below.
         let cols = columns(avx512: avx512)
         let blocks = (n + cols - 1) / cols
-        parallelChunks(blocks, minChunk: cols == block ? 4 : 2, threads: threads) { range in
-            let packed = UnsafeMutablePointer<Float>.allocate(capacity: k * cols)
+        let sub = subpanels(k: k, columns: cols)
+        let wides = (blocks + sub - 1) / sub
+        parallelChunks(wides, minChunk: Swift.max(1, (cols == block ? 4 : 2) / sub), threads: threads) { range in
+            let packed = UnsafeMutablePointer<Float>.allocate(capacity: k * cols * sub)
             defer { packed.deallocate() }
-            for nb in range {
-                let n0 = nb * cols, width = Swift.min(cols, n - n0)
-                pack(x, n: n, k: k, from: n0, width: width, into: packed, columns: cols, mask: mask,
-                     prefetchNext: nb + 1 < range.upperBound && n0 + 2 * cols <= n)
-                compute(w, m: m, k: k, panel: packed, bias: bias, activation: activation, c + n0, ldc: n, width: width, avx512: avx512)
+            let last = Swift.min(range.upperBound * sub, blocks)
+            for wb in range {
+                let b0 = wb * sub, b1 = Swift.min(b0 + sub, blocks)
+                for b in b0..<b1 {
+                    let n0 = b * cols
+                    pack(x, n: n, k: k, from: n0, width: Swift.min(cols, n - n0), into: packed + (b - b0) * k * cols, columns: cols,
+                         mask: mask, prefetchNext: b + 1 < last && n0 + 2 * cols <= n)
+                }
+                // Rows a few at a time across the whole wide panel, so each output row is written in one run of
+                // sub × cols columns (a row of a 64-column panel is four cache lines; with a hundred rows written
+                // four lines at a time, writing was most of the time for the big early layers).
+                var mi = 0
+                while mi < m {
+                    let rows = b1 - b0 == 1 ? m : Swift.min(wideRows, m - mi)
+                    for b in b0..<b1 {
+                        let n0 = b * cols
+                        compute(w + mi * k, m: rows, k: k, panel: packed + (b - b0) * k * cols, bias: bias.map { $0 + mi },
+                                activation: activation, c + mi * n + n0, ldc: n, width: Swift.min(cols, n - n0), avx512: avx512)
+                    }
+                    mi += rows
+                }
             }
         }
+    }
+
+    /// Output rows computed together across a wide panel.
+    static let wideRows = 8
+
+    /// How many panels of `columns` make one wide panel for K input rows: as many as fit 32 KiB packed (L1), at most 8.
+    /// The order of every output's sums is the same whatever the width (each is its bias plus its K products in order).
+    static func subpanels(k: Int, columns: Int) -> Int {
+        Swift.max(1, Swift.min(8, 8192 / Swift.max(1, k * columns)))
     }
 
     /// The panel width the micro-kernel uses with `avx512` on this CPU (64 with AVX-512, else 32).
