@@ -24,11 +24,13 @@ struct MetricsCommand: ParsableCommand {
         the source's own change. W = mean |D_t − warp(D_t−1)| ÷ the same for the source over pixels whose \
         motion can be trusted (flow from the source): 1 is as coherent as the footage itself. Frame i of DREAMED \
         is compared with frame i of SOURCE (after --start); scene cuts are left out of F and W, which a blur \
-        also passes: read them with S and detail.
+        also passes: read them with S and detail. DREAMED may be the folder of PNG frames a render wrote with \
+        --frames-dir: the frames as dreamed, before the video encoder (whose quantisation of a dream's fine \
+        detail, different in every frame, adds to W).
         """)
 
     @Argument(help: "The video (health), or the source video (with DREAMED).") var source: String
-    @Argument(help: "The re-dreamed video.") var dreamed: String?
+    @Argument(help: "The re-dreamed video, or the folder of PNG frames its render wrote with --frames-dir (the dream without the encoder's share).") var dreamed: String?
     @Option(parsing: .unconditional, help: "Frames per window (default: 100 for health, 30 for a re-dream).") var window: Int?
     @Option(name: .customLong("start"), parsing: .unconditional, help: "Seconds into the source where the re-dream began (default: 0).") var startOption: Double?
     @Option(name: .customLong("flow"), help: "Flow method for W: dis or farneback (default: dis).") var flowOption: String?

@@ -214,6 +214,39 @@ struct ReliabilityIITests {
         #expect(one.flicker == nil && one.warpError == nil)
     }
 
+    /// `metrics SOURCE FOLDER` reads the PNG frames a render wrote with --frames-dir: the decoded source written as
+    /// frames measures as the source itself; a folder that starts at frame 3 (a shard's) is compared with the
+    /// source's frame 3 on (a pan: one frame off would differ by many levels); a missing number stops the comparison
+    /// there and says so; a damaged frame file and an empty folder are named.
+    @Test func metricsReadAFramesFolder() throws {
+        let dir = try tempDir("r2-metrics-dir")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let source = dir + "/pan.mp4", frames = dir + "/frames"
+        try writePan(source, frames: 12, speed: 3)
+        try FileManager.default.createDirectory(atPath: frames, withIntermediateDirectories: true)
+        let r = try VideoReader(path: source)
+        var n = 0
+        while let f = try r.nextVideoFrame() { try ImageIO.write(f.image, to: String(format: "%@/frame_%06d.png", frames, n)); n += 1 }
+        #expect(n == 12)
+        let same = try CoherenceMetrics.measure(source: source, dreamed: frames)
+        #expect(same.frames == 12 && same.difference == 0 && same.warpError == 1 && same.total.detail == 1, "\(same)")
+
+        for i in 0..<3 { try FileManager.default.removeItem(atPath: String(format: "%@/frame_%06d.png", frames, i)) }
+        let later = try CoherenceMetrics.measure(source: source, dreamed: frames)
+        #expect(later.frames == 9 && later.difference == 0, "\(later)")
+        #expect(later.notes.contains { $0.contains("starts at frame 3") }, "\(later.notes)")
+
+        try FileManager.default.removeItem(atPath: frames + "/frame_000007.png")
+        let gap = try CoherenceMetrics.measure(source: source, dreamed: frames)
+        #expect(gap.frames == 4 && gap.notes.contains { $0.contains("frame 7 is missing") }, "\(gap.notes)")
+
+        try write("not a picture", frames + "/frame_000005.png")
+        #expect { try CoherenceMetrics.measure(source: source, dreamed: frames) } throws: { "\($0)".contains("frame_000005.png") }
+        let empty = dir + "/empty"
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        #expect { try CoherenceMetrics.measure(source: source, dreamed: empty) } throws: { "\($0)".contains("empty: a folder without frame files") }
+    }
+
     // 6: YAML numbers
     @Test func yamlNumbersAreReadAsWritten() throws {
         let dir = try tempDir("r2-yaml")

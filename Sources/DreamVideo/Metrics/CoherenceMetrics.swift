@@ -78,10 +78,14 @@ public enum CoherenceMetrics {
     /// `objective` measures the network strength (nil: not measured).
     public static func measure(source: String, dreamed: String, start: Double = 0, flow method: FlowMethod = .dis,
                                maxFrames: Int? = nil, window: Int = 30, objective: LayerObjective? = nil) throws -> CoherenceReport {
-        let s = try VideoReader(path: source), d = try VideoReader(path: dreamed)
+        let s = try VideoReader(path: source)
+        var d = try DreamedFrames(path: dreamed)
         if start > 0 { try s.seek(toSeconds: Double(s.startPTS) * Double(s.timeBase.num) / Double(s.timeBase.den) + start) }
+        // A folder that starts later (the frames of a shard): its frame N is compared with the source's frame N.
+        for _ in 0..<d.firstNumber { if try s.nextVideoFrame() == nil { break } }
         let flow = try FlowEstimator(method == .none ? .dis : method)
         var report = CoherenceReport()
+        if d.firstNumber > 0 { report.notes.append("\(dreamed): starts at frame \(d.firstNumber), compared with the source's frame \(d.firstNumber) on") }
         report.measuredWith = objective.map { "\($0.network.definition.name) \($0.layer)" }
         var sums = Sums(), all = Sums()
         var sumDS = 0.0, sumES = 0.0, pairs = 0
@@ -95,7 +99,8 @@ public enum CoherenceMetrics {
             sums = Sums()
         }
         while maxFrames.map({ report.frames < $0 }) ?? true {
-            guard let fd = try d.nextVideoFrame() else {
+            guard let dreamedImage = try d.next() else {
+                if let gap = d.gap { report.notes.append(gap) }
                 if try s.nextVideoFrame() != nil { report.notes.append("\(dreamed) ends after \(report.frames) frames; \(source) goes on: only those frames were compared") }
                 break
             }
@@ -103,7 +108,7 @@ public enum CoherenceMetrics {
                 report.notes.append("\(source) ends after \(report.frames) frames\(start > 0 ? " (from \(formatNumber(start)) s)" : ""); \(dreamed) goes on: only those frames were compared")
                 break
             }
-            var D = Tensor(fd.image)
+            var D = Tensor(dreamedImage)
             if size == nil { size = (D.shape.w, D.shape.h) }
             if D.shape.w != size!.w || D.shape.h != size!.h {
                 // A video whose frames change size: compare everything at its first frame's size.
@@ -211,5 +216,48 @@ public enum CoherenceMetrics {
             }
         } } }
         return w > 0 ? s / w : 0
+    }
+}
+
+/// The dreamed frames `metrics` compares: a video, or a folder of the PNG frames a render wrote with `--frames-dir`
+/// (`frame_000000.png` …, in order from the first; lossless, so the dream is measured without the encoder's share).
+struct DreamedFrames {
+    private var video: VideoReader?
+    private var files: [(number: Int, name: String)] = []
+    private var dir = ""
+    private var position = 0
+    /// The number of a folder's first frame file (0 for a video).
+    var firstNumber: Int { files.first?.number ?? 0 }
+    /// Why the folder's frames stopped early (a missing number), once they have.
+    private(set) var gap: String?
+
+    init(path: String) throws {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue else {
+            video = try VideoReader(path: path)
+            return
+        }
+        let names: [String]
+        do { names = try FileManager.default.contentsOfDirectory(atPath: path) } catch {
+            throw DreamVideoError.invalidArgument("\(path): cannot read the folder (\((error as NSError).localizedFailureReason ?? error.localizedDescription))")
+        }
+        files = names.filter(FramesFolder.isFrameFile).compactMap { n in Int(n.dropFirst(6).dropLast(4)).map { ($0, n) } }.sorted { $0.number < $1.number }
+        guard !files.isEmpty else {
+            throw DreamVideoError.invalidArgument("\(path): a folder without frame files (frame_000000.png …, as --frames-dir writes them)")
+        }
+        dir = path
+    }
+
+    /// The next frame, nil after the last (or before a missing number in a folder).
+    mutating func next() throws -> RGBImage? {
+        if let video { return try video.nextVideoFrame()?.image }
+        guard position < files.count else { return nil }
+        let f = files[position]
+        if position > 0, f.number != files[position - 1].number + 1 {
+            gap = "\(dir): frame \(files[position - 1].number + 1) is missing: only the frames before it were compared"
+            return nil
+        }
+        position += 1
+        return try ImageIO.read(dir + "/" + f.name)  // a damaged file: its MediaError names it
     }
 }
