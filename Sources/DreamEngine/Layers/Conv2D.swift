@@ -137,6 +137,7 @@ public struct Conv2D: Layer {
                     }
                 } else if paddedDepthwiseForward {
                     depthwiseForwardPadded(xp.baseAddress!, x.shape, op.baseAddress!, os, o)
+                    return  // bias and activation are applied channel by channel
                 } else if isDepthwise {
                     depthwiseForward(xp.baseAddress!, x.shape, op.baseAddress!, os, o)
                 } else if isPointwise && o.pointwiseKernel {

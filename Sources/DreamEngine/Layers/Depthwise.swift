@@ -150,15 +150,20 @@ extension Conv2D {
         let p = pads(h: xs.h, w: xs.w)
         let plane = PaddedPlane(h: xs.h, w: xs.w, oh: os.h, ow: os.w, kh: kh, kw: kw, stride: stride.h, top: p.top, left: p.left)
         weight.withUnsafeBufferPointer { wp in
-            let wbase = wp.baseAddress!
-            parallelChunks(inChannels, minChunk: 2, threads: o.threads) { channels in
-                let buf = UnsafeMutablePointer<Float>.allocate(capacity: plane.count + 16)
-                defer { buf.deallocate() }
-                buf.update(repeating: 0, count: plane.count)
-                for c in channels {
-                    DepthwiseKernel.fill(x + c * xs.plane, h: xs.h, w: xs.w, into: buf, plane)
-                    DepthwiseKernel.convolve(buf, plane, weights: wbase + c * kh * kw, kh: kh, kw: kw,
-                                             out: out + c * os.plane, oh: os.h, ow: os.w, tail: buf + plane.count, avx512: o.avx512)
+            bias.withUnsafeBufferPointer { bp in
+                let wbase = wp.baseAddress!, bbase = bp.baseAddress!
+                parallelChunks(inChannels, minChunk: 2, threads: o.threads) { channels in
+                    let buf = UnsafeMutablePointer<Float>.allocate(capacity: plane.count + 16)
+                    defer { buf.deallocate() }
+                    buf.update(repeating: 0, count: plane.count)
+                    for c in channels {
+                        DepthwiseKernel.fill(x + c * xs.plane, h: xs.h, w: xs.w, into: buf, plane)
+                        DepthwiseKernel.convolve(buf, plane, weights: wbase + c * kh * kw, kh: kh, kw: kw,
+                                                 out: out + c * os.plane, oh: os.h, ow: os.w, tail: buf + plane.count, avx512: o.avx512)
+                        // Bias and activation while the channel's output is still in cache (a separate pass over all
+                        // channels read every depthwise output back from memory: 2 % of a 720p zoom's samples).
+                        activation.applyWithBias(out + c * os.plane, os.plane, bias: bbase[c])
+                    }
                 }
             }
         }
