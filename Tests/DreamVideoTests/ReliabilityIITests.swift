@@ -217,7 +217,7 @@ struct ReliabilityIITests {
     /// `metrics SOURCE FOLDER` reads the PNG frames a render wrote with --frames-dir: the decoded source written as
     /// frames measures as the source itself; a folder that starts at frame 3 (a shard's) is compared with the
     /// source's frame 3 on (a pan: one frame off would differ by many levels); a missing number stops the comparison
-    /// there and says so; a damaged frame file and an empty folder are named.
+    /// there and says so; two files for one frame, a damaged frame file and an empty folder are named.
     @Test func metricsReadAFramesFolder() throws {
         let dir = try tempDir("r2-metrics-dir")
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -240,6 +240,9 @@ struct ReliabilityIITests {
         let gap = try CoherenceMetrics.measure(source: source, dreamed: frames)
         #expect(gap.frames == 4 && gap.notes.contains { $0.contains("frame 7 is missing") }, "\(gap.notes)")
 
+        try FileManager.default.copyItem(atPath: frames + "/frame_000004.png", toPath: frames + "/frame_0000004.png")
+        #expect { try CoherenceMetrics.measure(source: source, dreamed: frames) } throws: { "\($0)".contains("two files for frame 4") }
+        try FileManager.default.removeItem(atPath: frames + "/frame_0000004.png")
         try write("not a picture", frames + "/frame_000005.png")
         #expect { try CoherenceMetrics.measure(source: source, dreamed: frames) } throws: { "\($0)".contains("frame_000005.png") }
         let empty = dir + "/empty"

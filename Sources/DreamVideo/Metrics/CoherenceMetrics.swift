@@ -245,6 +245,9 @@ struct DreamedFrames {
         guard !files.isEmpty else {
             throw DreamVideoError.invalidArgument("\(path): a folder without frame files (frame_000000.png …, as --frames-dir writes them)")
         }
+        if let i = files.indices.dropFirst().first(where: { files[$0].number == files[$0 - 1].number }) {
+            throw DreamVideoError.invalidArgument("\(path): two files for frame \(files[i].number) (\(files[i - 1].name), \(files[i].name))")
+        }
         dir = path
     }
 
