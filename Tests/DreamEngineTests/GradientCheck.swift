@@ -129,6 +129,24 @@ struct LayerGradientTests {
         try checker.check(Add(), inputs: [input(2, 3, 4, seed: 1), input(2, 3, 4, seed: 2)])
         try checker.check(Preprocess(order: [2, 1, 0], mean: [10, 20, 30], scale: [0.5, 2, 1]), inputs: [input(3, 4, 5)])
     }
+
+    /// Preprocessing on a picture big enough to be split into blocks over two threads (planes of 37 000 pixels: three
+    /// blocks each, the last partial), against the formula element by element, channels reordered both ways.
+    @Test func preprocessingInParallelBlocks() {
+        let layer = Preprocess(order: [2, 0, 1], mean: [10, 20, 30], scale: [0.5, 2, 0.25])
+        let x = input(3, 185, 200, seed: 4), p = 185 * 200
+        var o = EngineOptions()
+        o.threads = 2
+        let y = layer.forward([x], options: o)
+        let g = input(3, 185, 200, seed: 5)
+        let gin = layer.backward([x], output: y, gradOutput: g, options: o)[0]
+        for c in 0..<3 {
+            for i in stride(from: 0, to: p, by: 7) {
+                #expect(y.data[c * p + i] == (x.data[layer.order[c] * p + i] - layer.mean[c]) * layer.scale[c])
+                #expect(gin.data[layer.order[c] * p + i] == g.data[c * p + i] * layer.scale[c])
+            }
+        }
+    }
 }
 
 /// Layers called directly in tests run with the default engine options.

@@ -66,22 +66,33 @@ public struct Preprocess: Layer {
     }
 
     public func forward(_ inputs: [Tensor], options o: EngineOptions) -> Tensor {
-        let x = inputs[0], p = x.shape.plane
-        var y = Tensor(zeros: x.shape)
-        for c in 0..<3 {
-            let src = order[c] * p, dst = c * p, m = mean[c], s = scale[c]
-            for i in 0..<p { y.data[dst + i] = (x.data[src + i] - m) * s }
-        }
+        let x = inputs[0]
+        var y = Tensor(uninitialized: x.shape)
+        Self.map(x, into: &y, from: order, to: [0, 1, 2], offset: mean, scale: scale, threads: o.threads)
         return y
     }
 
     public func backward(_ inputs: [Tensor], output: Tensor, gradOutput: consuming Tensor, options o: EngineOptions) -> [Tensor] {
-        let p = output.shape.plane
-        var g = Tensor(zeros: output.shape)
-        for c in 0..<3 {
-            let src = c * p, dst = order[c] * p, s = scale[c]
-            for i in 0..<p { g.data[dst + i] += gradOutput.data[src + i] * s }
-        }
+        var g = Tensor(uninitialized: output.shape)
+        Self.map(gradOutput, into: &g, from: [0, 1, 2], to: order, offset: [0, 0, 0], scale: scale, threads: o.threads)
         return [g]
+    }
+
+    /// out[to[c]] = (x[from[c]] − offset[c]) · scale[c] for the three channels (`order` is a permutation, so every
+    /// output plane is written once), in parallel blocks the compiler vectorises (it was a scalar loop through
+    /// array subscripts: 3.9 + 3.1 ms of a 720p step).
+    private static func map(_ x: Tensor, into out: inout Tensor, from: [Int], to: [Int], offset: [Float], scale: [Float], threads: Int) {
+        let p = x.shape.plane, block = 16384
+        let blocks = (p + block - 1) / block
+        x.data.withUnsafeBufferPointer { xp in
+            out.data.withUnsafeMutableBufferPointer { op in
+                let xb = xp.baseAddress!, ob = op.baseAddress!
+                parallelFor(3 * blocks, minPerThread: 4, threads: threads) { i in
+                    let c = i / blocks, lo = (i % blocks) * block, hi = Swift.min(p, lo + block)
+                    let src = xb + from[c] * p, dst = ob + to[c] * p, m = offset[c], s = scale[c]
+                    for j in lo..<hi { dst[j] = (src[j] - m) * s }
+                }
+            }
+        }
     }
 }
