@@ -41,6 +41,16 @@ func clampInPlace(_ dst: UnsafeMutablePointer<Float>, _ lo: Float, _ hi: Float, 
 
 /// dst[i] += src[i] for i < n.
 @inline(__always)
+/// dst = a + b element-wise.
+func sum(_ dst: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) {
+    var i = 0
+    while i + 16 <= n {
+        store16(load16(a + i) + load16(b + i), dst + i)
+        i += 16
+    }
+    while i < n { dst[i] = a[i] + b[i]; i += 1 }
+}
+
 func addInPlace(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ n: Int) {
     var i = 0
     while i + 16 <= n {

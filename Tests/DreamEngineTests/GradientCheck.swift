@@ -130,6 +130,16 @@ struct LayerGradientTests {
         try checker.check(Preprocess(order: [2, 1, 0], mean: [10, 20, 30], scale: [0.5, 2, 1]), inputs: [input(3, 4, 5)])
     }
 
+    /// Add on tensors big enough to be split over two threads, with three inputs: exactly (a + b) + c, element by element.
+    @Test func addInParallelChunks() {
+        let a = input(3, 200, 210, seed: 6), b = input(3, 200, 210, seed: 7), c = input(3, 200, 210, seed: 8)
+        var o = EngineOptions()
+        o.threads = 2
+        let y = Add().forward([a, b, c], options: o)
+        #expect(y.count == a.count && (0..<y.count).allSatisfy { y.data[$0] == (a.data[$0] + b.data[$0]) + c.data[$0] })
+        #expect(Add().forward([a, b], options: o).data == zip(a.data, b.data).map { $0 + $1 })
+    }
+
     /// Preprocessing on a picture big enough to be split into blocks over two threads (planes of 37 000 pixels: three
     /// blocks each, the last partial), against the formula element by element, channels reordered both ways.
     @Test func preprocessingInParallelBlocks() {

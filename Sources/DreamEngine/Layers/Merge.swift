@@ -41,8 +41,22 @@ public struct Add: Layer {
     }
 
     public func forward(_ inputs: [Tensor], options o: EngineOptions) -> Tensor {
-        var y = inputs[0]
-        for t in inputs.dropFirst() { y.add(t) }
+        // The first sum into a new tensor in one pass (`var y = inputs[0]; y.add(…)` copied inputs[0], which the
+        // graph keeps, on one thread first).
+        if inputs.count == 1 { return inputs[0] }
+        var y = Tensor(uninitialized: inputs[0].shape)
+        let n = y.count
+        y.data.withUnsafeMutableBufferPointer { yp in
+            inputs[0].data.withUnsafeBufferPointer { ap in
+                inputs[1].data.withUnsafeBufferPointer { bp in
+                    let yb = yp.baseAddress!, ab = ap.baseAddress!, bb = bp.baseAddress!
+                    parallelChunks(n, minChunk: 1 << 16, threads: o.threads) { r in
+                        sum(yb + r.lowerBound, ab + r.lowerBound, bb + r.lowerBound, r.count)
+                    }
+                }
+            }
+        }
+        for t in inputs.dropFirst(2) { y.add(t) }
         return y
     }
 
