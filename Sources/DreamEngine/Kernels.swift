@@ -39,9 +39,8 @@ func clampInPlace(_ dst: UnsafeMutablePointer<Float>, _ lo: Float, _ hi: Float, 
     }
 }
 
-/// dst[i] += src[i] for i < n.
+/// dst[i] = a[i] + b[i] for i < n.
 @inline(__always)
-/// dst = a + b element-wise.
 func sum(_ dst: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) {
     var i = 0
     while i + 16 <= n {
@@ -51,6 +50,8 @@ func sum(_ dst: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: Uns
     while i < n { dst[i] = a[i] + b[i]; i += 1 }
 }
 
+/// dst[i] += src[i] for i < n.
+@inline(__always)
 func addInPlace(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ n: Int) {
     var i = 0
     while i + 16 <= n {

@@ -25,8 +25,8 @@ struct MetricsCommand: ParsableCommand {
         motion can be trusted (flow from the source): 1 is as coherent as the footage itself. Frame i of DREAMED \
         is compared with frame i of SOURCE (after --start); scene cuts are left out of F and W, which a blur \
         also passes: read them with S and detail. DREAMED may be the folder of PNG frames a render wrote with \
-        --frames-dir: the frames as dreamed, before the video encoder (whose quantisation of a dream's fine \
-        detail, different in every frame, adds to W).
+        --frames-dir: the frames as dreamed, before the video's 8-bit encoding (which rounds a dream's pictures \
+        afresh in every frame and so adds to W; the footage's own pictures round back to themselves).
         """)
 
     @Argument(help: "The video (health), or the source video (with DREAMED).") var source: String
