@@ -61,6 +61,13 @@ func addInPlace(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>,
     while i < n { dst[i] += src[i]; i += 1 }
 }
 
+/// (e0, o0, e1, o1, …, e7, o7) and (e8, o8, …, e15, o15): even and odd columns back into one row.
+@inline(__always)
+func interleave(_ e: F16, _ o: F16) -> (F16, F16) {
+    (F16(e[0], o[0], e[1], o[1], e[2], o[2], e[3], o[3], e[4], o[4], e[5], o[5], e[6], o[6], e[7], o[7]),
+     F16(e[8], o[8], e[9], o[9], e[10], o[10], e[11], o[11], e[12], o[12], e[13], o[13], e[14], o[14], e[15], o[15]))
+}
+
 /// dst[i] += a · src[2i] for i < n (stride-2 reads, de-interleaved 32 at a time).
 @inline(__always)
 func axpyStride2(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ a: Float, _ n: Int) {
@@ -75,6 +82,26 @@ func axpyStride2(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>
 }
 
 extension Activation {
+    /// act(v + bias), 16 values: the same operations as `applyWithBias`'s vector loop.
+    @inline(__always)
+    func apply(_ v: F16, bias b: Float) -> F16 {
+        switch self {
+        case .none: return b == 0 ? v : v + F16(repeating: b)
+        case .relu: return pointwiseMax(v + F16(repeating: b), F16(repeating: 0))
+        case .relu6: return pointwiseMin(pointwiseMax(v + F16(repeating: b), F16(repeating: 0)), F16(repeating: 6))
+        }
+    }
+
+    /// act(v + bias) for one value: the same operations as `applyWithBias`'s tail.
+    @inline(__always)
+    func apply(_ v: Float, bias b: Float) -> Float {
+        switch self {
+        case .none: return b == 0 ? v : v + b
+        case .relu: return Swift.max(v + b, 0)
+        case .relu6: return Swift.min(Swift.max(v + b, 0), 6)
+        }
+    }
+
     /// y = act(y + bias) in place, vectorised.
     @inline(__always)
     func applyWithBias(_ p: UnsafeMutablePointer<Float>, _ n: Int, bias b: Float) {

@@ -18,6 +18,10 @@ public struct EngineOptions: Sendable {
     public var maxColumnFloats = 1 << 22
     /// Upper bound of the Winograd scratch buffers, in floats.
     public var winogradScratchFloats = 6 << 20
+    /// A thread's Winograd buffers for one run of tiles (V and M), in floats: layers whose run would have fewer than
+    /// `Winograd3x3.minimumRun` tiles go over bands of tile rows instead. About half of this CPU's L2 per core (2 MiB);
+    /// 0 turns runs off.
+    public var winogradBlockFloats = 320 << 10
     /// When set, forward and backward times are added up per layer kind (benchmarks).
     public var profiler: LayerProfiler? = nil
 

@@ -229,29 +229,92 @@ struct ConvReferenceTests {
 
 @Suite("Winograd F(4×4, 3×3)")
 struct WinogradTests {
-    @Test(arguments: [(24, 16, 13, 17), (8, 32, 4, 4), (16, 8, 9, 6), (32, 32, 33, 31), (8, 8, 1, 5)])
-    func forwardAndInputGradientMatchTheReference(_ a: (Int, Int, Int, Int)) throws {
-        let (cin, cout, h, w) = a
+    /// Both ways through: runs of tiles kept in cache (whole rows, and runs of 32 with a shorter last one) and bands of
+    /// tile rows.
+    /// With the bias and activation applied as outputs are written, and the activation's mask as inputs are read.
+    @Test(arguments: [(24, 16, 13, 17, Activation.relu), (8, 32, 4, 4, .none), (16, 8, 9, 6, .relu6),
+                      (32, 32, 33, 31, .relu), (8, 8, 1, 5, .relu), (8, 16, 9, 150, .relu6)],
+          ["runs", "runs of 32", "bands"])
+    func forwardAndInputGradientMatchTheReference(_ a: (Int, Int, Int, Int, Activation), _ mode: String) throws {
+        let (cin, cout, h, w, activation) = a
+        var o = EngineOptions()
+        switch mode {
+        case "runs of 32": o.winogradBlockFloats = 36 * (cin + cout) * 32  // the shortest run allowed
+        case "bands": o.winogradBlockFloats = 0
+        default: break
+        }
         var rng = SeededGenerator(seed: UInt64(cin * 100 + h))
         let weights = (0..<(cout * cin * 9)).map { _ in rng.gaussian() }
         let bias = (0..<cout).map { _ in rng.gaussian() }
-        let conv = try Conv2D(inChannels: cin, outChannels: cout, kernel: 3, padding: .symmetric(1), weight: weights, bias: bias)
+        let conv = try Conv2D(inChannels: cin, outChannels: cout, kernel: 3, padding: .symmetric(1), activation: activation,
+                              weight: weights, bias: bias)
         let x = GradientChecker.random(Shape(cin, h, w), &rng, scale: 10)
-        let y = conv.forward([x]), ref = referenceConv(x, conv)
+        let y = conv.forward([x], options: o), ref = referenceConv(x, conv)
         let scale = ref.data.map(abs).max()!
         let err = zip(y.data, ref.data).map { abs($0 - $1) }.max()!
         #expect(err / scale < 1e-4, "forward max relative error \(err / scale)")
 
-        // dL/dx for L = Σ y·g is the convolution of g with the kernels rotated 180° and channels swapped.
+        // dL/dx for L = Σ y·g is the convolution of g ⊙ act'(y) with the kernels rotated 180° and channels swapped.
         let g = GradientChecker.random(y.shape, &rng)
+        var masked = g
+        for i in 0..<g.count {
+            let yi = y.data[i]  // the mask the layer reads: its own output
+            let passes = activation == .none || (yi > 0 && (activation == .relu || yi < 6))
+            if !passes { masked.data[i] = 0 }
+        }
         var rotated = [Float](repeating: 0, count: weights.count)
         for o in 0..<cout { for i in 0..<cin { for ky in 0..<3 { for kx in 0..<3 {
             rotated[((i * cout + o) * 3 + (2 - ky)) * 3 + (2 - kx)] = weights[((o * cin + i) * 3 + ky) * 3 + kx]
         } } } }
         let adjoint = try Conv2D(inChannels: cout, outChannels: cin, kernel: 3, padding: .symmetric(1), weight: rotated)
-        let gin = conv.backward([x], output: y, gradOutput: g)[0], gref = referenceConv(g, adjoint)
+        let gin = conv.backward([x], output: y, gradOutput: g, options: o)[0], gref = referenceConv(masked, adjoint)
         let gscale = gref.data.map(abs).max()!
+        #expect(gscale > 0, "the activation masked every gradient: nothing compared")
         let gerr = zip(gin.data, gref.data).map { abs($0 - $1) }.max()!
         #expect(gerr / gscale < 1e-4, "input gradient max relative error \(gerr / gscale)")
+    }
+}
+
+@Suite("Max pooling")
+struct MaxPoolTests {
+    /// Nested loops: each window's first maximal input (row by row) gives the output and takes the gradient.
+    static func reference(_ x: Tensor, _ p: MaxPool2D, gradOutput g: Tensor) -> (Tensor, Tensor) {
+        let os = try! p.outputShape([x.shape])
+        var out = Tensor(zeros: os), gin = Tensor(zeros: x.shape)
+        for c in 0..<os.c { for oy in 0..<os.h { for ox in 0..<os.w {
+            var best: (Int, Int)? = nil
+            for y in max(0, oy * p.stride - p.padding)..<min(x.shape.h, oy * p.stride - p.padding + p.kernel) {
+                for xx in max(0, ox * p.stride - p.padding)..<min(x.shape.w, ox * p.stride - p.padding + p.kernel) {
+                    if best == nil || x[c, y, xx] > x[c, best!.0, best!.1] { best = (y, xx) }
+                }
+            }
+            guard let (by, bx) = best else { continue }
+            out[c, oy, ox] = x[c, by, bx]
+            gin[c, by, bx] += g[c, oy, ox]
+        } } }
+        return (out, gin)
+    }
+
+    /// The 2×2 pools (VGG's) run 16 windows at a time: same values, same winners on ties, the same NaN rule, and the
+    /// odd last row and column of ceil mode, as the nested loops; over two threads.
+    @Test(arguments: [(3, 9, 37, true), (2, 8, 64, false), (8, 6, 70, true), (2, 7, 33, false), (1, 3, 3, true)])
+    func twoByTwoMatchesTheReference(_ a: (Int, Int, Int, Bool)) throws {
+        let (c, h, w, ceil) = a
+        var rng = SeededGenerator(seed: UInt64(h * 100 + w))
+        var x = Tensor(zeros: Shape(c, h, w))
+        // Few distinct values, so most windows hold ties; a few NaNs.
+        for i in 0..<x.count { x.data[i] = Float(Int(rng.next() % 5)) - 2 }
+        for _ in 0..<3 { x.data[Int(rng.next() % UInt64(x.count))] = .nan }
+        let pool = MaxPool2D(kernel: 2, stride: 2, ceilMode: ceil)
+        var options = EngineOptions(); options.threads = 2
+        let y = pool.forward([x], options: options)
+        let g = GradientChecker.random(y.shape, &rng)
+        let gin = pool.backward([x], output: y, gradOutput: g, options: options)[0]
+        let (yRef, ginRef) = Self.reference(x, pool, gradOutput: g)
+        #expect(y.shape == yRef.shape)
+        let forwardDiffers = zip(y.data, yRef.data).filter { $0.bitPattern != $1.bitPattern }.count
+        let gradientDiffers = zip(gin.data, ginRef.data).filter { $0 != $1 }.count
+        #expect(forwardDiffers == 0, "\(forwardDiffers) of \(y.count) outputs differ")
+        #expect(gradientDiffers == 0, "\(gradientDiffers) of \(gin.count) input gradients differ")
     }
 }

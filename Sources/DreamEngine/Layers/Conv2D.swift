@@ -132,9 +132,13 @@ public struct Conv2D: Layer {
             out.data.withUnsafeMutableBufferPointer { op in
                 if let wg = activeWinograd(o) {
                     wg.forwardU.withUnsafeBufferPointer { up in
-                        Winograd3x3.convolve(xp.baseAddress!, inCh: inChannels, h: x.shape.h, w: x.shape.w,
-                                             u: up.baseAddress!, outCh: outChannels, out: op.baseAddress!, options: o)
+                        bias.withUnsafeBufferPointer { bp in
+                            Winograd3x3.convolve(xp.baseAddress!, inCh: inChannels, h: x.shape.h, w: x.shape.w,
+                                                 u: up.baseAddress!, outCh: outChannels, out: op.baseAddress!,
+                                                 epilogue: .init(bias: bp.baseAddress!, activation: activation), options: o)
+                        }
                     }
+                    return  // bias and activation are applied as the outputs are written
                 } else if paddedDepthwiseForward {
                     depthwiseForwardPadded(xp.baseAddress!, x.shape, op.baseAddress!, os, o)
                     return  // bias and activation are applied channel by channel
@@ -293,7 +297,8 @@ public struct Conv2D: Layer {
         let paddedDepthwiseBackward = isDepthwise && dilation == (1, 1) && (stride == (1, 1) || stride == (2, 2))
         let fusedPointwise = isPointwise && o.pointwiseKernel && weightTransposed != nil
         let panels = usesPanels && o.pointwiseKernel && activeWinograd(o) == nil
-        if activation != .none && !paddedDepthwiseBackward && !fusedPointwise && !panels {
+        // Winograd masks each input row as it loads it.
+        if activation != .none && !paddedDepthwiseBackward && !fusedPointwise && !panels && activeWinograd(o) == nil {
             g.data.withUnsafeMutableBufferPointer { gp in
                 output.data.withUnsafeBufferPointer { yp in
                     let gb = gp.baseAddress!, yb = yp.baseAddress!
@@ -308,8 +313,11 @@ public struct Conv2D: Layer {
             gin.data.withUnsafeMutableBufferPointer { ip in
                 if let wg = activeWinograd(o) {
                     wg.backwardU.withUnsafeBufferPointer { up in
-                        Winograd3x3.convolve(gp.baseAddress!, inCh: outChannels, h: os.h, w: os.w,
-                                             u: up.baseAddress!, outCh: inChannels, out: ip.baseAddress!, options: o)
+                        output.data.withUnsafeBufferPointer { yp in
+                            Winograd3x3.convolve(gp.baseAddress!, inCh: outChannels, h: os.h, w: os.w,
+                                                 u: up.baseAddress!, outCh: inChannels, out: ip.baseAddress!,
+                                                 inputMask: .init(activation: activation, output: yp.baseAddress!), options: o)
+                        }
                     }
                 } else if fusedPointwise {
                     // gin = Wᵀ · (g ⊙ act'(y)), the mask applied while packing g.

@@ -103,13 +103,6 @@ enum DepthwiseKernel {
         }
     }
 
-    /// (e0, o0, e1, o1, …, e7, o7) and (e8, o8, …, e15, o15).
-    @inline(__always)
-    static func interleave(_ e: F16, _ o: F16) -> (F16, F16) {
-        (F16(e[0], o[0], e[1], o[1], e[2], o[2], e[3], o[3], e[4], o[4], e[5], o[5], e[6], o[6], e[7], o[7]),
-         F16(e[8], o[8], e[9], o[9], e[10], o[10], e[11], o[11], e[12], o[12], e[13], o[13], e[14], o[14], e[15], o[15]))
-    }
-
     /// Copies an h×w plane into the interior of a padded plane whose margins are already zero.
     @inline(__always)
     static func fill(_ src: UnsafePointer<Float>, h: Int, w: Int, into dst: UnsafeMutablePointer<Float>, _ plane: PaddedPlane) {
@@ -257,7 +250,7 @@ extension Conv2D {
                         let pairs = (xs.w - ix) / 2
                         var q = 0
                         while q + 16 <= pairs {
-                            let (lo, hi) = DepthwiseKernel.interleave(load16(ev + q), load16(ov + q))
+                            let (lo, hi) = interleave(load16(ev + q), load16(ov + q))
                             store16(lo, dst + 2 * q); store16(hi, dst + 2 * q + 16)
                             q += 16
                         }

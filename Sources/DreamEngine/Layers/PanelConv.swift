@@ -151,7 +151,7 @@ extension Conv2D {
         if s == 2 {
             while i + 16 <= count {
                 let v = UnsafeRawPointer(dst + 2 * i).loadUnaligned(as: SIMD32<Float>.self)
-                let (lo, hi) = DepthwiseKernel.interleave(v.evenHalf + load16(src + i), v.oddHalf)
+                let (lo, hi) = interleave(v.evenHalf + load16(src + i), v.oddHalf)
                 store16(lo, dst + 2 * i); store16(hi, dst + 2 * i + 16)
                 i += 16
             }

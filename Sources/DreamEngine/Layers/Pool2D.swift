@@ -24,6 +24,26 @@ public struct MaxPool2D: Layer {
         return Shape(s.c, oh, ow)
     }
 
+    /// 2×2 windows two apart (VGG's pools): whole rows of windows go 16 at a time through `pairMax`.
+    private var isPairwise: Bool { kernel == 2 && stride == 2 && padding == 0 }
+
+    /// The maxima of 16 neighbouring 2×2 windows whose rows start at `r0` and `r1`, found in `argmax`'s order
+    /// (so ties and NaNs resolve the same way), and which of the later three inputs took over the lead.
+    @inline(__always)
+    private static func pairMax(_ r0: UnsafePointer<Float>, _ r1: UnsafePointer<Float>)
+        -> (best: F16, second: SIMDMask<SIMD16<Int32>>, third: SIMDMask<SIMD16<Int32>>, fourth: SIMDMask<SIMD16<Int32>>) {
+        let top = UnsafeRawPointer(r0).loadUnaligned(as: SIMD32<Float>.self)
+        let bottom = UnsafeRawPointer(r1).loadUnaligned(as: SIMD32<Float>.self)
+        var best = top.evenHalf
+        let second = top.oddHalf .> best
+        best.replace(with: top.oddHalf, where: second)
+        let third = bottom.evenHalf .> best
+        best.replace(with: bottom.evenHalf, where: third)
+        let fourth = bottom.oddHalf .> best
+        best.replace(with: bottom.oddHalf, where: fourth)
+        return (best, second, third, fourth)
+    }
+
     /// Index (within the channel plane) of the first maximum of window (oy, ox), or -1 if empty.
     @inline(__always)
     private func argmax(_ x: UnsafePointer<Float>, _ s: Shape, _ oy: Int, _ ox: Int) -> Int {
@@ -42,15 +62,25 @@ public struct MaxPool2D: Layer {
         let x = inputs[0]
         let os = checkedOutputShape([x.shape])
         var out = Tensor(zeros: os)
+        let pairs = isPairwise
         x.data.withUnsafeBufferPointer { xp in
             out.data.withUnsafeMutableBufferPointer { op in
                 let xb = xp.baseAddress!, ob = op.baseAddress!
                 parallelFor(os.c, minPerThread: 4, threads: o.threads) { c in
                     let xc = xb + c * x.shape.plane, oc = ob + c * os.plane
                     for oy in 0..<os.h {
-                        for ox in 0..<os.w {
+                        var ox = 0
+                        if pairs && 2 * oy + 1 < x.shape.h {
+                            let r0 = xc + 2 * oy * x.shape.w, r1 = r0 + x.shape.w, orow = oc + oy * os.w
+                            while ox + 16 <= x.shape.w / 2 {
+                                store16(Self.pairMax(r0 + 2 * ox, r1 + 2 * ox).best, orow + ox)
+                                ox += 16
+                            }
+                        }
+                        while ox < os.w {
                             let i = argmax(xc, x.shape, oy, ox)
                             oc[oy * os.w + ox] = i >= 0 ? xc[i] : 0
+                            ox += 1
                         }
                     }
                 }
@@ -62,6 +92,7 @@ public struct MaxPool2D: Layer {
     public func backward(_ inputs: [Tensor], output: Tensor, gradOutput: consuming Tensor, options o: EngineOptions) -> [Tensor] {
         let x = inputs[0], os = output.shape
         var gin = Tensor(zeros: x.shape)
+        let pairs = isPairwise
         x.data.withUnsafeBufferPointer { xp in
             gin.data.withUnsafeMutableBufferPointer { gp in
                 gradOutput.data.withUnsafeBufferPointer { gop in
@@ -69,9 +100,30 @@ public struct MaxPool2D: Layer {
                     parallelFor(os.c, minPerThread: 4, threads: o.threads) { c in
                         let xc = xb + c * x.shape.plane, gc = gb + c * x.shape.plane, goc = gob + c * os.plane
                         for oy in 0..<os.h {
-                            for ox in 0..<os.w {
+                            var ox = 0
+                            if pairs && 2 * oy + 1 < x.shape.h {
+                                // Windows do not overlap, so each input gets its window's gradient or nothing.
+                                let r0 = xc + 2 * oy * x.shape.w, r1 = r0 + x.shape.w
+                                let g0 = gc + 2 * oy * x.shape.w, g1 = g0 + x.shape.w
+                                let zero = F16(repeating: 0)
+                                while ox + 16 <= x.shape.w / 2 {
+                                    let m = Self.pairMax(r0 + 2 * ox, r1 + 2 * ox)
+                                    let g = load16(goc + oy * os.w + ox)
+                                    let (w1, w2, w3) = (m.second .& .!m.third .& .!m.fourth, m.third .& .!m.fourth, m.fourth)
+                                    let w0 = .!(m.second .| m.third .| m.fourth)
+                                    let top = interleave(zero.replacing(with: g, where: w0),
+                                                         zero.replacing(with: g, where: w1))
+                                    let bottom = interleave(zero.replacing(with: g, where: w2),
+                                                            zero.replacing(with: g, where: w3))
+                                    store16(top.0, g0 + 2 * ox); store16(top.1, g0 + 2 * ox + 16)
+                                    store16(bottom.0, g1 + 2 * ox); store16(bottom.1, g1 + 2 * ox + 16)
+                                    ox += 16
+                                }
+                            }
+                            while ox < os.w {
                                 let i = argmax(xc, x.shape, oy, ox)
                                 if i >= 0 { gc[i] += goc[oy * os.w + ox] }
+                                ox += 1
                             }
                         }
                     }
