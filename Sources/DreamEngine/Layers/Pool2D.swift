@@ -91,14 +91,22 @@ public struct MaxPool2D: Layer {
 
     public func backward(_ inputs: [Tensor], output: Tensor, gradOutput: consuming Tensor, options o: EngineOptions) -> [Tensor] {
         let x = inputs[0], os = output.shape
-        var gin = Tensor(zeros: x.shape)
         let pairs = isPairwise
+        // The 2×2 path writes the inputs of its whole blocks of windows; the rest is zeroed first (below).
+        var gin = pairs ? Tensor(uninitialized: x.shape) : Tensor(zeros: x.shape)
+        let pairRows = pairs ? Swift.min(os.h, x.shape.h / 2) : 0, blockColumns = 32 * (x.shape.w / 32)
         x.data.withUnsafeBufferPointer { xp in
             gin.data.withUnsafeMutableBufferPointer { gp in
                 gradOutput.data.withUnsafeBufferPointer { gop in
                     let xb = xp.baseAddress!, gb = gp.baseAddress!, gob = gop.baseAddress!
                     parallelFor(os.c, minPerThread: 4, threads: o.threads) { c in
                         let xc = xb + c * x.shape.plane, gc = gb + c * x.shape.plane, goc = gob + c * os.plane
+                        if pairs {
+                            for y in 0..<x.shape.h {
+                                let from = y < 2 * pairRows ? blockColumns : 0
+                                (gc + y * x.shape.w + from).update(repeating: 0, count: x.shape.w - from)
+                            }
+                        }
                         for oy in 0..<os.h {
                             var ox = 0
                             if pairs && 2 * oy + 1 < x.shape.h {

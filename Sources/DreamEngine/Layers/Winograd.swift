@@ -84,40 +84,37 @@ struct Winograd3x3: Sendable {
         }
         let perRow = 36 * (inCh + outCh) * tx
         let rowsPerChunk = Swift.max(1, Swift.min(ty, o.winogradScratchFloats / Swift.max(1, perRow)))
-        var v = [Float](repeating: 0, count: 36 * inCh * tx * rowsPerChunk)
-        var m = [Float](repeating: 0, count: 36 * outCh * tx * rowsPerChunk)
-        v.withUnsafeMutableBufferPointer { vp in
-            m.withUnsafeMutableBufferPointer { mp in
-                let vb = vp.baseAddress!, mb = mp.baseAddress!
-                var row0 = 0
-                while row0 < ty {
-                    let rows = Swift.min(rowsPerChunk, ty - row0)
-                    let n = rows * tx
-                    parallelFor(inCh, minPerThread: 2, threads: o.threads) { c in
-                        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: inputScratch(tx))
-                        defer { scratch.deallocate() }
-                        for r in 0..<rows {
-                            inputTiles(x + c * h * w, h: h, w: w, tileRow: row0 + r, tileCol0: 0, count: tx,
-                                       v: vb + c * n + r * tx, xiStride: inCh * n, mask: inputMask?.plane(c, h * w),
-                                       scratch: scratch)
-                        }
-                    }
-                    // 36 independent GEMMs, spread over the cores (each single-threaded).
-                    parallelFor(36, threads: o.threads) { xi in
-                        cblasGemm(m: outCh, n: n, k: inCh, u + xi * outCh * inCh, lda: inCh,
-                                  vb + xi * inCh * n, ldb: n, mb + xi * outCh * n, ldc: n)
-                    }
-                    parallelFor(outCh, minPerThread: 2, threads: o.threads) { k in
-                        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: outputScratch(tx))
-                        defer { scratch.deallocate() }
-                        for r in 0..<rows {
-                            outputTiles(mb + k * n + r * tx, xiStride: outCh * n, h: h, w: w, tileRow: row0 + r, tileCol0: 0,
-                                        count: tx, out: out + k * h * w, epilogue.channel(k), scratch: scratch)
-                        }
-                    }
-                    row0 += rows
+        // Every element of V and M is written before it is read.
+        let vb = UnsafeMutablePointer<Float>.allocate(capacity: 36 * inCh * tx * rowsPerChunk)
+        let mb = UnsafeMutablePointer<Float>.allocate(capacity: 36 * outCh * tx * rowsPerChunk)
+        defer { vb.deallocate(); mb.deallocate() }
+        var row0 = 0
+        while row0 < ty {
+            let rows = Swift.min(rowsPerChunk, ty - row0)
+            let n = rows * tx
+            parallelFor(inCh, minPerThread: 2, threads: o.threads) { c in
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: inputScratch(tx))
+                defer { scratch.deallocate() }
+                for r in 0..<rows {
+                    inputTiles(x + c * h * w, h: h, w: w, tileRow: row0 + r, tileCol0: 0, count: tx,
+                               v: vb + c * n + r * tx, xiStride: inCh * n, mask: inputMask?.plane(c, h * w),
+                               scratch: scratch)
                 }
             }
+            // 36 independent GEMMs, spread over the cores (each single-threaded).
+            parallelFor(36, threads: o.threads) { xi in
+                cblasGemm(m: outCh, n: n, k: inCh, u + xi * outCh * inCh, lda: inCh,
+                          vb + xi * inCh * n, ldb: n, mb + xi * outCh * n, ldc: n)
+            }
+            parallelFor(outCh, minPerThread: 2, threads: o.threads) { k in
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: outputScratch(tx))
+                defer { scratch.deallocate() }
+                for r in 0..<rows {
+                    outputTiles(mb + k * n + r * tx, xiStride: outCh * n, h: h, w: w, tileRow: row0 + r, tileCol0: 0,
+                                count: tx, out: out + k * h * w, epilogue.channel(k), scratch: scratch)
+                }
+            }
+            row0 += rows
         }
     }
 
