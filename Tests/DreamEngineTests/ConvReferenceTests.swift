@@ -238,6 +238,7 @@ struct WinogradTests {
     func forwardAndInputGradientMatchTheReference(_ a: (Int, Int, Int, Int, Activation), _ mode: String) throws {
         let (cin, cout, h, w, activation) = a
         var o = EngineOptions()
+        o.threads = 2
         switch mode {
         case "runs of 32": o.winogradBlockFloats = 36 * (cin + cout) * 32  // the shortest run allowed
         case "bands": o.winogradBlockFloats = 0
@@ -272,6 +273,12 @@ struct WinogradTests {
         #expect(gscale > 0, "the activation masked every gradient: nothing compared")
         let gerr = zip(gin.data, gref.data).map { abs($0 - $1) }.max()!
         #expect(gerr / gscale < 1e-4, "input gradient max relative error \(gerr / gscale)")
+
+        // The same bits on one thread (a farm task's share of a node can be one core).
+        var single = o; single.threads = 1
+        let y1 = conv.forward([x], options: single), gin1 = conv.backward([x], output: y1, gradOutput: g, options: single)[0]
+        #expect(y1.data.map(\.bitPattern) == y.data.map(\.bitPattern), "forward differs on one thread")
+        #expect(gin1.data.map(\.bitPattern) == gin.data.map(\.bitPattern), "input gradient differs on one thread")
     }
 }
 
