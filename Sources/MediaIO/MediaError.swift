@@ -49,4 +49,5 @@ public enum Media {
 
     /// Whether the linked libavcodec has the libx264 encoder.
     public static var hasH264Encoder: Bool { avcodec_find_encoder_by_name("libx264") != nil }
+    public static var hasHEVCEncoder: Bool { avcodec_find_encoder_by_name("libx265") != nil }
 }

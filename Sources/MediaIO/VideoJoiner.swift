@@ -69,7 +69,7 @@ public enum VideoJoiner {
         let vst = try out.addStream()
         let par = firstStream.pointee.codecpar!
         try check(avcodec_parameters_copy(vst.pointee.codecpar, par)) { .writeFailed(path: path, reason: $0) }
-        vst.pointee.codecpar.pointee.codec_tag = 0
+        vst.pointee.codecpar.pointee.codec_tag = mp4Tag(for: par.pointee.codec_id)
         vst.pointee.time_base = firstStream.pointee.time_base
         vst.pointee.avg_frame_rate = firstStream.pointee.avg_frame_rate
         let params = (par.pointee.width, par.pointee.height, par.pointee.codec_id.rawValue)

@@ -15,8 +15,8 @@ public struct TimeBase: Sendable, Equatable, Codable, CustomStringConvertible {
     public var isValid: Bool { num > 0 && den > 0 && num <= Int(Int32.max) && den <= Int(Int32.max) }
 }
 
-/// Encodes packed RGB frames to an MP4 file (H.264 via libx264 if available, else MPEG-4 part 2),
-/// yuv420p, `+faststart`. The file is written under a temporary name and renamed into place only
+/// Encodes packed RGB frames to an MP4 file (H.264 via libx264 if available, else MPEG-4 part 2, yuv420p; or
+/// HEVC Main 10 via libx265, yuv420p10), `+faststart`. The file is written under a temporary name and renamed into place only
 /// by `finish()`, so an unfinished file never poses as complete.
 ///
 /// Timestamps: by default frame n is shown at n / frameRate. For variable frame rate (re-dreamed
@@ -26,7 +26,7 @@ public final class VideoWriter {
     public let width: Int, height: Int
     public let frameRate: FrameRate
     public let timeBase: TimeBase
-    /// "h264" or "mpeg4".
+    /// "h264", "hevc" or "mpeg4".
     public let codecName: String
     public private(set) var framesWritten = 0
     /// Packets handed to the file so far. Frames are encoded in order (no B-frames), so packet i is frame i, and
@@ -60,19 +60,34 @@ public final class VideoWriter {
         let tb = timeBase ?? TimeBase(frameRate: frameRate)
         guard tb.isValid else { throw .invalidArgument("\(path): time base \(tb) is not usable") }
         self.path = path; self.width = width; self.height = height; self.frameRate = frameRate; self.timeBase = tb
+        let hevc = settings.codec == .h265_10bit
+        if hevc && settings.forceMPEG4 {
+            throw .invalidArgument("\(path): MPEG-4 part 2 and HEVC asked for at once; choose one codec")
+        }
+        let pixels = hevc ? AV_PIX_FMT_YUV420P10LE : AV_PIX_FMT_YUV420P
+        let enc: UnsafePointer<AVCodec>
+        if hevc {
+            guard let e = avcodec_find_encoder_by_name("libx265") else {
+                throw .unsupported(path: path, reason: "this FFmpeg build has no HEVC encoder (libx265); encode H.264 instead")
+            }
+            enc = e
+            codecName = "hevc"
+        } else {
+            let h264 = settings.forceMPEG4 ? nil : avcodec_find_encoder_by_name("libx264")
+            guard let e = h264 ?? avcodec_find_encoder(AV_CODEC_ID_MPEG4) else {
+                throw .unsupported(path: path, reason: "this FFmpeg build has neither libx264 nor an MPEG-4 encoder")
+            }
+            enc = e
+            codecName = h264 != nil ? "h264" : "mpeg4"
+        }
         output = try FormatOutput(path: path, fragmented: fragmented)
         scaler = try Scaler(srcW: Int32(width), srcH: Int32(height), src: AV_PIX_FMT_RGB24,
-                            dstW: Int32(width), dstH: Int32(height), dst: AV_PIX_FMT_YUV420P, path: path, matrix: SWS_CS_ITU709)  // as tagged below
-        let h264 = settings.forceMPEG4 ? nil : avcodec_find_encoder_by_name("libx264")
-        guard let enc = h264 ?? avcodec_find_encoder(AV_CODEC_ID_MPEG4) else {
-            throw .unsupported(path: path, reason: "this FFmpeg build has neither libx264 nor an MPEG-4 encoder")
-        }
-        codecName = h264 != nil ? "h264" : "mpeg4"
+                            dstW: Int32(width), dstH: Int32(height), dst: pixels, path: path, matrix: SWS_CS_ITU709)  // as tagged below
         codec = try CodecContext(codec: enc, path: path)
         stream = try output.addStream()
         // MPEG-4 part 2 allows time-base denominators up to 65535: use a coarser clock for it when needed.
         var encTB = tb
-        if h264 == nil && tb.den > 65535 {
+        if codecName == "mpeg4" && tb.den > 65535 {
             encTB = TimeBase(frameRate.den, frameRate.num)
             if encTB.den > 65535 { encTB = TimeBase(1, 1000) }
         }
@@ -81,7 +96,7 @@ public final class VideoWriter {
         c.pointee.width = Int32(width); c.pointee.height = Int32(height)
         c.pointee.time_base = encTB.rational
         c.pointee.framerate = dv_rational(Int32(frameRate.num), Int32(frameRate.den))
-        c.pointee.pix_fmt = AV_PIX_FMT_YUV420P
+        c.pointee.pix_fmt = pixels
         // A key frame every 10 s (at most 300 frames): each one resets the encoder's picture of the scene, which
         // shows as a small jump in a dream's fine texture (measured: warp error 2.6 at a key frame, 1.45 around it).
         c.pointee.gop_size = Int32(max(1, min(300, frameRate.num / max(1, frameRate.den) * 10)))
@@ -90,9 +105,11 @@ public final class VideoWriter {
         c.pointee.colorspace = AVCOL_SPC_BT709; c.pointee.color_primaries = AVCOL_PRI_BT709; c.pointee.color_trc = AVCOL_TRC_BT709
         if output.needsGlobalHeader { c.pointee.flags |= AV_CODEC_FLAG_GLOBAL_HEADER }
         var opts: OpaquePointer? = nil
-        if h264 != nil {
+        if codecName != "mpeg4" {
             av_dict_set(&opts, "crf", "\(settings.crf)", 0)
             av_dict_set(&opts, "preset", settings.preset, 0)
+            // x265 opens GOPs and uses B-frames unless told: closed GOPs and dts = pts keep segments joinable by copy.
+            if hevc { av_dict_set(&opts, "x265-params", "log-level=error:bframes=0:open-gop=0", 0) }
         } else {
             c.pointee.flags |= AV_CODEC_FLAG_QSCALE
             c.pointee.global_quality = Int32(3 * FF_QP2LAMBDA)
@@ -103,10 +120,11 @@ public final class VideoWriter {
         stream.pointee.time_base = c.pointee.time_base
         stream.pointee.avg_frame_rate = c.pointee.framerate
         try check(avcodec_parameters_from_context(stream.pointee.codecpar, c)) { .encodeFailed(path: path, reason: $0) }
+        stream.pointee.codecpar.pointee.codec_tag = mp4Tag(for: c.pointee.codec_id)
         try output.start()
 
         frame.ptr.pointee.width = Int32(width); frame.ptr.pointee.height = Int32(height)
-        frame.ptr.pointee.format = AV_PIX_FMT_YUV420P.rawValue
+        frame.ptr.pointee.format = pixels.rawValue
         frame.ptr.pointee.color_range = AVCOL_RANGE_MPEG
         try check(av_frame_get_buffer(frame.ptr, 0)) { .encodeFailed(path: path, reason: "cannot allocate a frame (\($0))") }
     }
@@ -171,4 +189,10 @@ public final class VideoWriter {
             try output.finish()
         } catch { output.discard(); throw error }
     }
+}
+
+/// The MP4 sample entry for a codec: HEVC as `hvc1` (parameter sets in the header only), which Apple's players
+/// require; others the muxer's own choice (0).
+func mp4Tag(for codec: AVCodecID) -> UInt32 {
+    codec == AV_CODEC_ID_HEVC ? UInt32(UInt8(ascii: "h")) | UInt32(UInt8(ascii: "v")) << 8 | UInt32(UInt8(ascii: "c")) << 16 | UInt32(UInt8(ascii: "1")) << 24 : 0
 }

@@ -72,6 +72,7 @@ struct RedreamFlags: ParsableArguments {
 
 /// Encoding and checkpoints of a video.
 struct EncodeFlags: ParsableArguments {
+    @Option(parsing: .unconditional, help: help("codec")) var codec: String?
     @Option(parsing: .unconditional, help: help("crf")) var crf: String?
     @Option(parsing: .unconditional, help: help("encoder-preset")) var encoderPreset: String?
     @Flag(inversion: .prefixedNo, help: help("mpeg4")) var mpeg4: Bool?

@@ -97,6 +97,42 @@ struct ZoomPipelineTests {
         #expect(!FileManager.default.fileExists(atPath: f.path("r.partial.mp4")), "the partial file goes when the render is done")
     }
 
+    /// `--codec h265-10bit`: a 10-bit HEVC file (tagged hvc1, no B-frames) that resumes like H.264, and a resume as
+    /// H.264 is refused (one file, one codec).
+    @Test func aTenBitHEVCRenderResumes() throws {
+        try #require(Media.hasHEVCEncoder, "this FFmpeg has no libx265")
+        let f = try ZoomFixture("hevc")
+        defer { f.remove() }
+        let hevc: [String: SettingValue] = ["codec": .text("h265-10bit")]
+        _ = try f.job("full", hevc).run(store: syntheticStore, shouldStop: { false })
+        var count = 0
+        #expect(throws: DreamVideoError.self) {
+            _ = try f.job("r", hevc).run(store: syntheticStore, shouldStop: { count += 1; return count == 5 })
+        }
+        do {
+            _ = try f.job("r").run(store: syntheticStore, policy: OutputPolicy(resume: true), shouldStop: { false })
+            Issue.record("a resume as H.264 was accepted")
+        } catch let e as DreamVideoError {
+            #expect("\(e)".contains("codec was h265-10bit, now h264"), "\(e)")
+        }
+        let resumed = try f.job("r", hevc).run(store: syntheticStore, policy: OutputPolicy(resume: true), shouldStop: { false })
+        #expect(resumed.framesRendered == 4)
+        #expect(try samePNGs(f.frames("full"), f.frames("r")), "dreamed frames must be identical")
+        let a = try VideoReader(path: f.path("full.mp4")), b = try VideoReader(path: f.path("r.mp4"))
+        #expect(a.codecName == "hevc" && b.codecName == "hevc")
+        let fa = try a.readAll(), fb = try b.readAll()
+        #expect(fa.count == 9 && fb.count == 9)
+        for (x, y) in zip(fa, fb) { #expect(meanAbsDiff(x, y) < 6, "decoded frames differ by \(meanAbsDiff(x, y))") }
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        probe.arguments = ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                           "stream=pix_fmt,codec_tag_string,has_b_frames", "-of", "default=noprint_wrappers=1", f.path("r.mp4")]
+        let pipe = Pipe(); probe.standardOutput = pipe
+        try probe.run(); probe.waitUntilExit()
+        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(out.contains("pix_fmt=yuv420p10le") && out.contains("codec_tag_string=hvc1") && out.contains("has_b_frames=0"), "\(out)")
+    }
+
     @Test func crashLosesAtMostTheFramesSinceTheLastCheckpoint() throws {
         let f = try ZoomFixture("crash")
         defer { f.remove() }

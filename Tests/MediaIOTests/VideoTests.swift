@@ -65,6 +65,42 @@ struct VideoTests {
         #expect(moov < mdat)
     }
 
+    /// HEVC Main 10: decodes to the frames written, tagged hvc1, and segments join by stream copy keeping the tag.
+    @Test func tenBitHEVCRoundTripsAndJoins() throws {
+        try #require(Media.hasHEVCEncoder, "this FFmpeg has no libx265")
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func encodeHEVC(_ path: String, frames: Int, phase: Int) throws -> [RGBImage] {
+            let w = try VideoWriter(path: path, width: 64, height: 48, frameRate: FrameRate(25),
+                                    settings: EncoderSettings(crf: 12, preset: "fast", codec: .h265_10bit))
+            #expect(w.codecName == "hevc")
+            let images = (0..<frames).map { pattern(width: 64, height: 48, phase: phase + $0) }
+            for img in images { try w.write(img) }
+            try w.finish()
+            return images
+        }
+        let a = dir.appendingPathComponent("a.mp4").path, b = dir.appendingPathComponent("b.mp4").path
+        let written = try encodeHEVC(a, frames: 6, phase: 0) + encodeHEVC(b, frames: 4, phase: 6)
+        let joined = dir.appendingPathComponent("j.mp4").path
+        try VideoJoiner.join([a, b], to: joined)
+        let decoded = try VideoReader(path: joined).readAll()
+        #expect(decoded.count == 10)
+        #expect(try VideoReader(path: a).readAll() + VideoReader(path: b).readAll() == decoded, "stream copy decodes to the segments' frames")
+        for (x, y) in zip(decoded, written) { #expect(meanAbsDiff(x, y) < 6, "codec error \(meanAbsDiff(x, y))") }
+        for path in [a, joined] {
+            let out = try #require(ffprobe(["-select_streams", "v:0", "-show_entries", "stream=codec_name,pix_fmt,codec_tag_string,has_b_frames",
+                                            "-of", "default=noprint_wrappers=1", path]))
+            #expect(out.contains("codec_name=hevc") && out.contains("pix_fmt=yuv420p10le"), "\(out)")
+            #expect(out.contains("codec_tag_string=hvc1") && out.contains("has_b_frames=0"), "\(out)")
+        }
+        // MPEG-4 part 2 and HEVC at once is refused, and nothing is left behind.
+        let both = dir.appendingPathComponent("both.mp4").path
+        #expect(throws: MediaError.self) {
+            try VideoWriter(path: both, width: 64, height: 48, frameRate: FrameRate(25), settings: EncoderSettings(forceMPEG4: true, codec: .h265_10bit))
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["a.mp4", "b.mp4", "j.mp4"])
+    }
+
     @Test func mpeg4FallbackDecodes() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -156,7 +156,8 @@ public enum RangeJoin {
         }
         try a.seek(toPTS: times[prev.ownFrames])
         let encoder = EncoderSettings(crf: Int(m.settings["crf"] ?? "") ?? 18, preset: m.settings["encoder-preset"] ?? "medium",
-                                      forceMPEG4: m.settings["mpeg4"] == "true")
+                                      forceMPEG4: m.settings["mpeg4"] == "true",
+                                      codec: m.settings["codec"].flatMap(VideoCodec.init(rawValue:)) ?? .h264)
         let rate = b.frameRate.num > 0 ? FrameRate(b.frameRate.num, b.frameRate.den) : FrameRate(30)
         let writer = try VideoWriter(path: seam, width: b.size.width, height: b.size.height, frameRate: rate, timeBase: m.timeBase, settings: encoder)
         do {

@@ -102,6 +102,7 @@ public struct JobSettings: Sendable, Equatable, Codable {
     public var crf = 0
     public var encoderPreset = ""
     public var mpeg4 = false
+    public var codec = VideoCodec.h264
     /// A zoom's motion and colour work without dreaming, the frame's values written on it.
     public var preview = false
     public var framesDir: String? = nil
@@ -182,7 +183,7 @@ public struct JobSettings: Sendable, Equatable, Codable {
     }
 
     /// The encoder options.
-    public var encoder: EncoderSettings { EncoderSettings(crf: crf, preset: encoderPreset, forceMPEG4: mpeg4) }
+    public var encoder: EncoderSettings { EncoderSettings(crf: crf, preset: encoderPreset, forceMPEG4: mpeg4, codec: codec) }
 
     /// The number of frames of a zoom video: `frames`, or `duration` × fps, or four seconds.
     public var frameCount: Int {
