@@ -49,5 +49,13 @@ public enum Media {
 
     /// Whether the linked libavcodec has the libx264 encoder.
     public static var hasH264Encoder: Bool { avcodec_find_encoder_by_name("libx264") != nil }
-    public static var hasHEVCEncoder: Bool { avcodec_find_encoder_by_name("libx265") != nil }
+    /// Whether libx265 is there and encodes 10-bit 4:2:0 (an x265 built for 8 bits only does not).
+    public static var hasHEVCEncoder: Bool {
+        guard let enc = avcodec_find_encoder_by_name("libx265"), var f = enc.pointee.pix_fmts else { return false }
+        while f.pointee != AV_PIX_FMT_NONE {
+            if f.pointee == AV_PIX_FMT_YUV420P10LE { return true }
+            f += 1
+        }
+        return false
+    }
 }

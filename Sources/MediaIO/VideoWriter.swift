@@ -67,8 +67,8 @@ public final class VideoWriter {
         let pixels = hevc ? AV_PIX_FMT_YUV420P10LE : AV_PIX_FMT_YUV420P
         let enc: UnsafePointer<AVCodec>
         if hevc {
-            guard let e = avcodec_find_encoder_by_name("libx265") else {
-                throw .unsupported(path: path, reason: "this FFmpeg build has no HEVC encoder (libx265); encode H.264 instead")
+            guard Media.hasHEVCEncoder, let e = avcodec_find_encoder_by_name("libx265") else {
+                throw .unsupported(path: path, reason: "this FFmpeg build has no 10-bit HEVC encoder (libx265); encode H.264 instead")
             }
             enc = e
             codecName = "hevc"
@@ -109,7 +109,8 @@ public final class VideoWriter {
             av_dict_set(&opts, "crf", "\(settings.crf)", 0)
             av_dict_set(&opts, "preset", settings.preset, 0)
             // x265 opens GOPs and uses B-frames unless told: closed GOPs and dts = pts keep segments joinable by copy.
-            if hevc { av_dict_set(&opts, "x265-params", "log-level=error:bframes=0:open-gop=0", 0) }
+            // x265's crf 0 is not lossless (x264's is): ask for it.
+            if hevc { av_dict_set(&opts, "x265-params", "log-level=error:bframes=0:open-gop=0" + (settings.crf == 0 ? ":lossless=1" : ""), 0) }
         } else {
             c.pointee.flags |= AV_CODEC_FLAG_QSCALE
             c.pointee.global_quality = Int32(3 * FF_QP2LAMBDA)

@@ -574,6 +574,27 @@ struct FrameCountPromiseTests {
         #expect(try VideoReader(path: f.path("c.mp4")).readAll().count == 9)
     }
 
+    /// A setting added later (`codec`) stays out of a render's identity at the value every earlier render had, so a
+    /// checkpoint or range an earlier build wrote (without the key) still resumes and joins; another value is in it.
+    @Test func aSettingAddedLaterKeepsEarlierRendersResumable() throws {
+        let f = try ZoomFixture("pf-later")
+        defer { f.remove() }
+        let work = WorkFolderTests()
+        func savedSettings(_ name: String) throws -> [String: JSONValue] {
+            let data = try Data(contentsOf: URL(fileURLWithPath: work.checkpointPath(f, name)))
+            guard case .object(let file) = try JSONDecoder().decode(JSONValue.self, from: data),
+                  case .object(let checkpoint)? = file["checkpoint"], case .object(let settings)? = checkpoint["settings"] else {
+                Issue.record("unexpected checkpoint layout: \(String(decoding: data, as: UTF8.self).prefix(400))"); return [:]
+            }
+            return settings
+        }
+        try work.interrupted(f, "h264", after: 5)
+        let plain = try savedSettings("h264")
+        #expect(plain["crf"] != nil && plain["codec"] == nil, "\(plain.keys.sorted())")
+        let (s, _) = try work.resume(f, "h264")
+        #expect(s.framesRendered == 4)
+    }
+
     /// A checkpoint that claims one frame more for its segment than the segment holds (edited, and sealed again
     /// the way the code seals, so only the frame-count check can catch it): the resume names the segment and
     /// the count, does not trust it, and the finished frames equal an uninterrupted run's.

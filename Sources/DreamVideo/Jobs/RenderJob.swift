@@ -118,7 +118,7 @@ extension RenderJob {
     func identity(extra: [String: String] = [:]) -> [String: String] {
         var id: [String: String] = ["input": canonicalInput]
         for s in SettingsTable.settings(for: Self.kind) where s.affectsFrames {
-            if let v = s.format(settings) { id[s.key] = v.description }
+            if let v = s.format(settings), v.description != s.impliedBefore { id[s.key] = v.description }
         }
         id.merge(extra) { _, new in new }
         return id

@@ -69,7 +69,7 @@ public enum RangeJoin {
             guard m.pipeline == first.pipeline else { throw DreamVideoError.invalidArgument("\(path): a \(m.pipeline) range, not \(first.pipeline) like \(firstPath)") }
             if let key = Set(m.settings.keys).union(first.settings.keys).sorted().first(where: { m.settings[$0] != first.settings[$0] }) {
                 let what = key == "input" || key == "source" ? "another source" : "other settings"
-                throw DreamVideoError.invalidArgument("\(path): made from \(what) than \(firstPath) (\(key) is \(m.settings[key] ?? "(unset)") there, \(first.settings[key] ?? "(unset)") here)")
+                throw DreamVideoError.invalidArgument("\(path): made from \(what) than \(firstPath) (\(key) is \(SettingsTable.identityValue(key, in: m.settings)) there, \(SettingsTable.identityValue(key, in: first.settings)) here)")
             }
             guard m.timeBase == first.timeBase else { throw DreamVideoError.invalidArgument("\(path): has another time base than \(firstPath)") }
         }

@@ -303,7 +303,7 @@ public final class ResumableVideoOutput<Payload: Codable & Sendable> {
 
     private func differences(_ saved: [String: String]) -> [(key: String, was: String, now: String)] {
         Set(saved.keys).union(identity.keys).sorted().compactMap { k in
-            saved[k] == identity[k] ? nil : (k, saved[k] ?? "(unset)", identity[k] ?? "(unset)")
+            saved[k] == identity[k] ? nil : (k, SettingsTable.identityValue(k, in: saved), SettingsTable.identityValue(k, in: identity))
         }
     }
 

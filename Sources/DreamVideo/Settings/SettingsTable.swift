@@ -48,6 +48,10 @@ public struct Setting: Sendable {
     /// Whether one number of a schedule is allowed, and the rule in words (formulas are checked frame by frame).
     var valueCheck: (@Sendable (Double) -> Bool)? = nil
     var valueAllowed = ""
+    /// For a setting added after renders could be resumed and joined: the value every render made before it
+    /// existed had. That value is left out of a render's identity, so checkpoints, ranges and farm tasks made by
+    /// earlier builds still resume, join and count as done.
+    var impliedBefore: String? = nil
 
     /// The default in words for help texts: a value, "the model's", or nil when unset by default.
     public var defaultDescription: String? {
@@ -97,6 +101,11 @@ public enum SettingsTable {
     public static let all: [Setting] = dream + control + picture + video + redream
 
     public static func setting(_ key: String) -> Setting? { byKey[key] }
+    /// A key's value in a render's identity, for messages: a value left out because earlier renders all had it
+    /// (`Setting.impliedBefore`) is shown as that value.
+    static func identityValue(_ key: String, in identity: [String: String]) -> String {
+        identity[key] ?? setting(key)?.impliedBefore ?? "(unset)"
+    }
     static let byKey: [String: Setting] = Dictionary(uniqueKeysWithValues: all.map { ($0.key, $0) })
 
     /// The settings a job kind uses, in table order.
@@ -291,7 +300,7 @@ public enum SettingsTable {
               check: { d throws(SettingProblem) in guard d.isFinite, (0...45).contains(d) else { throw .notAllowed } },
               format: { .number($0) }),
         choice("codec", \.codec, VideoCodec.allCases, jobs: videoJobs, default: "h264",
-               help: "h264: 8-bit H.264, plays everywhere. h265-10bit: 10-bit HEVC (Main 10): four times finer steps for smooth shading and grading, and up to 5 % more of a dream's strength kept at the same crf, in files up to 30 % bigger; plays in VLC, mpv, phones, TVs and Safari, not in every browser."),
+               help: "h264: 8-bit H.264, plays everywhere. h265-10bit: 10-bit HEVC (Main 10): four times finer steps for smooth shading and grading, and up to 5 % more of a dream's strength kept at the same crf, in files up to 30 % bigger; plays in VLC, mpv, phones, TVs and Safari, not in every browser.", impliedBefore: "h264"),
         integer("crf", \.crf, 0...51, jobs: videoJobs, default: "18", unit: "",
                 help: "Quality: 0 (lossless) … 51 (worst); 18 looks transparent."),
         choice("encoder-preset", \.encoderPreset, EncoderSettings.x264Presets, jobs: videoJobs, default: "medium",
@@ -404,15 +413,17 @@ public enum SettingsTable {
 
     static func choice<T: RawRepresentable & Sendable>(_ key: String, _ kp: WritableKeyPath<JobSettings, T> & Sendable, _ choices: [T],
                                                        jobs: Set<JobKind>, default d: String, help: String,
-                                                       affectsFrames: Bool = true) -> Setting where T.RawValue == String {
+                                                       affectsFrames: Bool = true, impliedBefore: String? = nil) -> Setting where T.RawValue == String {
         let names = choices.map(\.rawValue)
-        return field(key, kp, jobs: jobs, allowed: choiceList(names), help: help, affectsFrames: affectsFrames, builtIn: { _ in d },
+        var setting = field(key, kp, jobs: jobs, allowed: choiceList(names), help: help, affectsFrames: affectsFrames, builtIn: { _ in d },
                      parse: { v throws(SettingProblem) in
                          guard case .text(let t) = v, let c = T(rawValue: t.trimmingCharacters(in: .whitespaces)) else { throw .notAllowed }
                          return c
                      },
                      check: { c throws(SettingProblem) in guard names.contains(c.rawValue) else { throw .notAllowed } },
                      format: { .text($0.rawValue) })
+        setting.impliedBefore = impliedBefore
+        return setting
     }
 
     static func choice(_ key: String, _ kp: WritableKeyPath<JobSettings, String> & Sendable, _ choices: [String],
