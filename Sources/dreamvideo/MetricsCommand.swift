@@ -100,7 +100,7 @@ func coherenceTable(_ r: CoherenceReport) -> String {
     out += "frames            S  detail       Q       F       W\n"
     let rows = r.windows.map { ("\($0.first)–\($0.last)", $0) } + [("all", r.total)]
     for (label, w) in rows {
-        out += label.padding(toLength: 12, withPad: " ", startingAt: 0) + pad(num(w.strength, "%.2f"), 7) + pad(String(format: "%.2f", w.detail), 8)
+        out += label.padding(toLength: 12, withPad: " ", startingAt: 0) + pad(num(w.strength, "%.2f"), 7) + pad(num(w.detail, "%.2f"), 8)
             + pad(String(format: "%.1f", w.difference), 8) + pad(num(w.flicker, "%.3f"), 8) + pad(num(w.warpError, "%.3f"), 8) + "\n"
     }
     out += String(format: "source: mean change %.2f, warp residual %.2f per frame\n", r.sourceChange, r.sourceWarpResidual)

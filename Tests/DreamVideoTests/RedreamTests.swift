@@ -127,7 +127,7 @@ struct FlowTests {
         }
         try wf.finish(); try ws.finish()
         let a = try CoherenceMetrics.measure(source: source, dreamed: same)
-        #expect(a.frames == n && a.difference < 0.5 && abs(a.flicker! - 1) < 0.02 && abs(a.warpError! - 1) < 0.02 && abs(a.total.detail - 1) < 0.02, "\(a)")
+        #expect(a.frames == n && a.difference < 0.5 && abs(a.flicker! - 1) < 0.02 && abs(a.warpError! - 1) < 0.02 && abs((a.total.detail ?? 0) - 1) < 0.02, "\(a)")
         let b = try CoherenceMetrics.measure(source: source, dreamed: flicker)
         #expect(b.difference > 10 && b.flicker! > 1.15 && b.warpError! > 3, "\(b)")
         let c = try CoherenceMetrics.measure(source: source, dreamed: stuck)

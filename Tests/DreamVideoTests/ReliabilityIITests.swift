@@ -248,6 +248,15 @@ struct ReliabilityIITests {
         let empty = dir + "/empty"
         try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
         #expect { try CoherenceMetrics.measure(source: source, dreamed: empty) } throws: { "\($0)".contains("empty: a folder without frame files") }
+
+        // A black source has no detail to compare with: detail is n/a, not a ratio over zero.
+        let black = dir + "/black.mp4", blackFrames = dir + "/black-frames"
+        try #require(ffmpegTool(["-f", "lavfi", "-i", "color=black:size=96x64:rate=10:duration=0.4", "-c:v", "mpeg4", "-q:v", "2", black]))
+        try FileManager.default.createDirectory(atPath: blackFrames, withIntermediateDirectories: true)
+        let checks = RGBImage(width: 96, height: 64, pixels: (0..<(96 * 64 * 3)).map { i in (i / 3 % 96 / 4 + i / 3 / 96 / 4) % 2 == 0 ? 40 : 200 })
+        for i in 0..<4 { try ImageIO.write(checks, to: String(format: "%@/frame_%06d.png", blackFrames, i)) }
+        let flat = try CoherenceMetrics.measure(source: black, dreamed: blackFrames)
+        #expect(flat.frames == 4 && flat.total.detail == nil, "\(flat)")
     }
 
     // 6: YAML numbers

@@ -20,7 +20,8 @@ public struct CoherenceWindow: Sendable {
     public var difference = 0.0
     /// Nil when no network was given to measure with.
     public var strength: Double?
-    public var detail = 0.0
+    /// Nil when the source frames hold no detail to compare with (black or flat frames).
+    public var detail: Double? = nil
     /// Nil when the window holds no frame pair whose motion could be trusted.
     public var flicker: Double?
     public var warpError: Double?
@@ -172,7 +173,8 @@ public enum CoherenceMetrics {
             w.first = first; w.last = last
             w.difference = difference / Double(max(1, frames))
             // Ratios of the window's sums: a dark, flat source frame (whose detail is near 0) cannot blow them up.
-            w.detail = detailD / max(1e-9, detailS)
+            // A window whose source is flat throughout (a black leader) has nothing to compare with.
+            w.detail = detailS > 1e-3 * Double(max(1, frames)) ? detailD / detailS : nil
             w.strength = strengthCount > 0 ? strengthD / max(1e-12, strengthS) : nil
             w.flicker = pairs > 0 && dS > 0 ? dD / dS : nil
             w.warpError = pairs > 0 && eS > 0 ? eD / eS : nil
