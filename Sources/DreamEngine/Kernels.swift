@@ -82,7 +82,7 @@ func axpyStride2(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>
 }
 
 extension Activation {
-    /// act(v + bias), 16 values: the same operations as `applyWithBias`'s vector loop.
+    /// act(v + bias), 16 values.
     @inline(__always)
     func apply(_ v: F16, bias b: Float) -> F16 {
         switch self {
@@ -92,7 +92,7 @@ extension Activation {
         }
     }
 
-    /// act(v + bias) for one value: the same operations as `applyWithBias`'s tail.
+    /// act(v + bias) for one value.
     @inline(__always)
     func apply(_ v: Float, bias b: Float) -> Float {
         switch self {
@@ -102,23 +102,13 @@ extension Activation {
         }
     }
 
-    /// y = act(y + bias) in place, vectorised.
+    /// y = act(y + bias) in place, `apply` 16 values at a time.
     @inline(__always)
     func applyWithBias(_ p: UnsafeMutablePointer<Float>, _ n: Int, bias b: Float) {
-        let bv = F16(repeating: b), zero = F16(repeating: 0), six = F16(repeating: 6)
+        if self == .none && b == 0 { return }
         var i = 0
-        switch self {
-        case .none:
-            if b == 0 { return }
-            while i + 16 <= n { store16(load16(p + i) + bv, p + i); i += 16 }
-            while i < n { p[i] += b; i += 1 }
-        case .relu:
-            while i + 16 <= n { store16(pointwiseMax(load16(p + i) + bv, zero), p + i); i += 16 }
-            while i < n { p[i] = Swift.max(p[i] + b, 0); i += 1 }
-        case .relu6:
-            while i + 16 <= n { store16(pointwiseMin(pointwiseMax(load16(p + i) + bv, zero), six), p + i); i += 16 }
-            while i < n { p[i] = Swift.min(Swift.max(p[i] + b, 0), 6); i += 1 }
-        }
+        while i + 16 <= n { store16(apply(load16(p + i), bias: b), p + i); i += 16 }
+        while i < n { p[i] = apply(p[i], bias: b); i += 1 }
     }
 
     /// g *= act'(y), read off the activation's output y; vectorised.

@@ -3,7 +3,8 @@ public enum VideoCodec: String, Sendable, Codable, CaseIterable {
     /// H.264 (libx264), 8-bit 4:2:0: plays everywhere.
     case h264
     /// HEVC Main 10 (libx265), 10-bit 4:2:0, tagged `hvc1`: a quarter of a level per step instead of a level, so a
-    /// dream's smooth shading neither bands nor flickers as its values are rounded afresh each frame.
+    /// dream's smooth shading does not band (its frame-to-frame rounding flicker is about as H.264's without B-frames:
+    /// docs/redream.md).
     case h265_10bit = "h265-10bit"
 }
 

@@ -104,6 +104,8 @@ struct ZoomPipelineTests {
         let f = try ZoomFixture("hevc")
         defer { f.remove() }
         let hevc: [String: SettingValue] = ["codec": .text("h265-10bit")]
+        // Two codecs at once are refused with the settings, before anything runs.
+        #expect { try f.job("both", ["codec": .text("h265-10bit"), "mpeg4": .bool(true)]) } throws: { "\($0)".contains("together with mpeg4") }
         _ = try f.job("full", hevc).run(store: syntheticStore, shouldStop: { false })
         var count = 0
         #expect(throws: DreamVideoError.self) {

@@ -61,7 +61,7 @@ public struct MaxPool2D: Layer {
     public func forward(_ inputs: [Tensor], options o: EngineOptions) -> Tensor {
         let x = inputs[0]
         let os = checkedOutputShape([x.shape])
-        var out = Tensor(zeros: os)
+        var out = Tensor(uninitialized: os)  // every output is written below
         let pairs = isPairwise
         x.data.withUnsafeBufferPointer { xp in
             out.data.withUnsafeMutableBufferPointer { op in

@@ -237,7 +237,6 @@ struct VideoRender {
         let s = job.settings
         try job.checkMemory(width: size.width, height: size.height)
         if s.codec == .h265_10bit {
-            if s.mpeg4 { throw DreamVideoError.invalidArgument("--mpeg4 and --codec h265-10bit ask for two codecs; choose one") }
             if !Media.hasHEVCEncoder { throw DreamVideoError.invalidArgument("--codec h265-10bit: this FFmpeg has no 10-bit HEVC encoder (libx265); use --codec h264") }
         } else if !Media.hasH264Encoder && !s.mpeg4 { progress.note("note: this FFmpeg has no libx264; encoding MPEG-4 part 2 instead") }
         let loop = FrameLoop<Maker>(

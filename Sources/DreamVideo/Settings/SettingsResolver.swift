@@ -146,6 +146,9 @@ extension ResolvedSettings {
         if kind.isVideo, let size = s.size, size.width % 2 != 0 || size.height % 2 != 0 {
             throw error("size", "must have even width and height for a video (yuv420p)")
         }
+        if kind.isVideo && s.mpeg4 && s.codec == .h265_10bit {
+            throw error("codec", "cannot be used together with mpeg4 (two codecs); give one of them")
+        }
         switch (kind, s.audio) {
         case (.zoom, .file(let path)):
             // Read and analysed here (once per process), so a render never starts with a soundtrack it cannot use.
