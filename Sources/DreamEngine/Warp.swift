@@ -169,12 +169,16 @@ extension ImageOps {
     /// A source point s lands at d = C_out + R(θ)·(s − C_in).
     public static func turned(_ x: Tensor, degrees: Float, height: Int, width: Int) -> Tensor {
         let s = x.shape
-        var out = Tensor(zeros: Shape(s.c, height, width))
+        var out = Tensor(uninitialized: Shape(s.c, height, width))  // every value is written below
         let cx = Float(s.w - 1) / 2, cy = Float(s.h - 1) / 2
         let dcx = Float(width - 1) / 2, dcy = Float(height - 1) / 2
         let th = -degrees * Float.pi / 180
         let c = Foundation.cos(th), sn = Foundation.sin(th)
         @inline(__always) func mirror(_ i: Int, _ n: Int) -> Int {
+            // Without a division where one reflection is enough (a turned canvas reaches at most the picture's size beyond it).
+            if i >= 0 && i < n { return i }
+            if i < 0 && i >= -n { return -1 - i }
+            if i >= n && i < 2 * n { return 2 * n - 1 - i }
             if n == 1 { return 0 }
             let m = ((i % (2 * n)) + 2 * n) % (2 * n)
             return m < n ? m : 2 * n - 1 - m

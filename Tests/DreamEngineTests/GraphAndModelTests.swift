@@ -269,6 +269,29 @@ struct WarpTests {
         #expect(worst < 2, "largest difference \(worst) of 200")  // two bicubic resamplings of a σ = 2.5 px blob
     }
 
+    @Test func turnedMirrorsThePictureAsOftenAsTheCanvasNeeds() {
+        // At 0° with whole-pixel margins every sample is a pixel of the picture (bicubic weights 0, 1, 0, 0), so the
+        // canvas must be the picture mirrored at its edges, again and again: margins of 20 and 16 px around a 7×5
+        // picture need up to three reflections, and a 1-px-wide picture repeats its one column.
+        for (w, h) in [(7, 5), (1, 4)] {
+            var x = Tensor(zeros: Shape(2, h, w))
+            for i in 0..<x.count { x.data[i] = Float((i * 37) % 101) }
+            let canvas = ImageOps.turned(x, degrees: 0, height: h + 32, width: w + 40)
+            func mirror(_ i: Int, _ n: Int) -> Int {
+                if n == 1 { return 0 }
+                let m = ((i % (2 * n)) + 2 * n) % (2 * n)
+                return m < n ? m : 2 * n - 1 - m
+            }
+            var wrong = 0
+            for c in 0..<2 {
+                for y in 0..<(h + 32) {
+                    for i in 0..<(w + 40) where canvas[c, y, i] != x[c, mirror(y - 16, h), mirror(i - 20, w)] { wrong += 1 }
+                }
+            }
+            #expect(wrong == 0, "\(w)×\(h): \(wrong) canvas pixels are not the mirrored picture's")
+        }
+    }
+
     @Test func identityIsExact() {
         let b = blob(20, 10, 5, 5)
         #expect(ImageOps.warp(b, FrameTransform()).data == b.data)
