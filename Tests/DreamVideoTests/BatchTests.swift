@@ -77,6 +77,33 @@ struct BatchTests {
         #expect(try VideoReader(path: dir + "/out/a.mp4").readAll().count == 6)
     }
 
+    /// An interrupted job whose settings changed since (the batch file was edited, or a new version changed a default)
+    /// keeps its checkpointed frames: the job fails alone, naming what changed, until the batch runs with --overwrite.
+    @Test func anInterruptedJobOfOtherSettingsIsKeptUntilOverwriteIsAsked() throws {
+        let dir = try setUp("batch-kept")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var frames = 0
+        let first = try BatchRunner(batch: try BatchFile.load(path: dir + "/night.yaml"), store: syntheticStore).run(observer: { i, _ in
+            var o = RenderObserver()
+            o.frame = { _ in if i == 0 { frames += 1 } }
+            return o
+        }, shouldStop: { frames >= 5 })
+        #expect(first[0].status.word == "interrupted")
+        let folder = dir + "/out/a.mp4.dreamvideo"
+        #expect(FileManager.default.fileExists(atPath: folder + "/checkpoint.json"))
+        try batchText(dir).replacingOccurrences(of: "frames: 8", with: "frames: 6").write(toFile: dir + "/night.yaml", atomically: true, encoding: .utf8)
+        let second = try BatchRunner(batch: try BatchFile.load(path: dir + "/night.yaml"), store: syntheticStore)
+            .run(observer: { _, _ in RenderObserver() }, shouldStop: { false })
+        guard case .failed(let m) = second[0].status else { Issue.record("the changed job ran: \(second[0].status.word)"); return }
+        #expect(m.contains("interrupted render of this job is kept") && m.contains("frames was 8, now 6") && m.contains("--overwrite"), "\(m)")
+        #expect(FileManager.default.fileExists(atPath: folder + "/checkpoint.json"), "the checkpoint is still there")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/out/a.mp4"))
+        let third = try BatchRunner(batch: try BatchFile.load(path: dir + "/night.yaml"), store: syntheticStore, overwrite: true)
+            .run(observer: { _, _ in RenderObserver() }, shouldStop: { false })
+        #expect(third[0].status.word == "done")
+        #expect(try VideoReader(path: dir + "/out/a.mp4").readAll().count == 6)
+    }
+
     @Test func outputsItDidNotMakeAreRefused() throws {
         let dir = try setUp("batch-own")
         defer { try? FileManager.default.removeItem(atPath: dir) }

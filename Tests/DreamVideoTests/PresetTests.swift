@@ -102,7 +102,7 @@ struct PresetTests {
     @Test func flagsOverridePresetsWhichOverrideModelDefaults() throws {
         let p = try PresetLibrary.find(presetsFolder + "/classic-eyes.yaml")
         let base = try JobSettings.resolve(kind: .zoom, sources: [p.source]).settings
-        #expect(base.zoom == Schedule(1.02) && base.iterations == Schedule(6), "the preset over the model's video defaults (5 iterations)")
+        #expect(base.zoom == Schedule(1.02) && base.iterations == Schedule(6), "the preset over the model's video defaults (3 iterations)")
         #expect(base.octaveScale == Schedule(1.4), "what the preset leaves alone keeps the model's default")
         let flags = SettingSource.flags([("zoom", .text("1.1")), ("frames", .text("8"))])
         let s = try JobSettings.resolve(kind: .zoom, sources: [p.source, flags]).settings

@@ -209,7 +209,11 @@ struct WorkEstimator {
 
     mutating func work(_ job: AnyRenderJob) -> Double {
         let s = job.job.settings
-        let steps = max(1, s.iterations.first) * max(1, s.octaves.first) / max(1, s.cadence.first)
+        // Steps times the octaves' areas relative to the frame (1 + 1/scale² + 1/scale⁴ …: a second octave at 1.4 costs
+        // half the first), per output frame.
+        let scale = max(1.01, s.octaveScale.first)
+        let areas = (0..<Int(min(12, max(1, s.octaves.first)))).reduce(0.0) { sum, k in sum + pow(scale, -2 * Double(k)) }
+        let steps = max(1, s.iterations.first) * areas / max(1, s.cadence.first)
         switch job {
         case .image(let j):
             let size = picture(j.input) ?? s.size ?? FrameSize(width: 512, height: 512)

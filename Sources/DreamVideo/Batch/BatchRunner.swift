@@ -143,9 +143,35 @@ public final class BatchRunner {
             if overwrite { return (false, OutputPolicy(overwrite: true), nil) }
             return (false, OutputPolicy(), "\(output): exists and was not made by this batch; move it away or run the batch with --overwrite")
         }
-        // No output yet: continue an interrupted render of the same job, or start over one of other settings.
-        if let r, r.fingerprint != item.fingerprint { return (false, OutputPolicy(overwrite: true), nil) }
+        // No output yet: continue an interrupted render of the same job. One of other settings (the batch file
+        // was edited, or a new version changed a default) is started over only when asked (--overwrite) or when
+        // nothing of it was kept: its checkpointed frames may be hours of work.
+        if let r, r.fingerprint != item.fingerprint {
+            if overwrite || !BatchRunner.hasCheckpoint(output) { return (false, OutputPolicy(overwrite: true), nil) }
+            let diffs = BatchRunner.checkpointDifferences(output, job: item.job.job)
+            let what = diffs.isEmpty ? "its settings or input changed since" : diffs.map { "\($0.key) was \($0.was), now \($0.now)" }.joined(separator: "; ")
+            return (false, OutputPolicy(), "\(output): an interrupted render of this job is kept (\(WorkFolder.path(for: output))), but \(what); set the job back to continue it, or run the batch with --overwrite to start it over")
+        }
         return (false, OutputPolicy(resume: true), nil)
+    }
+
+    /// Whether an interrupted render of `output` kept a checkpoint.
+    static func hasCheckpoint(_ output: String) -> Bool {
+        let folder = WorkFolder.path(for: output)
+        return ["checkpoint.json", "checkpoint-prev.json"].contains { FileManager.default.fileExists(atPath: folder + "/" + $0) }
+    }
+
+    /// The settings in which the checkpoint of `output` differs from `job` (empty when it cannot be read or only the
+    /// input's content changed).
+    static func checkpointDifferences(_ output: String, job: any RenderJob) -> [(key: String, was: String, now: String)] {
+        let folder = WorkFolder.path(for: output)
+        guard let data = FileManager.default.contents(atPath: folder + "/checkpoint.json") ?? FileManager.default.contents(atPath: folder + "/checkpoint-prev.json"),
+              let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let saved = (json["checkpoint"] as? [String: Any])?["settings"] as? [String: String] else { return [] }
+        let now = job.identity()
+        return Set(saved.keys).union(now.keys).filter { $0 == "input" || SettingsTable.setting($0) != nil }.sorted().compactMap { k in
+            saved[k] == now[k] ? nil : (k, SettingsTable.identityValue(k, in: saved), SettingsTable.identityValue(k, in: now))
+        }
     }
 
     /// Runs every job. `observer(jobIndex, item)` gives each job's observer; `shouldStop` is polled

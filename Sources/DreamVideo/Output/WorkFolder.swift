@@ -53,10 +53,13 @@ final class WorkFolder {
         FileManager.default.contents(atPath: path + "/" + markerName).flatMap { try? JSONDecoder().decode(Owner.self, from: $0) }
     }
 
+    /// Where the work folder of `output` is.
+    static func path(for output: String) -> String { output + ".dreamvideo" }
+
     /// Opens (creating if needed) and locks the work folder of `output`.
     init(output: String) throws {
         self.output = output
-        path = output + ".dreamvideo"
+        path = WorkFolder.path(for: output)
         owner = Owner(output: URL(fileURLWithPath: output).standardizedFileURL.path)
         let fm = FileManager.default
         var isDir: ObjCBool = false
