@@ -95,7 +95,7 @@ struct BatchTests {
         let second = try BatchRunner(batch: try BatchFile.load(path: dir + "/night.yaml"), store: syntheticStore)
             .run(observer: { _, _ in RenderObserver() }, shouldStop: { false })
         guard case .failed(let m) = second[0].status else { Issue.record("the changed job ran: \(second[0].status.word)"); return }
-        #expect(m.contains("interrupted render of this job is kept") && m.contains("frames was 8, now 6") && m.contains("--overwrite"), "\(m)")
+        #expect(m.contains("interrupted render of this job is kept") && m.contains("but frames was 8, now 6; set") && m.contains("--overwrite"), "only what changed: \(m)")
         #expect(FileManager.default.fileExists(atPath: folder + "/checkpoint.json"), "the checkpoint is still there")
         #expect(!FileManager.default.fileExists(atPath: dir + "/out/a.mp4"))
         let third = try BatchRunner(batch: try BatchFile.load(path: dir + "/night.yaml"), store: syntheticStore, overwrite: true)

@@ -165,11 +165,16 @@ public final class BatchRunner {
     /// input's content changed).
     static func checkpointDifferences(_ output: String, job: any RenderJob) -> [(key: String, was: String, now: String)] {
         let folder = WorkFolder.path(for: output)
-        guard let data = FileManager.default.contents(atPath: folder + "/checkpoint.json") ?? FileManager.default.contents(atPath: folder + "/checkpoint-prev.json"),
-              let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let saved = (json["checkpoint"] as? [String: Any])?["settings"] as? [String: String] else { return [] }
+        // The newer checkpoint, or the one before it when the newer is damaged (as a resume would take it).
+        let readable = ["checkpoint.json", "checkpoint-prev.json"].lazy.compactMap { name -> [String: String]? in
+            guard let data = FileManager.default.contents(atPath: folder + "/" + name),
+                  let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+            return (json["checkpoint"] as? [String: Any])?["settings"] as? [String: String]
+        }
+        guard let saved = readable.first else { return [] }
+        // Only the job's own settings: the render adds what it works out when it opens (the frame size, …).
         let now = job.identity()
-        return Set(saved.keys).union(now.keys).filter { $0 == "input" || SettingsTable.setting($0) != nil }.sorted().compactMap { k in
+        return now.keys.filter { $0 == "input" || SettingsTable.setting($0) != nil }.sorted().compactMap { k in
             saved[k] == now[k] ? nil : (k, SettingsTable.identityValue(k, in: saved), SettingsTable.identityValue(k, in: now))
         }
     }
