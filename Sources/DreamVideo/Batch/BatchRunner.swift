@@ -145,38 +145,17 @@ public final class BatchRunner {
         }
         // No output yet: continue an interrupted render of the same job. One of other settings (the batch file
         // was edited, or a new version changed a default) is started over only when asked (--overwrite) or when
-        // nothing of it was kept: its checkpointed frames may be hours of work.
+        // no checkpoint of it reads (as a resume would): its checkpointed frames may be hours of work.
         if let r, r.fingerprint != item.fingerprint {
-            if overwrite || !BatchRunner.hasCheckpoint(output) { return (false, OutputPolicy(overwrite: true), nil) }
-            let diffs = BatchRunner.checkpointDifferences(output, job: item.job.job)
+            let job = item.job.job
+            guard !overwrite, let saved = type(of: job).checkpointedSettings(of: output) else { return (false, OutputPolicy(overwrite: true), nil) }
+            // Only the job's own settings: the render adds what it works out when it opens (the frame size, …).
+            let now = job.identity()
+            let diffs = SettingsTable.identityDifferences(saved, now, keys: now.keys.filter { $0 == "input" || SettingsTable.setting($0) != nil })
             let what = diffs.isEmpty ? "its settings or input changed since" : diffs.map { "\($0.key) was \($0.was), now \($0.now)" }.joined(separator: "; ")
             return (false, OutputPolicy(), "\(output): an interrupted render of this job is kept (\(WorkFolder.path(for: output))), but \(what); set the job back to continue it, or run the batch with --overwrite to start it over")
         }
         return (false, OutputPolicy(resume: true), nil)
-    }
-
-    /// Whether an interrupted render of `output` kept a checkpoint.
-    static func hasCheckpoint(_ output: String) -> Bool {
-        let folder = WorkFolder.path(for: output)
-        return ["checkpoint.json", "checkpoint-prev.json"].contains { FileManager.default.fileExists(atPath: folder + "/" + $0) }
-    }
-
-    /// The settings in which the checkpoint of `output` differs from `job` (empty when it cannot be read or only the
-    /// input's content changed).
-    static func checkpointDifferences(_ output: String, job: any RenderJob) -> [(key: String, was: String, now: String)] {
-        let folder = WorkFolder.path(for: output)
-        // The newer checkpoint, or the one before it when the newer is damaged (as a resume would take it).
-        let readable = ["checkpoint.json", "checkpoint-prev.json"].lazy.compactMap { name -> [String: String]? in
-            guard let data = FileManager.default.contents(atPath: folder + "/" + name),
-                  let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
-            return (json["checkpoint"] as? [String: Any])?["settings"] as? [String: String]
-        }
-        guard let saved = readable.first else { return [] }
-        // Only the job's own settings: the render adds what it works out when it opens (the frame size, …).
-        let now = job.identity()
-        return now.keys.filter { $0 == "input" || SettingsTable.setting($0) != nil }.sorted().compactMap { k in
-            saved[k] == now[k] ? nil : (k, SettingsTable.identityValue(k, in: saved), SettingsTable.identityValue(k, in: now))
-        }
     }
 
     /// Runs every job. `observer(jobIndex, item)` gives each job's observer; `shouldStop` is polled

@@ -157,6 +157,21 @@ extension ZoomJob {
     public static func validateCheckpointFile(_ path: String) throws { _ = try SealedCheckpoint<ZoomFrameMaker.Payload>.read(path) }
 }
 
+extension RenderJob {
+    /// The settings saved in the newest checkpoint of `output` that reads and checks the way a resume reads it
+    /// (nil: none does).
+    static func checkpointedSettings(of output: String) -> [String: String]? {
+        WorkFolder.checkpointNames.lazy.compactMap { name -> [String: String]? in
+            let path = WorkFolder.path(for: output) + "/" + name
+            switch Self.kind {
+            case .zoom: return (try? SealedCheckpoint<ZoomFrameMaker.Payload>.read(path))?.settings
+            case .redream: return (try? SealedCheckpoint<RedreamFrameMaker.Payload>.read(path))?.settings
+            case .image: return nil  // pictures have no checkpoints
+            }
+        }.first
+    }
+}
+
 extension RedreamJob {
     /// Checks a re-dream checkpoint file the way a resume does; see `ZoomJob.validateCheckpointFile`.
     public static func validateCheckpointFile(_ path: String) throws { _ = try SealedCheckpoint<RedreamFrameMaker.Payload>.read(path) }

@@ -216,7 +216,7 @@ public final class ResumableVideoOutput<Payload: Codable & Sendable> {
                 let replay = file.pending ?? []
                 videoEnd = replay.last.map { $0.pts + ($0.duration ?? 1) } ?? segments.last?.end ?? 0
                 resumed = cp
-                let keep = Set(file.segments.map(\.file) + file.images.values.map(\.file) + replay.map(\.file) + ["checkpoint.json", "checkpoint-prev.json"])
+                let keep = Set(file.segments.map(\.file) + file.images.values.map(\.file) + replay.map(\.file) + WorkFolder.checkpointNames)
                 folder.removeOurFiles(except: keep)
                 // The frames that were inside the encoder go into a new segment first.
                 let firstPending = file.nextFrame - replay.count
@@ -249,7 +249,7 @@ public final class ResumableVideoOutput<Payload: Codable & Sendable> {
     private func loadBestCheckpoint() -> Found {
         guard let folder else { return .none(reason: nil) }
         var problems: [String] = []
-        for name in ["checkpoint.json", "checkpoint-prev.json"] {
+        for name in WorkFolder.checkpointNames {
             let path = folder.file(name)
             guard FileManager.default.fileExists(atPath: path) else { continue }
             do {
@@ -302,9 +302,7 @@ public final class ResumableVideoOutput<Payload: Codable & Sendable> {
     }
 
     private func differences(_ saved: [String: String]) -> [(key: String, was: String, now: String)] {
-        Set(saved.keys).union(identity.keys).sorted().compactMap { k in
-            saved[k] == identity[k] ? nil : (k, SettingsTable.identityValue(k, in: saved), SettingsTable.identityValue(k, in: identity))
-        }
+        SettingsTable.identityDifferences(saved, identity, keys: Set(saved.keys).union(identity.keys))
     }
 
     // MARK: writing
@@ -405,7 +403,7 @@ public final class ResumableVideoOutput<Payload: Codable & Sendable> {
         }
         try AtomicFile.write(data, to: current)
         // Files neither checkpoint needs any more (the open segment and the frames still in its encoder stay).
-        var keep = Set(listed.map(\.file) + stored.values.map(\.file) + ["checkpoint.json", "checkpoint-prev.json"])
+        var keep = Set(listed.map(\.file) + stored.values.map(\.file) + WorkFolder.checkpointNames)
         keep.formUnion(lastImages.values.map(\.file))
         keep.formUnion(lastPending)
         if writer != nil { keep.insert(segmentName) }

@@ -19,10 +19,12 @@ final class WorkFolder {
     private(set) var owner: Owner
 
     static let markerName = "owner.json"
+    /// The checkpoint files, newest first: a resume takes the first that reads and checks.
+    static let checkpointNames = ["checkpoint.json", "checkpoint-prev.json"]
 
     /// Names of the files dreamvideo writes in a work folder (and so may delete).
     static func isOurs(_ name: String) -> Bool {
-        if name == markerName || name == "checkpoint.json" || name == "checkpoint-prev.json" { return true }
+        if name == markerName || checkpointNames.contains(name) { return true }
         if name.hasPrefix("segment-") && name.hasSuffix(".mp4") { return true }
         if name.hasPrefix("state-") && name.hasSuffix(".png") { return true }
         if name.hasPrefix("pending-") && name.hasSuffix(".rgb") { return true }

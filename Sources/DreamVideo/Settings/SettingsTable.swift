@@ -106,6 +106,11 @@ public enum SettingsTable {
     static func identityValue(_ key: String, in identity: [String: String]) -> String {
         identity[key] ?? setting(key)?.impliedBefore ?? "(unset)"
     }
+    /// Of `keys`, those whose values differ between two render identities, in key order, each with both values as
+    /// messages show them.
+    static func identityDifferences(_ saved: [String: String], _ now: [String: String], keys: some Sequence<String>) -> [(key: String, was: String, now: String)] {
+        keys.sorted().compactMap { k in saved[k] == now[k] ? nil : (k, identityValue(k, in: saved), identityValue(k, in: now)) }
+    }
     static let byKey: [String: Setting] = Dictionary(uniqueKeysWithValues: all.map { ($0.key, $0) })
 
     /// The settings a job kind uses, in table order.
