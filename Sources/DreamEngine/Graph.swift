@@ -134,6 +134,9 @@ public struct Graph: Sendable {
         if let c = node.layer as? Conv2D {
             key += " \(c.kernel.h)x\(c.kernel.w)/\(c.stride.h)" + (c.activeWinograd(options) != nil ? " winograd" : "")
             if ProcessInfo.processInfo.environment["DREAMVIDEO_PROFILE_DETAIL"] != nil { key += " \(c.inChannels)→\(c.outChannels)" }
+        } else if let f = node.layer as? ExpandDepthwise {
+            key += " \(f.depthwise.kernel.h)x\(f.depthwise.kernel.w)/\(f.depthwise.stride.h)"
+            if ProcessInfo.processInfo.environment["DREAMVIDEO_PROFILE_DETAIL"] != nil { key += " \(f.expand.inChannels)→\(f.expand.outChannels)" }
         }
         profiler.record(key, forward: forward, milliseconds: ms)
     }

@@ -325,3 +325,113 @@ struct MaxPoolTests {
         #expect(gradientDiffers == 0, "\(gradientDiffers) of \(gin.count) input gradients differ")
     }
 }
+
+/// The fused expansion + depthwise layer of EfficientNet's blocks (`ExpandDepthwise`) against the two layers it replaces.
+@Suite("Expansion and depthwise convolution in bands")
+struct ExpandDepthwiseTests {
+    static func layers(cin: Int, mid: Int, k: Int, s: Int, seed: UInt64, expandActivation: Activation = .relu6) throws -> (Conv2D, Conv2D) {
+        var rng = SeededGenerator(seed: seed)
+        // Biases around 1 and weights of ±0.5 put the ReLU6s' inputs on both sides of 0 and of 6.
+        let e = try Conv2D(inChannels: cin, outChannels: mid, kernel: 1, activation: expandActivation,
+                           weight: (0..<(mid * cin)).map { _ in rng.gaussian() * 0.7 }, bias: (0..<mid).map { _ in rng.gaussian() + 1 })
+        let d = try Conv2D(inChannels: mid, outChannels: mid, kernel: k, stride: s, padding: .same, groups: mid, activation: .relu6,
+                           weight: (0..<(mid * k * k)).map { _ in rng.gaussian() * 0.5 }, bias: (0..<mid).map { _ in rng.gaussian() + 1 })
+        return (e, d)
+    }
+
+    /// Forward and input gradient are the two layers' to the bit, for bands of one row of the wide map up to the whole
+    /// map (several rows with a partial last band, backward bands starting at odd rows), strides 1 and 2, 3×3 and 5×5,
+    /// even and odd sizes (SAME padding uneven for stride 2), an expansion with ReLU6, ReLU or none, one thread and
+    /// two, AVX2 and AVX-512, at widths that use the kernels' wide bodies and their tails.
+    @Test(arguments: [
+        // k, stride, h, w
+        (3, 1, 19, 70), (3, 2, 20, 75), (3, 2, 21, 70), (5, 1, 13, 53), (5, 2, 18, 81), (5, 2, 17, 66), (3, 2, 7, 9), (5, 1, 5, 4),
+        (3, 2, 2, 3), (5, 2, 1, 1),
+    ])
+    func bandsGiveTheTwoLayersValues(_ a: (Int, Int, Int, Int)) throws {
+        let (k, s, h, w) = a
+        let cin = 6, mid = 20
+        for act in [Activation.relu6, .relu, .none] {
+        let (e, d) = try ExpandDepthwiseTests.layers(cin: cin, mid: mid, k: k, s: s, seed: UInt64(k * 100 + s * 10 + h * w), expandActivation: act)
+        var rng = SeededGenerator(seed: UInt64(h * 1000 + w))
+        let x = GradientChecker.random(Shape(cin, h, w), &rng, scale: 2)
+        let wide = e.forward([x])
+        let zRef = d.forward([wide])
+        let g = GradientChecker.random(zRef.shape, &rng)
+        let ginRef = e.backward([x], output: wide, gradOutput: d.backward([wide], output: zRef, gradOutput: g)[0])[0]
+        // Bands of 1 row, of 2 (backward) and 1–2 (forward), 3 (backward; starting at odd rows) and 2–5 (forward), all of
+        // it; and the default least rows with tiny bands.
+        for (bandFloats, least) in [(1, 1), (4 * mid * w, 1), (7 * mid * w, 1), (1 << 18, 1), (1, 4)] {
+            for threads in [1, 2] {
+                for avx512 in [false, true] {
+                    var f = try ExpandDepthwise(expand: e, depthwise: d)
+                    f.bandFloats = bandFloats
+                    f.minimumRows = least
+                    var o = EngineOptions()
+                    o.threads = threads
+                    o.avx512 = avx512
+                    let what = "k \(k) s \(s) \(h)×\(w), \(act), bands of \(bandFloats) floats (\(least) rows at least), \(threads) thread(s), avx512 \(avx512)"
+                    #expect(f.banded(o))
+                    let z = f.forward([x], options: o)
+                    #expect(z.shape == zRef.shape && z.data == zRef.data, "forward, \(what)")
+                    let gin = f.backward([x], output: z, gradOutput: g, options: o)[0]
+                    #expect(gin.shape == ginRef.shape && gin.data == ginRef.data, "input gradient, \(what)")
+                }
+            }
+        }
+        // Without the 1×1 kernel (the bench's --no-pointwise) the layer runs the two layers.
+        var off = EngineOptions()
+        off.pointwiseKernel = false
+        let f = try ExpandDepthwise(expand: e, depthwise: d)
+        let z = f.forward([x], options: off)
+        let gin = f.backward([x], output: z, gradOutput: g, options: off)[0]
+        let gRef = e.backward([x], output: e.forward([x], options: off), gradOutput: d.backward([e.forward([x], options: off)], output: d.forward([e.forward([x], options: off)], options: off), gradOutput: g, options: off)[0], options: off)[0]
+        #expect(z.data == d.forward([e.forward([x], options: off)], options: off).data && gin.data == gRef.data, "unfused fallback \(a)")
+        }
+    }
+
+    /// Only SAME padding is accepted (every output row's window must meet the input for the bands).
+    @Test func otherPaddingIsRefused() throws {
+        let e = try Conv2D(inChannels: 2, outChannels: 4, kernel: 1, activation: .relu6, weight: [Float](repeating: 0.1, count: 8), bias: [0, 0, 0, 0])
+        let d = try Conv2D(inChannels: 4, outChannels: 4, kernel: 3, padding: .symmetric(4), groups: 4, activation: .relu6,
+                           weight: [Float](repeating: 0.1, count: 36), bias: [0, 0, 0, 0])
+        #expect(throws: EngineError.self) { try ExpandDepthwise(expand: e, depthwise: d) }
+    }
+
+    /// The input gradient against central differences (bands of two rows, so the check crosses band edges).
+    @Test func gradientMatchesFiniteDifferences() throws {
+        for (k, s, h, w) in [(3, 2, 9, 8), (5, 1, 7, 6)] {
+            let (e, d) = try ExpandDepthwiseTests.layers(cin: 3, mid: 5, k: k, s: s, seed: 21)
+            var f = try ExpandDepthwise(expand: e, depthwise: d)
+            f.bandFloats = 2 * 5 * w
+            f.minimumRows = 1
+            var rng = SeededGenerator(seed: 5)
+            let x = GradientChecker.random(Shape(3, h, w), &rng, scale: 0.5)
+            var c = GradientChecker(); c.h = 1e-3; c.absTolerance = 5e-3; c.maxCoordinates = 80
+            try c.check(f, inputs: [x])
+        }
+    }
+
+    /// EfficientNet-Lite0 built with the fused layers and without: the same activations and input gradient to the bit,
+    /// on a picture big enough for the early blocks to be made in several bands.
+    @Test func efficientNetWithFusedBlocksIsTheSameNetwork() throws {
+        let weights = WeightStore.synthetic(seed: 4)
+        let fused = try EfficientNetLite0.build(weights, fused: true), plain = try EfficientNetLite0.build(weights, fused: false)
+        #expect(fused.nodes.contains { $0.layer is ExpandDepthwise } && !plain.nodes.contains { $0.layer is ExpandDepthwise })
+        var rng = SeededGenerator(seed: 9)
+        var x = GradientChecker.random(Shape(3, 300, 310), &rng, scale: 40)
+        for i in 0..<x.count { x.data[i] += 128 }
+        // Blocks 1–3, whose expansions read 16–24 channels, are fused (the others' wide maps are smaller, and making a
+        // wide map again from 40–192 channels in the backward pass would cost more than reading it).
+        let fusedNames = fused.nodes.filter { $0.layer is ExpandDepthwise }.map(\.name)
+        #expect(fusedNames == ["blocks.1.depthwise", "blocks.2.depthwise", "blocks.3.depthwise"], "fused: \(fusedNames)")
+        for name in ["blocks.1", "blocks.4", "blocks.11", "blocks.15"] {
+            let a = try fused.forward(x, upTo: try fused.nodeIndex(name)), b = try plain.forward(x, upTo: try plain.nodeIndex(name))
+            let ya = a.output(try fused.nodeIndex(name)), yb = b.output(try plain.nodeIndex(name))
+            #expect(ya.data == yb.data, "\(name) activations")
+            let ga = fused.backward(a, seeds: [try fused.nodeIndex(name): ya]), gb = plain.backward(b, seeds: [try plain.nodeIndex(name): yb])
+            #expect(ga.data == gb.data, "\(name) input gradient")
+            #expect(ga.data.contains { $0 != 0 }, "\(name): the gradient reaches the picture")
+        }
+    }
+}

@@ -136,26 +136,39 @@ enum DepthwiseKernel {
     }
 }
 
+/// A band of rows of a depthwise convolution, computed as a convolution of its own (`ExpandDepthwise`): `padTop` rows of
+/// zeros above its first input row (the convolution's own top padding less the rows the band starts below it, never
+/// negative), its input-side maps (input, or input gradient) `inPlane` floats from channel to channel and its output-side
+/// maps (output, or output gradient and output) `outPlane`, and `threads` threads (a band is one thread's work).
+struct DepthwiseBand {
+    var padTop: Int
+    var inPlane: Int
+    var outPlane: Int
+    var threads: Int
+}
+
 extension Conv2D {
-    /// Depthwise forward for stride 1 or 2 without dilation, on padded planes.
-    func depthwiseForwardPadded(_ x: UnsafePointer<Float>, _ xs: Shape, _ out: UnsafeMutablePointer<Float>, _ os: Shape, _ o: EngineOptions) {
+    /// Depthwise forward for stride 1 or 2 without dilation, on padded planes (the whole map, or a `band` of it).
+    func depthwiseForwardPadded(_ x: UnsafePointer<Float>, _ xs: Shape, _ out: UnsafeMutablePointer<Float>, _ os: Shape, _ o: EngineOptions,
+                                band: DepthwiseBand? = nil) {
         let kh = kernel.h, kw = kernel.w
         let p = pads(h: xs.h, w: xs.w)
-        let plane = PaddedPlane(h: xs.h, w: xs.w, oh: os.h, ow: os.w, kh: kh, kw: kw, stride: stride.h, top: p.top, left: p.left)
+        let inPlane = band?.inPlane ?? xs.plane, outPlane = band?.outPlane ?? os.plane
+        let plane = PaddedPlane(h: xs.h, w: xs.w, oh: os.h, ow: os.w, kh: kh, kw: kw, stride: stride.h, top: band?.padTop ?? p.top, left: p.left)
         weight.withUnsafeBufferPointer { wp in
             bias.withUnsafeBufferPointer { bp in
                 let wbase = wp.baseAddress!, bbase = bp.baseAddress!
-                parallelChunks(inChannels, minChunk: 2, threads: o.threads) { channels in
+                parallelChunks(inChannels, minChunk: 2, threads: band?.threads ?? o.threads) { channels in
                     let buf = UnsafeMutablePointer<Float>.allocate(capacity: plane.count + 16)
                     defer { buf.deallocate() }
                     buf.update(repeating: 0, count: plane.count)
                     for c in channels {
-                        DepthwiseKernel.fill(x + c * xs.plane, h: xs.h, w: xs.w, into: buf, plane)
+                        DepthwiseKernel.fill(x + c * inPlane, h: xs.h, w: xs.w, into: buf, plane)
                         DepthwiseKernel.convolve(buf, plane, weights: wbase + c * kh * kw, kh: kh, kw: kw,
-                                                 out: out + c * os.plane, oh: os.h, ow: os.w, tail: buf + plane.count, avx512: o.avx512)
+                                                 out: out + c * outPlane, oh: os.h, ow: os.w, tail: buf + plane.count, avx512: o.avx512)
                         // Bias and activation while the channel's output is still in cache (a separate pass over all
                         // channels read every depthwise output back from memory: 2 % of a 720p zoom's samples).
-                        activation.applyWithBias(out + c * os.plane, os.plane, bias: bbase[c])
+                        activation.applyWithBias(out + c * outPlane, os.plane, bias: bbase[c])
                     }
                 }
             }
@@ -165,28 +178,29 @@ extension Conv2D {
     /// Depthwise input gradient for stride 1 without dilation: the rotated kernel over the padded gradient,
     /// which is multiplied by the fused activation's derivative (read off the forward output `y`) as it is copied.
     func depthwiseBackwardPadded(_ g: UnsafePointer<Float>, _ os: Shape, _ gin: UnsafeMutablePointer<Float>, _ xs: Shape,
-                                 maskingWith y: UnsafePointer<Float>, _ o: EngineOptions) {
+                                 maskingWith y: UnsafePointer<Float>, _ o: EngineOptions, band: DepthwiseBand? = nil) {
         let kh = kernel.h, kw = kernel.w
         let p = pads(h: xs.h, w: xs.w)
+        let inPlane = band?.inPlane ?? xs.plane, outPlane = band?.outPlane ?? os.plane
         let plane = PaddedPlane(h: os.h, w: os.w, oh: xs.h, ow: xs.w, kh: kh, kw: kw, stride: 1,
-                                top: kh - 1 - p.top, left: kw - 1 - p.left)
+                                top: kh - 1 - (band?.padTop ?? p.top), left: kw - 1 - p.left)
         weight.withUnsafeBufferPointer { wp in
             let wbase = wp.baseAddress!
-            parallelChunks(inChannels, minChunk: 2, threads: o.threads) { channels in
+            parallelChunks(inChannels, minChunk: 2, threads: band?.threads ?? o.threads) { channels in
                 let buf = UnsafeMutablePointer<Float>.allocate(capacity: plane.count + 16 + kh * kw)
                 defer { buf.deallocate() }
                 buf.update(repeating: 0, count: plane.count)
                 let rotated = buf + plane.count + 16
                 for c in channels {
                     for i in 0..<(kh * kw) { rotated[i] = wbase[c * kh * kw + kh * kw - 1 - i] }
-                    DepthwiseKernel.fill(g + c * os.plane, h: os.h, w: os.w, into: buf, plane)
+                    DepthwiseKernel.fill(g + c * outPlane, h: os.h, w: os.w, into: buf, plane)
                     if activation != .none {
                         for r in 0..<os.h {
-                            activation.maskGradientFast(buf + (r + plane.top) * plane.width + plane.left, output: y + c * os.plane + r * os.w, os.w)
+                            activation.maskGradientFast(buf + (r + plane.top) * plane.width + plane.left, output: y + c * outPlane + r * os.w, os.w)
                         }
                     }
                     DepthwiseKernel.convolve(buf, plane, weights: rotated, kh: kh, kw: kw,
-                                             out: gin + c * xs.plane, oh: xs.h, ow: xs.w, tail: buf + plane.count, avx512: o.avx512)
+                                             out: gin + c * inPlane, oh: xs.h, ow: xs.w, tail: buf + plane.count, avx512: o.avx512)
                 }
             }
         }
@@ -197,10 +211,11 @@ extension Conv2D {
     /// parity classes of (r, c) is a stride-1 correlation of the (masked, padded) output gradient with a sub-window
     /// of the rotated kernel: the four are computed as planes of half the size and interleaved into the gradient.
     func depthwiseBackwardStride2(_ g: UnsafePointer<Float>, _ os: Shape, _ gin: UnsafeMutablePointer<Float>, _ xs: Shape,
-                                  maskingWith y: UnsafePointer<Float>, _ o: EngineOptions) {
+                                  maskingWith y: UnsafePointer<Float>, _ o: EngineOptions, band: DepthwiseBand? = nil) {
         let kh = kernel.h, kw = kernel.w
         let p = pads(h: xs.h, w: xs.w)
-        let top = p.top, left = p.left
+        let top = band?.padTop ?? p.top, left = p.left
+        let inPlane = band?.inPlane ?? xs.plane, outPlane = band?.outPlane ?? os.plane
         // Taps of each parity: M[py] rows, N[px] columns; the gradient plane is padded by the largest less one.
         let rowsOf = [(kh + 1) / 2, kh / 2], colsOf = [(kw + 1) / 2, kw / 2]
         let pt = rowsOf[0] - 1, pl = colsOf[0] - 1
@@ -209,16 +224,16 @@ extension Conv2D {
         let classCount = classH * classW
         weight.withUnsafeBufferPointer { wp in
             let wbase = wp.baseAddress!
-            parallelChunks(inChannels, minChunk: 2, threads: o.threads) { channels in
+            parallelChunks(inChannels, minChunk: 2, threads: band?.threads ?? o.threads) { channels in
                 let buf = UnsafeMutablePointer<Float>.allocate(capacity: plane.count + 16 + 4 * classCount + kh * kw)
                 defer { buf.deallocate() }
                 buf.update(repeating: 0, count: plane.count)
                 let classes = buf + plane.count + 16, sub = classes + 4 * classCount
                 for c in channels {
-                    DepthwiseKernel.fill(g + c * os.plane, h: os.h, w: os.w, into: buf, plane)
+                    DepthwiseKernel.fill(g + c * outPlane, h: os.h, w: os.w, into: buf, plane)
                     if activation != .none {
                         for r in 0..<os.h {
-                            activation.maskGradientFast(buf + (r + plane.top) * plane.width + plane.left, output: y + c * os.plane + r * os.w, os.w)
+                            activation.maskGradientFast(buf + (r + plane.top) * plane.width + plane.left, output: y + c * outPlane + r * os.w, os.w)
                         }
                     }
                     let wc = wbase + c * kh * kw
@@ -243,7 +258,7 @@ extension Conv2D {
                         let r = iy + top
                         let e = classes + (2 * (r & 1)) * classCount + (r >> 1) * classW
                         let od = e + classCount
-                        let row = gin + c * xs.plane + iy * xs.w
+                        let row = gin + c * inPlane + iy * xs.w
                         var ix = 0
                         if left & 1 == 1 { row[0] = od[left >> 1]; ix = 1 }
                         let ev = e + ((ix + left) >> 1), ov = od + ((ix + left) >> 1), dst = row + ix

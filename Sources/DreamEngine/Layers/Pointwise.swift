@@ -15,9 +15,12 @@ enum PointwiseKernel {
 
     /// C = act(W · X + bias). With `mask`, X is first multiplied by the derivative of `mask.activation`
     /// read off `mask.output` (same shape as X): the backward pass uses this to fuse the gradient mask.
-    static func forward(_ w: UnsafePointer<Float>, m: Int, k: Int, _ x: UnsafePointer<Float>, n: Int,
-                        bias: UnsafePointer<Float>?, activation: Activation, _ c: UnsafeMutablePointer<Float>,
+    /// X's (and the mask's) rows are `ldx` floats apart and C's `ldc` (both `n` unless given): a band of rows of
+    /// a feature map is then a matrix of its own.
+    static func forward(_ w: UnsafePointer<Float>, m: Int, k: Int, _ x: UnsafePointer<Float>, n: Int, ldx: Int? = nil,
+                        bias: UnsafePointer<Float>?, activation: Activation, _ c: UnsafeMutablePointer<Float>, ldc: Int? = nil,
                         mask: (activation: Activation, output: UnsafePointer<Float>)? = nil, threads: Int, avx512: Bool) {
+        let ldx = ldx ?? n, ldc = ldc ?? n
         // With AVX-512: panels of 64 columns computed by `PointwisePanel512` (a module compiled for AVX-512,
         // entered only when the CPU has it); otherwise panels of 32 with the AVX2 micro-kernel below.
         let cols = columns(avx512: avx512)
@@ -32,7 +35,7 @@ enum PointwiseKernel {
                 let b0 = wb * sub, b1 = Swift.min(b0 + sub, blocks)
                 for b in b0..<b1 {
                     let n0 = b * cols
-                    pack(x, n: n, k: k, from: n0, width: Swift.min(cols, n - n0), into: packed + (b - b0) * k * cols, columns: cols,
+                    pack(x, n: n, ld: ldx, k: k, from: n0, width: Swift.min(cols, n - n0), into: packed + (b - b0) * k * cols, columns: cols,
                          mask: mask, prefetchNext: b + 1 < last && n0 + 2 * cols <= n)
                 }
                 // Rows a few at a time across the whole wide panel, so each output row is written in one run of
@@ -44,7 +47,7 @@ enum PointwiseKernel {
                     for b in b0..<b1 {
                         let n0 = b * cols
                         compute(w + mi * k, m: rows, k: k, panel: packed + (b - b0) * k * cols, bias: bias.map { $0 + mi },
-                                activation: activation, c + mi * n + n0, ldc: n, width: Swift.min(cols, n - n0), avx512: avx512)
+                                activation: activation, c + mi * ldc + n0, ldc: ldc, width: Swift.min(cols, n - n0), avx512: avx512)
                     }
                     mi += rows
                 }
@@ -81,17 +84,18 @@ enum PointwiseKernel {
     /// of the mask, so they arrive from memory while this panel is computed (the backward's pack spent half its time
     /// waiting for the mask: 14 → 11 % of a 720p step's samples, 3–5 % faster).
     @inline(__always)
-    static func pack(_ x: UnsafePointer<Float>, n: Int, k: Int, from n0: Int, width: Int, into packed: UnsafeMutablePointer<Float>,
+    static func pack(_ x: UnsafePointer<Float>, n: Int, ld: Int? = nil, k: Int, from n0: Int, width: Int, into packed: UnsafeMutablePointer<Float>,
                      columns: Int, mask: (activation: Activation, output: UnsafePointer<Float>)?, prefetchNext: Bool) {
+        let ld = ld ?? n
         for kk in 0..<k {
             let dst = packed + kk * columns
-            let src = x + kk * n + n0
+            let src = x + kk * ld + n0
             if width == columns {
                 if prefetchNext {
                     var j = columns
                     while j < 2 * columns {
                         dv_prefetch(src + j)
-                        if let mask { dv_prefetch(mask.output + kk * n + n0 + j) }
+                        if let mask { dv_prefetch(mask.output + kk * ld + n0 + j) }
                         j += 16
                     }
                 }
@@ -101,7 +105,7 @@ enum PointwiseKernel {
                 for j in 0..<width { dst[j] = src[j] }
                 for j in width..<columns { dst[j] = 0 }
             }
-            if let mask { mask.activation.maskGradientFast(dst, output: mask.output + kk * n + n0, width) }
+            if let mask { mask.activation.maskGradientFast(dst, output: mask.output + kk * ld + n0, width) }
         }
     }
 

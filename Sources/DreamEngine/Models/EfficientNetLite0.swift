@@ -21,7 +21,11 @@ public enum EfficientNetLite0 {
         tileSize: 1024,  // activations are small: 3840×2160 in 1024-px tiles stays under 1.5 GiB
         build: build)
 
-    @Sendable static func build(_ w: WeightStore) throws(EngineError) -> Graph {
+    @Sendable static func build(_ w: WeightStore) throws(EngineError) -> Graph { try build(w, fused: true) }
+
+    /// The graph; with `fused`, the early blocks' expansion and depthwise convolution are one layer (`ExpandDepthwise`,
+    /// the same values without the wide map in memory), else two (the reference the fused graph is tested against).
+    public static func build(_ w: WeightStore, fused: Bool) throws(EngineError) -> Graph {
         var g = Graph()
         let eps: Float = 1e-3
         try g.add("preprocess", Preprocess(mean: [127, 127, 127], scale: [1 / 128, 1 / 128, 1 / 128]), inputs: [Graph.inputName], isPublic: false)
@@ -31,12 +35,23 @@ public enum EfficientNetLite0 {
             let p = "_blocks.\(i)."
             let blockInput = g.lastName
             let mid = b.cin * b.e
-            if b.e != 1 {
-                try g.conv("blocks.\(i).expand", w, weightKey: p + "_expand_conv.weight", bn: p + "_bn0", bnEps: eps,
-                           in: b.cin, out: mid, kernel: 1, activation: .relu6, isPublic: false)
+            // The blocks whose expansion reads at most 24 channels are fused: their wide maps are the biggest, and
+            // making a band of one again in the backward pass costs 16–24 multiply-adds a value. The deeper blocks'
+            // would cost 40–192, more than reading the map (720p zoom frame: the 112 → 672 blocks 50 ms slower fused).
+            if b.e != 1 && fused && b.cin <= 24 {
+                let expand = try Graph.convLayer(w, weightKey: p + "_expand_conv.weight", bn: p + "_bn0", bnEps: eps,
+                                                 in: b.cin, out: mid, kernel: 1, activation: .relu6)
+                let depthwise = try Graph.convLayer(w, weightKey: p + "_depthwise_conv.weight", bn: p + "_bn1", bnEps: eps, in: mid, out: mid,
+                                                    kernel: b.k, stride: b.s, padding: .same, groups: mid, activation: .relu6)
+                try g.add("blocks.\(i).depthwise", ExpandDepthwise(expand: expand, depthwise: depthwise), isPublic: false)
+            } else {
+                if b.e != 1 {
+                    try g.conv("blocks.\(i).expand", w, weightKey: p + "_expand_conv.weight", bn: p + "_bn0", bnEps: eps,
+                               in: b.cin, out: mid, kernel: 1, activation: .relu6, isPublic: false)
+                }
+                try g.conv("blocks.\(i).depthwise", w, weightKey: p + "_depthwise_conv.weight", bn: p + "_bn1", bnEps: eps,
+                           in: mid, out: mid, kernel: b.k, stride: b.s, padding: .same, groups: mid, activation: .relu6, isPublic: false)
             }
-            try g.conv("blocks.\(i).depthwise", w, weightKey: p + "_depthwise_conv.weight", bn: p + "_bn1", bnEps: eps,
-                       in: mid, out: mid, kernel: b.k, stride: b.s, padding: .same, groups: mid, activation: .relu6, isPublic: false)
             let residual = b.s == 1 && b.cin == b.cout
             try g.conv(residual ? "blocks.\(i).project" : "blocks.\(i)", w, weightKey: p + "_project_conv.weight",
                        bn: p + "_bn2", bnEps: eps, in: mid, out: b.cout, kernel: 1, activation: .none, isPublic: !residual)

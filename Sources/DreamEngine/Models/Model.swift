@@ -85,12 +85,20 @@ extension Graph {
                        bnEps: Float = 1e-5, in cin: Int, out cout: Int, kernel: Int, stride: Int = 1,
                        padding: Conv2D.Padding = .symmetric(0), groups: Int = 1, activation: Activation,
                        inputs: [String]? = nil, isPublic: Bool = true) throws(EngineError) -> String {
+        let layer = try Graph.convLayer(w, weightKey: weightKey, biasKey: biasKey, bn: bn, bnEps: bnEps, in: cin, out: cout, kernel: kernel,
+                                        stride: stride, padding: padding, groups: groups, activation: activation)
+        return try add(name, layer, inputs: inputs, isPublic: isPublic)
+    }
+
+    /// The convolution `conv` adds, for a layer that holds it (batch norm folded in).
+    public static func convLayer(_ w: WeightStore, weightKey: String, biasKey: String? = nil, bn: String? = nil,
+                                 bnEps: Float = 1e-5, in cin: Int, out cout: Int, kernel: Int, stride: Int = 1,
+                                 padding: Conv2D.Padding = .symmetric(0), groups: Int = 1, activation: Activation) throws(EngineError) -> Conv2D {
         var weight = try w.array(weightKey, shape: [cout, cin / groups, kernel, kernel])
         var bias = try biasKey.map { k throws(EngineError) in try w.array(k, shape: [cout]) } ?? [Float](repeating: 0, count: cout)
         if let bn { try w.foldBatchNorm(bn, into: &weight, bias: &bias, channels: cout, eps: bnEps) }
-        let layer = try Conv2D(inChannels: cin, outChannels: cout, kernel: kernel, stride: stride, padding: padding,
-                               groups: groups, activation: activation, weight: weight, bias: bias,
-                               prepareFastPaths: !w.isPlaceholder)
-        return try add(name, layer, inputs: inputs, isPublic: isPublic)
+        return try Conv2D(inChannels: cin, outChannels: cout, kernel: kernel, stride: stride, padding: padding,
+                          groups: groups, activation: activation, weight: weight, bias: bias,
+                          prepareFastPaths: !w.isPlaceholder)
     }
 }

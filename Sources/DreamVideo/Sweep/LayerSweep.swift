@@ -91,7 +91,8 @@ public struct LayerSweep: Sendable {
         for (i, name) in names.enumerated() {
             let t0 = Date()
             let node = try graph.nodeIndex(name)
-            let depth = graph.nodes[0...node].filter { $0.layer.kind == "conv" || $0.layer.kind == "dwconv" }.count
+            // Convolutions; an expansion fused with its depthwise convolution is two.
+            let depth = graph.nodes[0...node].map { ["conv": 1, "dwconv": 1, "expand+dwconv": 2][$0.layer.kind] ?? 0 }.reduce(0, +)
             let settings = DreamSettings(layers: [LayerWeight(name)], iterations: iterations, octaves: octaves, octaveScale: 1.4, step: quick.step)
             let dreamer = try Dreamer(network: network, settings: settings)
             var r = SeededGenerator(seed: seed)
