@@ -136,15 +136,14 @@ enum DepthwiseKernel {
     }
 }
 
-/// A band of rows of a depthwise convolution, computed as a convolution of its own (`ExpandDepthwise`): `padTop` rows of
-/// zeros above its first input row (the convolution's own top padding less the rows the band starts below it, never
-/// negative), its input-side maps (input, or input gradient) `inPlane` floats from channel to channel and its output-side
-/// maps (output, or output gradient and output) `outPlane`, and `threads` threads (a band is one thread's work).
+/// A band of rows of a depthwise convolution, computed as a convolution of its own on one thread (`ExpandDepthwise`):
+/// `padTop` rows of zeros above its first input row (the convolution's own top padding less the rows the band starts
+/// below it, never negative), its input-side maps (input, or input gradient) `inPlane` floats from channel to channel
+/// and its output-side maps (output, or output gradient and output) `outPlane`.
 struct DepthwiseBand {
     var padTop: Int
     var inPlane: Int
     var outPlane: Int
-    var threads: Int
 }
 
 extension Conv2D {
@@ -158,7 +157,7 @@ extension Conv2D {
         weight.withUnsafeBufferPointer { wp in
             bias.withUnsafeBufferPointer { bp in
                 let wbase = wp.baseAddress!, bbase = bp.baseAddress!
-                parallelChunks(inChannels, minChunk: 2, threads: band?.threads ?? o.threads) { channels in
+                parallelChunks(inChannels, minChunk: 2, threads: band == nil ? o.threads : 1) { channels in
                     let buf = UnsafeMutablePointer<Float>.allocate(capacity: plane.count + 16)
                     defer { buf.deallocate() }
                     buf.update(repeating: 0, count: plane.count)
@@ -186,7 +185,7 @@ extension Conv2D {
                                 top: kh - 1 - (band?.padTop ?? p.top), left: kw - 1 - p.left)
         weight.withUnsafeBufferPointer { wp in
             let wbase = wp.baseAddress!
-            parallelChunks(inChannels, minChunk: 2, threads: band?.threads ?? o.threads) { channels in
+            parallelChunks(inChannels, minChunk: 2, threads: band == nil ? o.threads : 1) { channels in
                 let buf = UnsafeMutablePointer<Float>.allocate(capacity: plane.count + 16 + kh * kw)
                 defer { buf.deallocate() }
                 buf.update(repeating: 0, count: plane.count)
@@ -224,7 +223,7 @@ extension Conv2D {
         let classCount = classH * classW
         weight.withUnsafeBufferPointer { wp in
             let wbase = wp.baseAddress!
-            parallelChunks(inChannels, minChunk: 2, threads: band?.threads ?? o.threads) { channels in
+            parallelChunks(inChannels, minChunk: 2, threads: band == nil ? o.threads : 1) { channels in
                 let buf = UnsafeMutablePointer<Float>.allocate(capacity: plane.count + 16 + 4 * classCount + kh * kw)
                 defer { buf.deallocate() }
                 buf.update(repeating: 0, count: plane.count)

@@ -76,14 +76,14 @@ public struct ExpandDepthwise: Layer {
                             for b in range {
                                 let r0 = b * rows, r1 = Swift.min(zs.h, r0 + rows)
                                 let y0 = Swift.max(0, r0 * s - pt), y1 = Swift.min(h, (r1 - 1) * s - pt + k)
-                                let n = (y1 - y0) * w
+                                let n = (y1 - y0) * w, top = pt + y0 - r0 * s
                                 // A band reaching a row above its rows would write before the plane (heap corruption, not a wrong value).
-                                precondition(y1 > y0 && pt + y0 - r0 * s >= 0 && pt + y0 - r0 * s <= pt, "ExpandDepthwise: band \(r0)..<\(r1) of \(zs.h)")
+                                precondition(y1 > y0 && top >= 0 && top <= pt, "ExpandDepthwise: band \(r0)..<\(r1) of \(zs.h)")
                                 PointwiseKernel.forward(ewp.baseAddress!, m: mid, k: cin, xb + y0 * w, n: n, ldx: xs.plane,
                                                         bias: ebp.baseAddress!, activation: expand.activation, wide,
                                                         threads: 1, avx512: o.avx512)
                                 depthwise.depthwiseForwardPadded(wide, Shape(mid, y1 - y0, w), zb + r0 * zs.w, Shape(mid, r1 - r0, zs.w), o,
-                                                                 band: DepthwiseBand(padTop: pt + y0 - r0 * s, inPlane: n, outPlane: zs.plane, threads: 1))
+                                                                 band: DepthwiseBand(padTop: top, inPlane: n, outPlane: zs.plane))
                             }
                         }
                     }
@@ -131,13 +131,10 @@ public struct ExpandDepthwise: Layer {
                                                                     bias: ebp.baseAddress!, activation: expand.activation, wide,
                                                                     threads: 1, avx512: o.avx512)
                                             // The output rows whose windows reach rows y0 ..< y1: (r·s − pt) + (0 ..< k) meets them.
+                                            // With SAME padding every row is reached by at least one output row.
                                             let r0 = Swift.max(0, ceilDiv(y0 + pt - k + 1, s)), r1 = Swift.min(zs.h, (y1 - 1 + pt) / s + 1)
-                                            if r0 >= r1 {
-                                                for c in 0..<cin { (ib + c * xs.plane + y0 * w).update(repeating: 0, count: n) }
-                                                continue
-                                            }
-                                            let band = DepthwiseBand(padTop: pt + y0 - r0 * s, inPlane: n, outPlane: zs.plane, threads: 1)
-                                            precondition(band.padTop >= 0 && band.padTop <= k - 1, "ExpandDepthwise: gradient band \(y0)..<\(y1) of \(h)")
+                                            let band = DepthwiseBand(padTop: pt + y0 - r0 * s, inPlane: n, outPlane: zs.plane)
+                                            precondition(r0 < r1 && band.padTop >= 0 && band.padTop <= k - 1, "ExpandDepthwise: gradient band \(y0)..<\(y1) of \(h)")
                                             let gs = Shape(mid, r1 - r0, zs.w), ws = Shape(mid, y1 - y0, w)
                                             if s == 1 {
                                                 depthwise.depthwiseBackwardPadded(gb + r0 * zs.w, gs, wideGrad, ws, maskingWith: zb + r0 * zs.w, o, band: band)

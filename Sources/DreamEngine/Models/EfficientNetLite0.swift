@@ -35,22 +35,18 @@ public enum EfficientNetLite0 {
             let p = "_blocks.\(i)."
             let blockInput = g.lastName
             let mid = b.cin * b.e
+            let expand = b.e == 1 ? nil : try Graph.convLayer(w, weightKey: p + "_expand_conv.weight", bn: p + "_bn0", bnEps: eps,
+                                                              in: b.cin, out: mid, kernel: 1, activation: .relu6)
+            let depthwise = try Graph.convLayer(w, weightKey: p + "_depthwise_conv.weight", bn: p + "_bn1", bnEps: eps, in: mid, out: mid,
+                                                kernel: b.k, stride: b.s, padding: .same, groups: mid, activation: .relu6)
             // The blocks whose expansion reads at most 24 channels are fused: their wide maps are the biggest, and
             // making a band of one again in the backward pass costs 16–24 multiply-adds a value. The deeper blocks'
             // would cost 40–192, more than reading the map (720p zoom frame: the 112 → 672 blocks 50 ms slower fused).
-            if b.e != 1 && fused && b.cin <= 24 {
-                let expand = try Graph.convLayer(w, weightKey: p + "_expand_conv.weight", bn: p + "_bn0", bnEps: eps,
-                                                 in: b.cin, out: mid, kernel: 1, activation: .relu6)
-                let depthwise = try Graph.convLayer(w, weightKey: p + "_depthwise_conv.weight", bn: p + "_bn1", bnEps: eps, in: mid, out: mid,
-                                                    kernel: b.k, stride: b.s, padding: .same, groups: mid, activation: .relu6)
+            if let expand, fused && b.cin <= 24 {
                 try g.add("blocks.\(i).depthwise", ExpandDepthwise(expand: expand, depthwise: depthwise), isPublic: false)
             } else {
-                if b.e != 1 {
-                    try g.conv("blocks.\(i).expand", w, weightKey: p + "_expand_conv.weight", bn: p + "_bn0", bnEps: eps,
-                               in: b.cin, out: mid, kernel: 1, activation: .relu6, isPublic: false)
-                }
-                try g.conv("blocks.\(i).depthwise", w, weightKey: p + "_depthwise_conv.weight", bn: p + "_bn1", bnEps: eps,
-                           in: mid, out: mid, kernel: b.k, stride: b.s, padding: .same, groups: mid, activation: .relu6, isPublic: false)
+                if let expand { try g.add("blocks.\(i).expand", expand, isPublic: false) }
+                try g.add("blocks.\(i).depthwise", depthwise, isPublic: false)
             }
             let residual = b.s == 1 && b.cin == b.cout
             try g.conv(residual ? "blocks.\(i).project" : "blocks.\(i)", w, weightKey: p + "_project_conv.weight",
