@@ -86,6 +86,21 @@ struct ReliabilityTests {
         #expect(flat.contains("greater than 0 and at most 100"), "--step's help gives its real range")
     }
 
+    /// Two renders started at the same instant: the second can find the first's work folder made and locked but its
+    /// marker not yet written. It is told another render is writing the output, not that the folder is someone else's.
+    @Test func aLockedWorkFolderWithoutItsMarkerYetIsAnotherRender() throws {
+        let dir = try tempDir("locked")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let work = dir + "/out.mp4.dreamvideo"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: false)
+        #expect(FileManager.default.createFile(atPath: work + "/.owner.json.tmp", contents: Data("{".utf8)))  // the marker half-written
+        let fd = open(work, O_RDONLY | O_DIRECTORY)
+        try #require(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+        let r = try CLI.run(["zoom", "samples/chelsea.png", "-o", dir + "/out.mp4", "--size", "64x48", "--frames", "2", "-q"])
+        flock(fd, LOCK_UN); close(fd)
+        #expect(r.status == 1 && r.stderr.contains("another dreamvideo render is writing it"), "\(r.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: work) == [".owner.json.tmp"], "nothing touched")
+    }
     @Test(.enabled(if: CLI.installed("efficientnet-lite0"), "needs efficientnet-lite0 (scripts/test.sh installs it)"))
     func twoRendersOfOneOutputThroughTheCommandLine() throws {
         let dir = try tempDir("two")

@@ -119,6 +119,8 @@ public final class ResumableVideoOutput<Payload: Codable & Sendable> {
         }
         let work = workFolderPath(for: output)
         if fm.fileExists(atPath: work, isDirectory: &isDir) {
+            // A render that has just made and locked its folder may not have written its marker yet.
+            if isDir.boolValue && WorkFolder.isLocked(work) { throw WorkFolder.busy(output: output, path: work) }
             let empty = isDir.boolValue && ((try? fm.contentsOfDirectory(atPath: work))?.isEmpty ?? false)
             guard isDir.boolValue && (WorkFolder.isWorkFolder(work) || empty) else { throw WorkFolder.notOurs(work) }
         }

@@ -80,7 +80,7 @@ final class WorkFolder {
             }
             if flock(fd, LOCK_EX | LOCK_NB) != 0 {
                 close(fd)
-                throw DreamVideoError.busy("\(output): another dreamvideo render is writing it right now (its work folder \(path) is locked); wait for it to finish or stop it first")
+                throw WorkFolder.busy(output: output, path: path)
             }
             var a = stat(), b = stat()
             if fstat(fd, &a) == 0, stat(path, &b) == 0, a.st_ino == b.st_ino, a.st_dev == b.st_dev {
@@ -99,6 +99,10 @@ final class WorkFolder {
     }
 
     deinit { unlock() }
+
+    static func busy(output: String, path: String) -> DreamVideoError {
+        .busy("\(output): another dreamvideo render is writing it right now (its work folder \(path) is locked); wait for it to finish or stop it first")
+    }
 
     static func notOurs(_ path: String) -> DreamVideoError {
         .invalidArgument("\(path): exists but was not made by dreamvideo; move it away (dreamvideo keeps unfinished renders there)")
