@@ -87,8 +87,7 @@ extension Activation {
     func apply(_ v: F16, bias b: Float) -> F16 {
         switch self {
         case .none: return b == 0 ? v : v + F16(repeating: b)
-        case .relu: return pointwiseMax(v + F16(repeating: b), F16(repeating: 0))
-        case .relu6: return pointwiseMin(pointwiseMax(v + F16(repeating: b), F16(repeating: 0)), F16(repeating: 6))
+        case .relu, .relu6: var u = v + F16(repeating: b); clamp(&u); return u
         }
     }
 
