@@ -237,8 +237,14 @@ public struct Dreamer: Sendable {
     /// The gradient of the image rolled by `shift` (the jitter), returned in the image's own coordinates.
     /// Images larger than the tile size are computed in tiles after a further random roll, so memory stays
     /// bounded and tile seams move every step; the two rolls are applied as one.
-    func jitteredGradient(_ x: Tensor, shift: (dy: Int, dx: Int), rng: inout SeededGenerator) throws(EngineError) -> (Double, Tensor) {
+    func jitteredGradient(_ x: Tensor, shift: (dy: Int, dx: Int), region: DreamRegion? = nil,
+                          rng: inout SeededGenerator) throws(EngineError) -> (Double, Tensor) {
         let s = x.shape
+        if let region {
+            let ry = rng.int(in: 0...Dreamer.regionBandHeight) + shift.dy
+            let phase = Double(rng.int(in: 0...1_000_000)) / 1_000_000
+            return try regionGradient(x, region: region, roll: (ry, shift.dx), phase: phase)
+        }
         let tiles = self.tiles(height: s.h, width: s.w)
         if tiles.count == 1 {
             let (v, g) = try objectiveAndGradient(ImageOps.roll(x, dy: shift.dy, dx: shift.dx))
@@ -268,6 +274,31 @@ public struct Dreamer: Sendable {
         return (total, ImageOps.roll(grad, dy: -ry, dx: -rx))
     }
 
+    /// Bands of this many rows at most cut a region's picture into tiles (`DreamRegion.tiles`): the smaller the
+    /// bands, the closer they follow a tilted picture's edges, and the more seams the network sees.
+    static let regionBandHeight = 320
+
+    /// `tiledGradient` on the tiles `region` needs (`DreamRegion.tiles`): the gradient is zero outside them, and
+    /// the objective is the tiles' own, weighted by their areas.
+    func regionGradient(_ x: Tensor, region: DreamRegion, roll: (dy: Int, dx: Int), phase: Double) throws(EngineError) -> (Double, Tensor) {
+        let s = x.shape
+        precondition(region.height == s.h && region.width == s.w)
+        let tile = settings.tileSize > 0 ? settings.tileSize : network.definition.tileSize
+        let tiles = region.tiles(rolledBy: roll.dy, roll.dx, bandHeight: Swift.min(tile, Dreamer.regionBandHeight),
+                                 tileWidth: tile, minimumSide: minimumSide, phase: phase)
+        let rolled = ImageOps.roll(x, dy: roll.dy, dx: roll.dx)
+        var grad = Tensor(zeros: s)
+        var total = 0.0, area = 0
+        for t in tiles {
+            let part = ImageOps.cropWrapped(rolled, y: t.y, x: t.x, height: t.height, width: t.width)
+            let (v, g) = try objectiveAndGradient(part)
+            total += v * Double(part.shape.plane)
+            area += part.shape.plane
+            ImageOps.pasteWrapped(g, into: &grad, y: t.y, x: t.x)
+        }
+        return (area > 0 ? total / Double(area) : 0, ImageOps.roll(grad, dy: -roll.dy, dx: -roll.dx))
+    }
+
     /// A picture of `height`×`width` split evenly into tiles no larger than the tile size (memory stays
     /// bounded whatever the picture's size), row by row.
     func tiles(height: Int, width: Int) -> [(y: Int, x: Int, height: Int, width: Int)] {
@@ -286,14 +317,19 @@ public struct Dreamer: Sendable {
 
     /// One gradient-ascent step in place (the seed's `make_step`): random roll, gradient, normalise by the
     /// mean absolute value, step, un-roll, clip. Returns the objective before the step.
+    /// With a `region`, only its pixels are dreamed (`DreamRegion`).
     @discardableResult
-    public func step(_ x: inout Tensor, rng: inout SeededGenerator, temporal: TemporalGuide? = nil) throws(EngineError) -> Double {
+    public func step(_ x: inout Tensor, rng: inout SeededGenerator, temporal: TemporalGuide? = nil,
+                     region: DreamRegion? = nil) throws(EngineError) -> Double {
         let j = settings.jitter
+        if let region, region.height != x.shape.h || region.width != x.shape.w {
+            throw .invalidArgument("the dream's region is \(region.width)×\(region.height) but the picture is \(x.shape.w)×\(x.shape.h)")
+        }
         let oy = j > 0 ? rng.int(in: -j...j) : 0, ox = j > 0 ? rng.int(in: -j...j) : 0
-        var (value, g) = try jitteredGradient(x, shift: (oy, ox), rng: &rng)
+        var (value, g) = try jitteredGradient(x, shift: (oy, ox), region: region, rng: &rng)
         if settings.smooth > 0 { g = ImageOps.gaussianBlur(g, sigma: settings.smooth) }
         if settings.laplacianLevels > 1 { ImageOps.laplacianNormalize(&g, levels: settings.laplacianLevels) }
-        let meanAbs = g.meanAbs()
+        let meanAbs = region?.meanAbs(g) ?? g.meanAbs()
         guard meanAbs.isFinite, value.isFinite else {
             throw .numericalFailure("the objective of \(settings.layers.map(\.description).joined(separator: ", ")) became \(value.isFinite ? "finite but its gradient is not" : "\(value)") — damaged weights or a layer weight far too large")
         }
@@ -322,6 +358,10 @@ public struct Dreamer: Sendable {
         return sizes
     }
 
+    /// Margin, in pixels, of canvas dreamed around a turned picture: the turn back's bicubic reach and a little
+    /// mirrored context at the picture's edges.
+    static let turnMargin: Float = 8
+
     /// `dream` made on a pixel grid turned by `degrees` against the picture: the picture is turned onto a canvas
     /// that holds all of it (mirrored beyond its edges), dreamed there, and only what the dream added is turned
     /// back and added, so the picture itself is resampled no further. A network on a square pixel grid does not
@@ -329,7 +369,8 @@ public struct Dreamer: Sendable {
     /// 4–24 px) along its grid's diagonals than along its rows and columns, whatever the picture. One picture
     /// does not show it, but a zoom keeps every edge's direction from frame to frame, so the excess compounds
     /// into straight lines along the grid's diagonals; a different turn each frame averages it out. The canvas
-    /// has up to twice the pixels (×1.64 on average for turns spread evenly over 90°), and costs that much more.
+    /// has up to twice the pixels (×1.64 on average for turns spread evenly over 90°, ×1.77 for 16:9), but only
+    /// the turned picture and a `turnMargin` around it are dreamed (`DreamRegion`), in bands of rows cut to it.
     public func dream(_ image: Tensor, gridTurn degrees: Float, rng: inout SeededGenerator,
                       progress: ((DreamProgress) -> Void)? = nil) throws(EngineError) -> Tensor {
         if degrees == 0 { return try dream(image, rng: &rng, progress: progress) }
@@ -339,7 +380,9 @@ public struct Dreamer: Sendable {
         let cw = Int((Float(w) * ca + Float(h) * sa).rounded(.up)), ch = Int((Float(w) * sa + Float(h) * ca).rounded(.up))
         var canvas = ImageOps.turned(image, degrees: degrees, height: ch, width: cw)
         canvas.clamp(0, 255)
-        var added = try dream(canvas, rng: &rng, progress: progress)
+        let region = DreamRegion.turnedPicture(height: h, width: w, degrees: degrees, canvasHeight: ch, canvasWidth: cw,
+                                               margin: Dreamer.turnMargin)
+        var added = try dream(canvas, rng: &rng, region: region, progress: progress)
         added.subtract(canvas)
         var out = image
         out.add(ImageOps.turned(added, degrees: -degrees, height: h, width: w))
@@ -349,7 +392,8 @@ public struct Dreamer: Sendable {
 
     /// DeepDream with octaves: dream the smallest blurred, downscaled copy first, then upscale the
     /// detail it added, add it to the next larger copy, and dream again (the seed's `deepdream`).
-    public func dream(_ image: Tensor, rng: inout SeededGenerator, temporal: TemporalGuide? = nil,
+    /// With a `region` (the image's size), only its pixels are dreamed (`DreamRegion`); the rest stays as it is.
+    public func dream(_ image: Tensor, rng: inout SeededGenerator, temporal: TemporalGuide? = nil, region: DreamRegion? = nil,
                       progress: ((DreamProgress) -> Void)? = nil) throws(EngineError) -> Tensor {
         guard image.shape.c == 3 else { throw .invalidArgument("dream expects an RGB image") }
         let sizes = octaveSizes(height: image.shape.h, width: image.shape.w)
@@ -357,6 +401,9 @@ public struct Dreamer: Sendable {
             throw .invalidArgument("image \(image.shape.w)×\(image.shape.h) is too small for layer(s) \(settings.layers.map(\.name).joined(separator: ", ")); the smaller side must be at least \(minimumSide) px")
         }
         if settings.weightScale == 0 { return image }  // every layer faded out: nothing to dream
+        if let region, region.height != image.shape.h || region.width != image.shape.w {
+            throw .invalidArgument("the dream's region is \(region.width)×\(region.height) but the picture is \(image.shape.w)×\(image.shape.h)")
+        }
         var bases = [image]
         let sigma = Swift.max(0.5, settings.octaveScale - 1)  // anti-alias before each downscale
         for (h, w) in sizes.dropFirst() {
@@ -370,9 +417,10 @@ public struct Dreamer: Sendable {
             x.add(detail)
             ImageOps.clip(&x, 0, 255)
             let g = temporal.map { $0.target.shape.h == base.shape.h && $0.target.shape.w == base.shape.w ? $0 : $0.resized(height: base.shape.h, width: base.shape.w) }
+            let r = region?.resized(height: base.shape.h, width: base.shape.w)
             for i in 0..<settings.iterations {
                 if let shouldCancel, shouldCancel() { throw .cancelled }
-                let v = try step(&x, rng: &rng, temporal: g)
+                let v = try step(&x, rng: &rng, temporal: g, region: r)
                 progress?(DreamProgress(octave: o, octaves: bases.count, iteration: i, iterations: settings.iterations,
                                         size: (base.shape.h, base.shape.w), objective: v))
             }

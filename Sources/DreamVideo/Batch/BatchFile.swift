@@ -222,7 +222,7 @@ struct WorkEstimator {
         case .zoom(let j):
             let size = s.size ?? picture(j.input).flatMap { try? StartImage.fit($0, maxSide: s.maxSide ?? SettingsTable.defaultVideoSide, even: true, what: j.input) }
                 ?? FrameSize(width: 1280, height: 720)
-            let turn = s.gridTurn > 0 ? 1.7 : 1  // the turned canvas (≈ 1.64× for square frames, 1.75× for 16:9)
+            let turn = s.gridTurn > 0 ? 1.5 : 1  // the turned picture in bands of a larger canvas (≈ 1.46× at 720p, 1.54× for small squares)
             return Double(s.frameCount) * Double(size.width * size.height) * steps * turn
         case .redream(let j):
             if videos[j.input] == nil {

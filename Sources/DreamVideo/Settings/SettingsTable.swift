@@ -299,7 +299,7 @@ public enum SettingsTable {
         schedule("cadence", \.cadence, 1...30, integer: true, jobs: [.zoom, .redream], default: "1", unit: "frames",
                  help: "Dream every Nth frame and make the frames between without the network (about N times faster): a zoom moves the dreamed frames on either side by the exact part of the camera move between them and cross-fades them (its patches are then dreamed N times less often, so give each dreamed frame more steps: preset fast-zoom); a re-dream carries their dreams along the footage's motion from both sides onto each frame's own picture."),
         field("grid-turn", \.gridTurn, jobs: [.zoom], allowed: "0…45", unit: "°",
-              help: "Dream each frame on a pixel grid turned by a random angle up to this many degrees, so a long zoom does not grow straight lines along the network's pixel grid (its dream favours the grid's diagonals, and a zoom keeps every edge's direction); 45 covers every direction, 0 is off and up to 1.75× faster.",
+              help: "Dream each frame on a pixel grid turned by a random angle up to this many degrees, so a long zoom does not grow straight lines along the network's pixel grid (its dream favours the grid's diagonals, and a zoom keeps every edge's direction); 45 covers every direction, 0 is off and up to 1.5× faster (only the turned picture is dreamed, not the canvas corners around it).",
               builtIn: { _ in "45" },
               parse: { v throws(SettingProblem) in try parseDouble(v, 0...45) },
               check: { d throws(SettingProblem) in guard d.isFinite, (0...45).contains(d) else { throw .notAllowed } },
