@@ -400,10 +400,10 @@ public struct Dreamer: Sendable {
         guard Swift.min(image.shape.h, image.shape.w) >= minimumSide else {
             throw .invalidArgument("image \(image.shape.w)×\(image.shape.h) is too small for layer(s) \(settings.layers.map(\.name).joined(separator: ", ")); the smaller side must be at least \(minimumSide) px")
         }
-        if settings.weightScale == 0 { return image }  // every layer faded out: nothing to dream
         if let region, region.height != image.shape.h || region.width != image.shape.w {
             throw .invalidArgument("the dream's region is \(region.width)×\(region.height) but the picture is \(image.shape.w)×\(image.shape.h)")
         }
+        if settings.weightScale == 0 { return image }  // every layer faded out: nothing to dream
         var bases = [image]
         let sigma = Swift.max(0.5, settings.octaveScale - 1)  // anti-alias before each downscale
         for (h, w) in sizes.dropFirst() {

@@ -2,7 +2,9 @@ import Foundation
 
 /// The pixels of a picture a dream is for, row by row: row y's columns `lo[y]..<hi[y]` (none where they meet).
 /// A dream given a region runs the network only on bands of rows, each cut to the columns the region reaches
-/// in it, and sizes its steps by the gradient inside the region; pixels the bands leave out stay as they are.
+/// in it, and sizes its steps by the gradient inside the region. The gradient is zero where the bands do not
+/// reach, so pixels far from the region stay as they are (smoothing and the Laplacian normalisation spread it a
+/// little beyond the bands; the normalisation's bands are scaled over the whole picture, zeros included).
 /// A turned canvas (`Dreamer.dream(_:gridTurn:)`) is the case it is for: the picture fills a tilted rectangle
 /// of a canvas up to 2.2 times its size, and the mirrored corners around it need no dream.
 public struct DreamRegion: Sendable, Equatable {
@@ -27,6 +29,7 @@ public struct DreamRegion: Sendable, Equatable {
     /// interpolation, and a little mirrored context for the network at the picture's edges).
     public static func turnedPicture(height: Int, width: Int, degrees: Float, canvasHeight: Int, canvasWidth: Int,
                                      margin: Float) -> DreamRegion {
+        let margin = margin.isFinite ? Swift.min(Swift.max(margin, 0), Float(canvasHeight + canvasWidth)) : 0
         // ImageOps.turned samples canvas pixel (ox, oy) at sx = cx + c·px + s·py, sy = cy − s·px + c·py, where
         // p is the pixel's offset from the canvas centre. The picture (with its margin) is the sample points
         // with −½ − margin ≤ sx ≤ w − ½ + margin and the same for sy: per row, two slabs in px.
@@ -97,14 +100,19 @@ public struct DreamRegion: Sendable, Equatable {
     }
 
     /// The tiles a step computes on the picture rolled by (dy, dx) (out[y, x] = in[(y − dy) mod H, (x − dx) mod W]):
-    /// the rolled rows split evenly into bands of at most `bandHeight`, each band cut to the shortest run of
+    /// the rolled rows split evenly into bands of at most `bandHeight` rows, each band cut to the shortest run of
     /// columns (wrapping around the picture's right edge if that is shorter) that holds every region pixel in it,
-    /// at least `minimumSide` wide, split evenly into tiles no wider than `tileWidth` with their seams moved by
-    /// `phase` (0…1) of the room there is. A tile's `x` may run past the right edge: it wraps.
+    /// split evenly into tiles no wider than `tileWidth` with their seams moved by `phase` (0…1) of the room there
+    /// is. Bands and tiles are at least `minimumSide` (the network's smallest input) where the picture is, even if
+    /// that makes them taller than `bandHeight` or wider than `tileWidth`. A tile's `x` may run past the right
+    /// edge: it wraps.
     public func tiles(rolledBy dy: Int, _ dx: Int, bandHeight: Int, tileWidth: Int, minimumSide: Int,
-               phase: Double) -> [(y: Int, x: Int, height: Int, width: Int)] {
+                      phase: Double) -> [(y: Int, x: Int, height: Int, width: Int)] {
         let h = height, w = width
-        let ny = Swift.max(1, Swift.min((h + bandHeight - 1) / bandHeight, h / Swift.max(1, minimumSide)))
+        guard h > 0, w > 0 else { return [] }
+        let bandHeight = Swift.max(1, Swift.min(bandHeight, h)), tileWidth = Swift.max(1, tileWidth), minimumSide = Swift.max(1, minimumSide)
+        let phase = phase.isFinite ? Swift.min(1, Swift.max(0, phase)) : 0.5
+        let ny = Swift.max(1, Swift.min((h + bandHeight - 1) / bandHeight, h / minimumSide))
         let dy = ((dy % h) + h) % h, dx = ((dx % w) + w) % w
         var out: [(y: Int, x: Int, height: Int, width: Int)] = []
         var used = [Bool](repeating: false, count: w)
@@ -135,11 +143,12 @@ public struct DreamRegion: Sendable, Equatable {
                 let grow = Swift.min(w, minimumSide) - length
                 start = ((start - grow / 2) % w + w) % w; length += grow
             }
-            let n = (length + tileWidth - 1) / tileWidth
+            let n = Swift.max(1, Swift.min((length + tileWidth - 1) / tileWidth, length / minimumSide))
             let even = Double(length) / Double(n)
-            // Seams at start + k·even + shift: the first tile even + shift wide, the last even − shift.
-            let room = Swift.max(0, Swift.min(Double(tileWidth) - even, even - Double(minimumSide)))
-            let shift = n > 1 ? Int(((phase * 2 - 1) * room).rounded(.down)) : 0
+            // Seams at start + round(k·even) + shift: the first tile round(even) + shift wide, the last about even − shift;
+            // with whole pixels of room each way no tile passes tileWidth or falls below minimumSide.
+            let room = Swift.max(0, Swift.min(Double(tileWidth) - even, even - Double(minimumSide))).rounded(.down)
+            let shift = n > 1 ? Int(((phase * 2 - 1) * room).rounded(.towardZero)) : 0
             var edges = [0]
             for k in 1..<n { edges.append(Int((Double(k) * even).rounded()) + shift) }
             edges.append(length)

@@ -138,6 +138,53 @@ struct DreamRegionTests {
         }
     }
 
+    /// Tile sizes at their limits (cases a review found): a run of 1532 columns in tiles of 512 at phase 0 once made a
+    /// 513-px tile; tiles of at most 64 with a 24-px minimum once made a 23-px one; a tile width under twice the minimum
+    /// once split 11 columns into 6 and 5. Then random small pictures, sizes, rolls and phases 0 and 1: every region
+    /// pixel in one tile, every tile within its limits wherever the picture allows.
+    @Test func tilesStayWithinTheirSizesAtTheEdges() {
+        func check(_ r: DreamRegion, dy: Int, dx: Int, band: Int, tile: Int, least: Int, phase: Double, _ what: String) {
+            let tiles = r.tiles(rolledBy: dy, dx, bandHeight: band, tileWidth: tile, minimumSide: least, phase: phase)
+            var hits = [Int](repeating: 0, count: r.height * r.width)
+            for t in tiles {
+                let widest = Swift.max(tile, 2 * least), tallest = Swift.max(band, 2 * least)
+                #expect(t.width >= Swift.min(least, r.width) && t.width <= Swift.min(widest, r.width) && t.height >= 1 && t.height <= tallest,
+                        "\(what): a tile \(t.width)×\(t.height)")
+                if r.height >= least { #expect(t.height >= least, "\(what): a band of \(t.height) rows") }
+                for y in t.y..<(t.y + t.height) { for x in t.x..<(t.x + t.width) { hits[y * r.width + x % r.width] += 1 } }
+            }
+            var missing = 0, twice = 0
+            for y in 0..<r.height {
+                for x in 0..<r.width {
+                    if hits[y * r.width + x] > 1 { twice += 1 }
+                    let sy = ((y - dy) % r.height + r.height) % r.height, sx = ((x - dx) % r.width + r.width) % r.width
+                    if r.contains(y: sy, x: sx) && hits[y * r.width + x] == 0 { missing += 1 }
+                }
+            }
+            #expect(missing == 0 && twice == 0, "\(what): \(missing) pixels without a tile, \(twice) in two")
+        }
+        let wide = DreamRegion(width: 1532, lo: [Int](repeating: 0, count: 60), hi: [Int](repeating: 1532, count: 60))
+        check(wide, dy: 0, dx: 0, band: 320, tile: 512, least: 48, phase: 0, "1532 columns in 512s")
+        let narrow = DreamRegion(width: 130, lo: [0, 0], hi: [130, 130])
+        check(narrow, dy: 0, dx: 0, band: 320, tile: 64, least: 24, phase: 0, "130 columns in 64s, 24 at least")
+        let odd = DreamRegion(width: 11, lo: [0, 1, 3, 0, 11], hi: [2, 1, 11, 11, 11])
+        check(odd, dy: 3, dx: -36, band: 7, tile: 9, least: 6, phase: 1, "11 columns in 9s, 6 at least")
+        var rng = SeededGenerator(seed: 17)
+        for i in 0..<300 {
+            let h = rng.int(in: 1...70), w = rng.int(in: 1...70)
+            var lo = [Int](), hi = [Int]()
+            for _ in 0..<h {
+                let a = rng.int(in: 0...w), b = rng.int(in: 0...w)
+                if rng.int(in: 0...4) == 0 { lo.append(0); hi.append(0) } else { lo.append(Swift.min(a, b)); hi.append(Swift.max(a, b)) }
+            }
+            let r = DreamRegion(width: w, lo: lo, hi: hi)
+            let least = rng.int(in: 1...24), tile = rng.int(in: least...(3 * least + 8)), band = rng.int(in: 1...40)
+            let phase = [0, 1, Double(rng.int(in: 0...100)) / 100][i % 3]
+            check(r, dy: rng.int(in: -200...200), dx: rng.int(in: -200...200), band: band, tile: tile, least: least, phase: phase,
+                  "case \(i): \(h)×\(w), band \(band), tile \(tile), least \(least), phase \(phase)")
+        }
+    }
+
     /// A crop that wraps round the right edge is the crop of the picture rolled left, and pasting it back restores it.
     @Test func wrappedCropsAndPastes() {
         var x = Tensor(zeros: Shape(2, 5, 9))
