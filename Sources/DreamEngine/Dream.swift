@@ -241,9 +241,13 @@ public struct Dreamer: Sendable {
                           rng: inout SeededGenerator) throws(EngineError) -> (Double, Tensor) {
         let s = x.shape
         if let region {
+            // Only the tiles the region needs (`DreamRegion.tiles`), the bands moved by a random roll and the seams
+            // within them by a random phase.
             let ry = rng.int(in: 0...Dreamer.regionBandHeight) + shift.dy
             let phase = Double(rng.int(in: 0...1_000_000)) / 1_000_000
-            return try regionGradient(x, region: region, roll: (ry, shift.dx), phase: phase)
+            let tiles = region.tiles(rolledBy: ry, shift.dx, bandHeight: Swift.min(tileSide, Dreamer.regionBandHeight),
+                                     tileWidth: tileSide, minimumSide: minimumSide, phase: phase)
+            return try gradient(x, roll: (ry, shift.dx), tiles: tiles)
         }
         let tiles = self.tiles(height: s.h, width: s.w)
         if tiles.count == 1 {
@@ -259,35 +263,15 @@ public struct Dreamer: Sendable {
     /// and gradient (the value weighted by the tile's share of the picture), the gradient rolled back. Public so
     /// the golden test can check it against an independent reference.
     public func tiledGradient(_ x: Tensor, roll: (dy: Int, dx: Int)) throws(EngineError) -> (Double, Tensor) {
-        let s = x.shape
-        let tiles = self.tiles(height: s.h, width: s.w)
-        let ry = roll.dy, rx = roll.dx
-        let rolled = ImageOps.roll(x, dy: ry, dx: rx)
-        var grad = Tensor(zeros: s)
-        var total = 0.0
-        for t in tiles {
-            let part = ImageOps.crop(rolled, y: t.y, x: t.x, height: t.height, width: t.width)
-            let (v, g) = try objectiveAndGradient(part)
-            total += v * Double(part.shape.plane) / Double(s.plane)
-            ImageOps.paste(g, into: &grad, y: t.y, x: t.x)
-        }
-        return (total, ImageOps.roll(grad, dy: -ry, dx: -rx))
+        try gradient(x, roll: roll, tiles: tiles(height: x.shape.h, width: x.shape.w))
     }
 
-    /// Bands of this many rows at most cut a region's picture into tiles (`DreamRegion.tiles`): the smaller the
-    /// bands, the closer they follow a tilted picture's edges, and the more seams the network sees.
-    static let regionBandHeight = 320
-
-    /// `tiledGradient` on the tiles `region` needs (`DreamRegion.tiles`): the gradient is zero outside them, and
-    /// the objective is the tiles' own, weighted by their areas.
-    func regionGradient(_ x: Tensor, region: DreamRegion, roll: (dy: Int, dx: Int), phase: Double) throws(EngineError) -> (Double, Tensor) {
-        let s = x.shape
-        precondition(region.height == s.h && region.width == s.w)
-        let tile = settings.tileSize > 0 ? settings.tileSize : network.definition.tileSize
-        let tiles = region.tiles(rolledBy: roll.dy, roll.dx, bandHeight: Swift.min(tile, Dreamer.regionBandHeight),
-                                 tileWidth: tile, minimumSide: minimumSide, phase: phase)
+    /// The picture rolled by `roll`, each of `tiles` (in rolled coordinates; columns may wrap round the right edge)
+    /// through the network on its own, the gradients pasted where their tiles are (zero elsewhere) and rolled
+    /// back; the objective is the tiles' own, weighted by their areas.
+    func gradient(_ x: Tensor, roll: (dy: Int, dx: Int), tiles: [(y: Int, x: Int, height: Int, width: Int)]) throws(EngineError) -> (Double, Tensor) {
         let rolled = ImageOps.roll(x, dy: roll.dy, dx: roll.dx)
-        var grad = Tensor(zeros: s)
+        var grad = Tensor(zeros: x.shape)
         var total = 0.0, area = 0
         for t in tiles {
             let part = ImageOps.cropWrapped(rolled, y: t.y, x: t.x, height: t.height, width: t.width)
@@ -299,10 +283,24 @@ public struct Dreamer: Sendable {
         return (area > 0 ? total / Double(area) : 0, ImageOps.roll(grad, dy: -roll.dy, dx: -roll.dx))
     }
 
+    /// Bands of this many rows at most cut a region's picture into tiles (`DreamRegion.tiles`): the smaller the
+    /// bands, the closer they follow a tilted picture's edges, and the more seams the network sees.
+    static let regionBandHeight = 320
+
+    /// The tile side: the settings' or the model's.
+    var tileSide: Int { settings.tileSize > 0 ? settings.tileSize : network.definition.tileSize }
+
+    /// Throws unless `region` (when there is one) has the picture's size.
+    func check(_ region: DreamRegion?, fits x: Tensor) throws(EngineError) {
+        if let region, region.height != x.shape.h || region.width != x.shape.w {
+            throw .invalidArgument("the dream's region is \(region.width)×\(region.height) but the picture is \(x.shape.w)×\(x.shape.h)")
+        }
+    }
+
     /// A picture of `height`×`width` split evenly into tiles no larger than the tile size (memory stays
     /// bounded whatever the picture's size), row by row.
     func tiles(height: Int, width: Int) -> [(y: Int, x: Int, height: Int, width: Int)] {
-        let tile = settings.tileSize > 0 ? settings.tileSize : network.definition.tileSize
+        let tile = tileSide
         let ny = (height + tile - 1) / tile, nx = (width + tile - 1) / tile
         var out: [(y: Int, x: Int, height: Int, width: Int)] = []
         for ty in 0..<ny {
@@ -322,9 +320,7 @@ public struct Dreamer: Sendable {
     public func step(_ x: inout Tensor, rng: inout SeededGenerator, temporal: TemporalGuide? = nil,
                      region: DreamRegion? = nil) throws(EngineError) -> Double {
         let j = settings.jitter
-        if let region, region.height != x.shape.h || region.width != x.shape.w {
-            throw .invalidArgument("the dream's region is \(region.width)×\(region.height) but the picture is \(x.shape.w)×\(x.shape.h)")
-        }
+        try check(region, fits: x)
         let oy = j > 0 ? rng.int(in: -j...j) : 0, ox = j > 0 ? rng.int(in: -j...j) : 0
         var (value, g) = try jitteredGradient(x, shift: (oy, ox), region: region, rng: &rng)
         if settings.smooth > 0 { g = ImageOps.gaussianBlur(g, sigma: settings.smooth) }
@@ -400,9 +396,7 @@ public struct Dreamer: Sendable {
         guard Swift.min(image.shape.h, image.shape.w) >= minimumSide else {
             throw .invalidArgument("image \(image.shape.w)×\(image.shape.h) is too small for layer(s) \(settings.layers.map(\.name).joined(separator: ", ")); the smaller side must be at least \(minimumSide) px")
         }
-        if let region, region.height != image.shape.h || region.width != image.shape.w {
-            throw .invalidArgument("the dream's region is \(region.width)×\(region.height) but the picture is \(image.shape.w)×\(image.shape.h)")
-        }
+        try check(region, fits: image)  // before the octaves resize it to fit
         if settings.weightScale == 0 { return image }  // every layer faded out: nothing to dream
         var bases = [image]
         let sigma = Swift.max(0.5, settings.octaveScale - 1)  // anti-alias before each downscale

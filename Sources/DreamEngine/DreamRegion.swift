@@ -9,8 +9,8 @@ import Foundation
 /// of a canvas up to 2.2 times its size, and the mirrored corners around it need no dream.
 public struct DreamRegion: Sendable, Equatable {
     public let width: Int
-    public private(set) var lo: [Int]
-    public private(set) var hi: [Int]
+    public let lo: [Int]
+    public let hi: [Int]
     public var height: Int { lo.count }
     /// How many pixels the region holds.
     public let count: Int
